@@ -1,0 +1,104 @@
+/// The whole running configuration of one `ftplb` process: what `ftplb run` builds from a YAML
+/// file or from the quick command-line flags, after validation.
+package struct BalancerConfiguration: Equatable, Sendable {
+    package var logLevel: LogLevel
+    package var virtualServices: [VirtualServiceConfiguration]
+
+    package init(logLevel: LogLevel = .info, virtualServices: [VirtualServiceConfiguration]) {
+        self.logLevel = logLevel
+        self.virtualServices = virtualServices
+    }
+}
+
+/// Log levels as swift-log names them, spelled as they are in the YAML file.
+package enum LogLevel: String, Equatable, Sendable, CaseIterable {
+    case trace, debug, info, notice, warning, error, critical
+}
+
+/// One listener (VIP:port) with its pool and its data-connection settings.
+package struct VirtualServiceConfiguration: Equatable, Sendable {
+    package var name: String
+    /// Where the balancer accepts control connections.
+    package var listen: Endpoint
+    /// The address written into PASV/EPSV replies and used as the source of active-mode data
+    /// connections towards clients. Defaults to the listen address; required for a wildcard.
+    package var advertisedAddress: String
+    /// Ports opened on the advertised address for passive data connections.
+    package var passivePorts: ClosedRange<Int>
+    /// Local address for connections towards the servers; nil lets the kernel choose.
+    package var sourceAddress: String?
+    /// Source port of active-mode data connections to clients; 0 lets the kernel choose.
+    package var activeSourcePort: Int
+    package var servers: [ServerConfiguration]
+    package var timeouts: TimeoutConfiguration
+
+    package init(
+        name: String,
+        listen: Endpoint,
+        advertisedAddress: String,
+        passivePorts: ClosedRange<Int>,
+        sourceAddress: String? = nil,
+        activeSourcePort: Int = 20,
+        servers: [ServerConfiguration],
+        timeouts: TimeoutConfiguration = TimeoutConfiguration()
+    ) {
+        self.name = name
+        self.listen = listen
+        self.advertisedAddress = advertisedAddress
+        self.passivePorts = passivePorts
+        self.sourceAddress = sourceAddress
+        self.activeSourcePort = activeSourcePort
+        self.servers = servers
+        self.timeouts = timeouts
+    }
+}
+
+/// One real FTP server of a pool.
+package struct ServerConfiguration: Equatable, Sendable {
+    /// A name for logs; defaults to the address as written.
+    package var name: String
+    package var address: Endpoint
+
+    package init(name: String, address: Endpoint) {
+        self.name = name
+        self.address = address
+    }
+}
+
+/// An IP literal and a port. Host names are not accepted: a balancer must not depend on DNS
+/// to start.
+package struct Endpoint: Hashable, Sendable, CustomStringConvertible {
+    /// An IPv4 or IPv6 literal, without brackets.
+    package var host: String
+    package var port: Int
+
+    package init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    package var isIPv6: Bool { self.host.contains(":") }
+
+    /// True for 0.0.0.0 and ::, which cannot be advertised to clients.
+    package var isWildcard: Bool { self.host == "0.0.0.0" || self.host == "::" }
+
+    package var description: String {
+        self.isIPv6 ? "[\(self.host)]:\(self.port)" : "\(self.host):\(self.port)"
+    }
+}
+
+/// How long the balancer waits for each thing before giving up.
+package struct TimeoutConfiguration: Equatable, Sendable {
+    /// Connecting to a server's control port.
+    package var serverConnect: Duration = .seconds(5)
+    /// A client connecting to the passive port it was given.
+    package var passiveAccept: Duration = .seconds(30)
+    /// A server connecting back for active mode, and the balancer connecting to the client.
+    package var activeConnect: Duration = .seconds(30)
+    /// A control connection with no command, reply or moving transfer.
+    package var controlIdle: Duration = .seconds(600)
+    /// A data connection on which no byte moves either way.
+    package var dataIdle: Duration = .seconds(300)
+
+    package init() {}
+}
