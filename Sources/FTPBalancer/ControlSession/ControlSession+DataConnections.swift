@@ -1,0 +1,134 @@
+import FTPProtocol
+import NIOCore
+
+extension ControlSession: DataFlowObserver {
+    /// The server answered PASV/EPSV: open a listener on the advertised address and give the
+    /// client its port, never the server's address.
+    func openPassive(_ request: ControlSessionStateMachine.PassiveRequest) {
+        guard let serverChannel = self.serverChannel, let serverAddress = serverChannel.remoteAddress,
+            let serverSideHost = serverChannel.localAddress?.ipAddress,
+            let serverSideSource = try? SocketAddress(ipAddress: serverSideHost, port: 0),
+            let target = try? SocketAddress(ipAddress: serverAddress.ipAddress ?? "", port: request.serverPort)
+        else {
+            self.sendClient("425 Cannot open data connection.")
+            return
+        }
+        if let announced = request.announcedHost,
+            ControlSessionStateMachine.canonical(announced) != ControlSessionStateMachine.canonical(serverAddress.ipAddress ?? "")
+        {
+            // Servers behind NAT or bound to a wildcard often announce a useless address.
+            self.logger.notice(
+                "server announced another address for passive mode; using its control address",
+                metadata: ["ftp.announced": "\(announced)", "ftp.server.data": "\(target)"]
+            )
+        }
+        // A client that asks again has given up on the previous port.
+        self.passiveListener?.close()
+        self.passiveListener = nil
+        let mode: DataConnectionMode = request.kind == .pasv ? .pasv : .epsv
+        let dataRequest = PassiveDataRequest(
+            mode: mode,
+            listenHost: self.service.configuration.advertisedAddress,
+            ports: self.service.passivePorts,
+            clientHost: self.clientHost,
+            server: target,
+            serverSideSource: serverSideSource,
+            acceptTimeout: self.timeouts.passiveAccept.timeAmount,
+            connectTimeout: self.timeouts.serverConnect.timeAmount,
+            idleTimeout: self.timeouts.dataIdle.timeAmount
+        )
+        self.awaitingDataPath = true
+        self.dataPath.openPassive(dataRequest, on: self.clientChannel.eventLoop, observer: self, logger: self.logger)
+            .assumeIsolated()
+            .whenComplete { result in
+                self.awaitingDataPath = false
+                switch result {
+                case .success(let listener):
+                    guard self.clientOpen, let machine = self.machine else {
+                        listener.close()
+                        break
+                    }
+                    self.passiveListener = listener
+                    self.sendClient(machine.passiveReply(kind: request.kind, port: listener.port))
+                    self.logger.debug("passive port open", metadata: ["ftp.mode": "\(mode)", "ftp.port": "\(listener.port)"])
+                case .failure(let error):
+                    self.logger.error("could not open a passive port", metadata: ["ftp.error": "\(error)"])
+                    self.sendClient("425 Cannot open data connection: no passive port available.")
+                }
+                self.drainQueues()
+            }
+    }
+
+    /// The client asked for active mode: listen where the server can reach the balancer, and
+    /// send the server PORT/EPRT for that listener.
+    func openActive(_ request: ControlSessionStateMachine.ActiveRequest) {
+        let configuration = self.service.configuration
+        guard let serverChannel = self.serverChannel, let serverHost = serverChannel.remoteAddress?.ipAddress,
+            let listenHost = serverChannel.localAddress?.ipAddress,
+            let client = try? SocketAddress(ipAddress: request.clientHost, port: request.clientPort),
+            let source = try? SocketAddress(ipAddress: configuration.advertisedAddress, port: configuration.activeSourcePort)
+        else {
+            self.sendClient("425 Cannot open data connection.")
+            return
+        }
+        self.activeListener?.close()
+        self.activeListener = nil
+        let mode: DataConnectionMode = request.kind == .port ? .port : .eprt
+        let dataRequest = ActiveDataRequest(
+            mode: mode,
+            listenHost: listenHost,
+            serverHost: ControlSessionStateMachine.canonical(serverHost),
+            client: client,
+            clientSideSource: source,
+            connectTimeout: self.timeouts.activeConnect.timeAmount,
+            idleTimeout: self.timeouts.dataIdle.timeAmount
+        )
+        self.awaitingDataPath = true
+        self.dataPath.openActive(dataRequest, on: self.clientChannel.eventLoop, observer: self, logger: self.logger)
+            .assumeIsolated()
+            .whenComplete { result in
+                self.awaitingDataPath = false
+                switch result {
+                case .success(let listener):
+                    guard self.serverOpen, var machine = self.machine else {
+                        listener.close()
+                        break
+                    }
+                    self.activeListener = listener
+                    let command = machine.activeListenerReady(
+                        kind: request.kind,
+                        host: ControlSessionStateMachine.canonical(listenHost),
+                        port: listener.port
+                    )
+                    self.machine = machine
+                    self.sendServer(command)
+                case .failure(let error):
+                    self.logger.error("could not open an active-mode listener", metadata: ["ftp.error": "\(error)"])
+                    self.sendClient("425 Cannot open data connection.")
+                }
+                self.drainQueues()
+            }
+    }
+
+    func dataFlowStarted(_ mode: DataConnectionMode) {
+        self.openDataFlows += 1
+        self.summary.dataConnections[mode, default: 0] += 1
+        self.lastActivity = .now()
+    }
+
+    func dataFlowEnded(_ report: DataFlowReport) {
+        self.openDataFlows -= 1
+        self.summary.bytesToClient += report.bytesToClient
+        self.summary.bytesToServer += report.bytesToServer
+        self.lastActivity = .now()
+        self.logger.debug(
+            "data connection closed",
+            metadata: [
+                "ftp.mode": "\(report.mode)", "ftp.bytes.to_client": "\(report.bytesToClient)",
+                "ftp.bytes.to_server": "\(report.bytesToServer)",
+                "ftp.duration.ms": "\(report.duration.nanoseconds / 1_000_000)",
+            ]
+        )
+        self.reportIfFinished()
+    }
+}

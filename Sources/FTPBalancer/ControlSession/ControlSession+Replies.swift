@@ -1,0 +1,44 @@
+import FTPProtocol
+import NIOCore
+
+extension ControlSession {
+    func serverLine(_ line: ControlLine, from channel: Channel) {
+        guard channel === self.serverChannel else { return }
+        self.lastActivity = .now()
+        guard self.queuedServerLines.isEmpty, !self.awaitingDataPath else {
+            self.queuedServerLines.append(line)
+            return
+        }
+        self.handleServerLine(line)
+    }
+
+    func handleServerLine(_ line: ControlLine) {
+        guard var machine = self.machine else { return }
+        let bytes: ByteBuffer
+        switch line {
+        case .line(let line):
+            bytes = line
+        case .overlong(let prefix):
+            self.logger.warning("server reply line too long; relaying it cut short")
+            bytes = prefix
+        }
+        let action = machine.serverReplyLine(bytes)
+        self.machine = machine
+        switch action {
+        case .forward(let line):
+            self.sendClient(line)
+        case .drop:
+            break
+        case .replace(let reply, let error):
+            self.logger.warning("server reply unusable; answered the client instead", metadata: ["ftp.error": "\(error)"])
+            self.sendClient(reply)
+        case .openPassive(let request):
+            self.openPassive(request)
+        case .activeRefused(let line):
+            self.activeListener?.close()
+            self.activeListener = nil
+            self.sendClient(line)
+        }
+        self.releaseHeldAnswerIfDue()
+    }
+}

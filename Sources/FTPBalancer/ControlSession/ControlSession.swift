@@ -1,0 +1,207 @@
+import FTPBalancerConfig
+import FTPProtocol
+import Logging
+import NIOCore
+import NIOPosix
+
+/// One client control connection and its upstream connection to one server: performs what
+/// `ControlSessionStateMachine` decides. Confined to the client channel's event loop; the server
+/// channel and every data channel of the session live on the same loop.
+final class ControlSession {
+    let service: VirtualService
+    let clientChannel: Channel
+    /// The client's address, canonical: the only one allowed on its passive ports.
+    let clientHost: String
+    let dataPath: any DataPath
+    var logger: Logger
+    var summary: SessionSummary
+
+    private(set) var clientHandler: ClientControlHandler?
+    var serverHandler: ServerControlHandler?
+    var serverChannel: Channel?
+    var machine: ControlSessionStateMachine?
+
+    /// Lines that arrived while an earlier step was still running; handled in order afterwards.
+    var queuedClientLines = CircularBuffer<ControlLine>()
+    var queuedServerLines = CircularBuffer<ControlLine>()
+    /// A data listener is being opened; replies and commands wait so that order is kept.
+    var awaitingDataPath = false
+    /// A reply the balancer gives itself, held until the server has answered every command
+    /// relayed before it.
+    var heldAnswer: String?
+
+    var passiveListener: (any DataListener)?
+    var activeListener: (any DataListener)?
+    var openDataFlows = 0
+
+    var lastActivity: NIODeadline
+    private var idleCheck: Scheduled<Void>?
+    var clientOpen = true
+    var serverOpen = false
+    private var reported = false
+
+    init(id: Int, service: VirtualService, clientChannel: Channel, dataPath: any DataPath, logger: Logger) {
+        self.service = service
+        self.clientChannel = clientChannel
+        self.dataPath = dataPath
+        let client = clientChannel.remoteAddress
+        self.clientHost = ControlSessionStateMachine.canonical(client?.ipAddress ?? "")
+        self.summary = SessionSummary(client: client)
+        var logger = logger
+        logger[metadataKey: "ftp.session"] = "\(id)"
+        logger[metadataKey: "ftp.client"] = "\(client.map { "\($0)" } ?? "?")"
+        logger[metadataKey: "ftp.service"] = "\(service.name)"
+        self.logger = logger
+        self.lastActivity = .now()
+    }
+
+    var timeouts: TimeoutConfiguration { self.service.configuration.timeouts }
+
+    /// Wires the client channel and starts connecting to a server. Called from the child channel
+    /// initializer, so the channel reads nothing before its handlers are in place.
+    func start() throws {
+        let handler = ClientControlHandler(session: self)
+        try self.clientChannel.pipeline.syncOperations.addHandlers([
+            ByteToMessageHandler(ControlLineDecoder(maximumLineLength: ControlLineDecoder.defaultMaximumLineLength)),
+            handler,
+        ])
+        self.clientHandler = handler
+        self.scheduleIdleCheck(after: self.timeouts.controlIdle.timeAmount)
+        self.connect(to: self.service.pool.candidates()[...])
+    }
+
+    /// Commands are read only while the server is connected, can take them, and nothing waits.
+    var acceptsClientInput: Bool {
+        self.serverOpen && !self.awaitingDataPath && self.heldAnswer == nil
+            && self.queuedClientLines.isEmpty && (self.serverChannel?.isWritable ?? false)
+    }
+
+    /// Replies are read only while the client keeps up and no listener is being opened.
+    var acceptsServerInput: Bool {
+        !self.awaitingDataPath && self.queuedServerLines.isEmpty && self.clientChannel.isWritable
+    }
+
+    // MARK: Writing
+
+    func sendClient(_ line: String) {
+        var buffer = self.clientChannel.allocator.buffer(capacity: line.utf8.count + 2)
+        ControlLineWriter.write(line, into: &buffer)
+        self.clientChannel.writeAndFlush(buffer, promise: nil)
+    }
+
+    func sendClient(_ line: ByteBuffer) {
+        var buffer = self.clientChannel.allocator.buffer(capacity: line.readableBytes + 2)
+        ControlLineWriter.write(line, into: &buffer)
+        self.clientChannel.write(buffer, promise: nil)
+    }
+
+    func sendServer(_ command: FTPCommand) {
+        guard let serverChannel = self.serverChannel else { return }
+        var buffer = serverChannel.allocator.buffer(capacity: command.line.readableBytes + 2)
+        command.write(into: &buffer)
+        serverChannel.write(buffer, promise: nil)
+    }
+
+    func clientReadComplete() {
+        self.serverChannel?.flush()
+    }
+
+    func serverReadComplete() {
+        self.clientChannel.flush()
+    }
+
+    func clientWritabilityChanged() {
+        if self.clientChannel.isWritable { self.serverHandler?.resumeReading() }
+    }
+
+    func serverWritabilityChanged() {
+        if self.serverChannel?.isWritable ?? false { self.clientHandler?.resumeReading() }
+    }
+
+    /// Lets both sides read again once whatever held them is done.
+    func resumeReading() {
+        self.clientHandler?.resumeReading()
+        self.serverHandler?.resumeReading()
+    }
+
+    // MARK: Ending
+
+    func controlConnectionError(_ error: Error, side: String) {
+        self.logger.debug("control connection error", metadata: ["ftp.side": "\(side)", "ftp.error": "\(error)"])
+    }
+
+    /// Sends a last reply, then closes the whole session.
+    func end(reply: String?, reason: SessionSummary.Ending) {
+        self.summary.ending = self.summary.ending ?? reason
+        if let reply, self.clientOpen { self.sendClient(reply) }
+        self.closeClientAfterFlush()
+        self.serverChannel?.close(promise: nil)
+    }
+
+    func closeClientAfterFlush() {
+        guard self.clientOpen else { return }
+        let channel = self.clientChannel
+        channel.writeAndFlush(ByteBuffer()).assumeIsolated().whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    func clientClosed() {
+        guard self.clientOpen else { return }
+        self.clientOpen = false
+        self.summary.ending = self.summary.ending ?? (self.summary.lastVerb == "QUIT" ? .quit : .clientClosed)
+        self.serverChannel?.close(promise: nil)
+        self.closeListeners()
+        self.reportIfFinished()
+    }
+
+    func serverClosed(_ channel: Channel) {
+        guard channel === self.serverChannel, self.serverOpen else { return }
+        self.serverOpen = false
+        self.summary.ending = self.summary.ending ?? (self.summary.lastVerb == "QUIT" ? .quit : .serverClosed)
+        // What the server said last (a 221 or 421) still reaches the client.
+        self.closeClientAfterFlush()
+        self.closeListeners()
+        self.reportIfFinished()
+    }
+
+    func closeListeners() {
+        self.passiveListener?.close()
+        self.passiveListener = nil
+        self.activeListener?.close()
+        self.activeListener = nil
+    }
+
+    /// Logs the session line once both control connections and every data connection are done.
+    func reportIfFinished() {
+        guard !self.reported, !self.clientOpen, !self.serverOpen, self.openDataFlows == 0 else { return }
+        self.reported = true
+        self.idleCheck?.cancel()
+        self.logger.info("session ended", metadata: self.summary.metadata(now: .now()))
+    }
+
+    // MARK: Idle control connection
+
+    private func scheduleIdleCheck(after delay: TimeAmount) {
+        self.idleCheck = self.clientChannel.eventLoop.assumeIsolated().scheduleTask(in: delay) {
+            self.checkIdle()
+        }
+    }
+
+    private func checkIdle() {
+        guard self.clientOpen else { return }
+        let limit = self.timeouts.controlIdle.timeAmount
+        let idleFor = NIODeadline.now() - self.lastActivity
+        // A control connection is quiet while its transfer moves; the data connection has an
+        // idle timeout of its own.
+        if self.openDataFlows > 0 || self.awaitingDataPath || idleFor < limit {
+            self.scheduleIdleCheck(after: self.openDataFlows > 0 ? limit : limit - idleFor)
+            return
+        }
+        self.logger.notice("control connection idle; closing", metadata: ["ftp.idle.seconds": "\(limit.nanoseconds / 1_000_000_000)"])
+        self.end(reply: "421 Idle timeout: closing control connection.", reason: .idleTimeout)
+    }
+}
+
+@available(*, unavailable)
+extension ControlSession: Sendable {}

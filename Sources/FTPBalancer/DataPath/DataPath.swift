@@ -1,0 +1,96 @@
+import Logging
+import NIOCore
+
+/// How a data connection was set up, as the client asked for it.
+package enum DataConnectionMode: String, Sendable, CaseIterable {
+    case pasv, epsv, port, eprt
+}
+
+/// What a data connection did, reported once when both of its sides have closed.
+package struct DataFlowReport: Sendable {
+    package var mode: DataConnectionMode
+    package var bytesToClient: Int
+    package var bytesToServer: Int
+    package var duration: TimeAmount
+}
+
+/// Receives the events of the data connections a control session asked for. Called on the
+/// session's event loop.
+package protocol DataFlowObserver: AnyObject {
+    /// Both sides of a data connection are connected; bytes are moving.
+    func dataFlowStarted(_ mode: DataConnectionMode)
+    /// A data connection that started has closed on both sides.
+    func dataFlowEnded(_ report: DataFlowReport)
+}
+
+/// A listener waiting for the one data connection it was opened for. It closes itself after
+/// that connection or its timeout; `close()` is for when the session no longer wants it.
+package protocol DataListener: AnyObject {
+    var port: Int { get }
+    func close()
+}
+
+/// Passive mode: the client connects to the balancer, the balancer to the server.
+package struct PassiveDataRequest {
+    package var mode: DataConnectionMode
+    /// Where the listener is opened: the advertised address.
+    package var listenHost: String
+    package var ports: PassivePortAllocator
+    /// Only this address may connect: the control session's client.
+    package var clientHost: String
+    /// The port the server announced, at the server's control address.
+    package var server: SocketAddress
+    /// The local address (port 0) the server already knows from the control connection: servers
+    /// such as vsftpd refuse data connections from another address.
+    package var serverSideSource: SocketAddress
+    package var acceptTimeout: TimeAmount
+    package var connectTimeout: TimeAmount
+    package var idleTimeout: TimeAmount
+}
+
+/// Active mode: the server connects to the balancer, the balancer to the client.
+package struct ActiveDataRequest {
+    package var mode: DataConnectionMode
+    /// Where the listener is opened: the balancer's address on the server side.
+    package var listenHost: String
+    /// Only this address may connect: the session's server.
+    package var serverHost: String
+    /// The address and port the client named in PORT/EPRT.
+    package var client: SocketAddress
+    /// The source of the connection to the client: the advertised address and port 20, as a
+    /// server's active connection would come from its port 20.
+    package var clientSideSource: SocketAddress
+    package var connectTimeout: TimeAmount
+    package var idleTimeout: TimeAmount
+}
+
+/// Opens the data connections of control sessions and relays their bytes. Kept narrow so that
+/// the relay can move to another mechanism (splice(2)) without touching the sessions.
+package protocol DataPath: Sendable {
+    func openPassive(
+        _ request: PassiveDataRequest,
+        on eventLoop: any EventLoop,
+        observer: any DataFlowObserver,
+        logger: Logger
+    ) -> EventLoopFuture<any DataListener>
+
+    func openActive(
+        _ request: ActiveDataRequest,
+        on eventLoop: any EventLoop,
+        observer: any DataFlowObserver,
+        logger: Logger
+    ) -> EventLoopFuture<any DataListener>
+}
+
+/// Why a data connection could not be prepared.
+package struct DataPathError: Error, Sendable, CustomStringConvertible {
+    package enum Code: Sendable {
+        case passivePortsExhausted
+        case bindFailed
+    }
+
+    package var code: Code
+    package var detail: String
+
+    package var description: String { "\(self.code): \(self.detail)" }
+}

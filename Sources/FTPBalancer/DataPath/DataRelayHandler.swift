@@ -1,0 +1,138 @@
+import NIOCore
+
+/// One half of a data-connection relay: what one channel reads, its partner writes.
+///
+/// After swift-nio-ssh's GlueHandler, with the fixes a file transfer needs:
+/// - a half reads only while its partner is writable (backpressure: a slow reader holds the
+///   writer to one read plus the partner's write-buffer high-water mark);
+/// - an end of input is passed on as a half-close (`close(mode: .output)`), and when the partner
+///   has already stopped reading, NIO would turn that into a full close that drops queued bytes,
+///   so the half then waits for its writes to be flushed before closing fully;
+/// - bytes are counted, for the session's report.
+package final class DataRelayHandler {
+    private var partner: DataRelayHandler?
+    private var context: ChannelHandlerContext?
+    private var pendingRead = false
+    private var inputClosed = false
+
+    /// The bytes this half has read, that is, sent towards its partner.
+    package private(set) var bytesRead: Int = 0
+
+    private init() {}
+
+    /// Two halves wired to each other. A half does not read until its partner is in a pipeline.
+    package static func matchedPair() -> (DataRelayHandler, DataRelayHandler) {
+        let first = DataRelayHandler()
+        let second = DataRelayHandler()
+        first.partner = second
+        second.partner = first
+        return (first, second)
+    }
+
+    private var partnerWritable: Bool {
+        self.context?.channel.isWritable ?? false
+    }
+
+    private func partnerWrite(_ data: NIOAny) {
+        self.context?.write(data, promise: nil)
+    }
+
+    private func partnerFlush() {
+        self.context?.flush()
+    }
+
+    private func partnerWriteEOF() {
+        guard let context = self.context else { return }
+        guard self.inputClosed else {
+            context.close(mode: .output, promise: nil)
+            return
+        }
+        // Both directions are done. A half-close now would be a full close that fails queued
+        // writes, so close only once they have reached the socket.
+        self.flushThenClose(context)
+    }
+
+    /// The partner is gone; what it read before going still goes out, then this half closes.
+    private func partnerClosed() {
+        guard let context = self.context else { return }
+        self.flushThenClose(context)
+    }
+
+    private func flushThenClose(_ context: ChannelHandlerContext) {
+        // Writes complete in order, so this empty write completes after every queued byte.
+        let flushed = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(NIOAny(ByteBuffer()), promise: flushed)
+        flushed.futureResult.assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
+    }
+
+    private func partnerBecameWritable() {
+        if self.pendingRead {
+            self.pendingRead = false
+            self.context?.read()
+        }
+    }
+}
+
+extension DataRelayHandler: ChannelDuplexHandler {
+    package typealias InboundIn = ByteBuffer
+    package typealias OutboundIn = ByteBuffer
+    package typealias OutboundOut = ByteBuffer
+
+    package func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        // The partner may have been waiting for this half to exist before reading.
+        self.partner?.partnerBecameWritable()
+    }
+
+    package func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        self.partner = nil
+    }
+
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        self.bytesRead += self.unwrapInboundIn(data).readableBytes
+        self.partner?.partnerWrite(data)
+    }
+
+    package func channelReadComplete(context: ChannelHandlerContext) {
+        self.partner?.partnerFlush()
+    }
+
+    package func channelInactive(context: ChannelHandlerContext) {
+        self.partner?.partnerClosed()
+        context.fireChannelInactive()
+    }
+
+    package func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            self.inputClosed = true
+            self.partner?.partnerWriteEOF()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    package func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // Closing this half makes it inactive, which closes the partner in turn.
+        context.close(promise: nil)
+    }
+
+    package func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            self.partner?.partnerBecameWritable()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    package func read(context: ChannelHandlerContext) {
+        if let partner = self.partner, partner.partnerWritable {
+            context.read()
+        } else {
+            self.pendingRead = true
+        }
+    }
+}
+
+@available(*, unavailable)
+extension DataRelayHandler: Sendable {}

@@ -1,0 +1,101 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// The data path on SwiftNIO channels: listeners from ServerBootstrap, connections from
+/// ClientBootstrap, bytes moved by `DataRelayHandler`.
+package struct NIODataPath: DataPath {
+    /// Ports of the passive range tried before giving up, when another process holds some.
+    private static let bindAttempts = 16
+
+    package init() {}
+
+    package func openPassive(
+        _ request: PassiveDataRequest,
+        on eventLoop: any EventLoop,
+        observer: any DataFlowObserver,
+        logger: Logger
+    ) -> EventLoopFuture<any DataListener> {
+        let promise = eventLoop.makePromise(of: (any DataListener).self)
+        self.bindPassive(request, on: eventLoop, observer: observer, logger: logger, attemptsLeft: Self.bindAttempts, promise: promise)
+        return promise.futureResult
+    }
+
+    private func bindPassive(
+        _ request: PassiveDataRequest,
+        on eventLoop: any EventLoop,
+        observer: any DataFlowObserver,
+        logger: Logger,
+        attemptsLeft: Int,
+        promise: EventLoopPromise<any DataListener>
+    ) {
+        guard let port = request.ports.allocate() else {
+            promise.fail(
+                DataPathError(code: .passivePortsExhausted, detail: "all \(request.ports.range.count) passive ports are in use")
+            )
+            return
+        }
+        let listener = PassiveDataListener(port: port, request: request, observer: observer, logger: logger)
+        let bound = NIOLoopBound(listener, eventLoop: eventLoop)
+        Self.listenerBootstrap(on: eventLoop)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                bound.value.accept(channel)
+            }
+            .bind(host: request.listenHost, port: port)
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    listener.listening(on: channel)
+                    promise.assumeIsolated().succeed(listener)
+                case .failure(let error):
+                    request.ports.release(port)
+                    guard attemptsLeft > 1 else {
+                        promise.fail(DataPathError(code: .bindFailed, detail: "\(request.listenHost):\(port): \(error)"))
+                        return
+                    }
+                    logger.debug("passive port busy, trying another", metadata: ["ftp.port": "\(port)", "ftp.error": "\(error)"])
+                    self.bindPassive(
+                        request, on: eventLoop, observer: observer, logger: logger, attemptsLeft: attemptsLeft - 1, promise: promise
+                    )
+                }
+            }
+    }
+
+    package func openActive(
+        _ request: ActiveDataRequest,
+        on eventLoop: any EventLoop,
+        observer: any DataFlowObserver,
+        logger: Logger
+    ) -> EventLoopFuture<any DataListener> {
+        let promise = eventLoop.makePromise(of: (any DataListener).self)
+        let listener = ActiveDataListener(request: request, observer: observer, logger: logger)
+        let bound = NIOLoopBound(listener, eventLoop: eventLoop)
+        Self.listenerBootstrap(on: eventLoop)
+            .childChannelInitializer { channel in
+                bound.value.accept(channel)
+            }
+            .bind(host: request.listenHost, port: 0)
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    listener.listening(on: channel)
+                    promise.assumeIsolated().succeed(listener)
+                case .failure(let error):
+                    promise.fail(DataPathError(code: .bindFailed, detail: "\(request.listenHost): \(error)"))
+                }
+            }
+        return promise.futureResult
+    }
+
+    /// A listener for one data connection, whose accepted channel gets the data options.
+    private static func listenerBootstrap(on eventLoop: any EventLoop) -> ServerBootstrap {
+        ServerBootstrap(group: eventLoop)
+            .serverChannelOption(.backlog, value: 4)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(.recvAllocator, value: DataFlow.receiveAllocator)
+            .childChannelOption(.writeBufferWaterMark, value: DataFlow.waterMark)
+    }
+}

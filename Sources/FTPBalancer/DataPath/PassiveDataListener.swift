@@ -1,0 +1,104 @@
+import FTPProtocol
+import Logging
+import NIOCore
+import NIOPosix
+
+/// A passive-mode listener on the advertised address: accepts one connection from the session's
+/// client, connects to the port the server announced, and relays.
+final class PassiveDataListener: DataListener {
+    let port: Int
+    private let request: PassiveDataRequest
+    private weak var observer: (any DataFlowObserver)?
+    private let logger: Logger
+    private var channel: Channel?
+    private var timeout: Scheduled<Void>?
+    private var accepted = false
+
+    init(port: Int, request: PassiveDataRequest, observer: any DataFlowObserver, logger: Logger) {
+        self.port = port
+        self.request = request
+        self.observer = observer
+        self.logger = logger
+    }
+
+    func listening(on channel: Channel) {
+        self.channel = channel
+        channel.closeFuture.whenComplete { [ports = self.request.ports, port = self.port] _ in
+            ports.release(port)
+        }
+        self.timeout = channel.eventLoop.assumeIsolated().scheduleTask(in: self.request.acceptTimeout) {
+            self.logger.notice(
+                "passive data connection not made in time; closing its port",
+                metadata: ["ftp.port": "\(self.port)"]
+            )
+            self.close()
+        }
+    }
+
+    func close() {
+        self.timeout?.cancel()
+        self.timeout = nil
+        self.channel?.close(promise: nil)
+        self.channel = nil
+    }
+
+    /// The child-channel initializer: a failed future makes NIO close the connection.
+    func accept(_ channel: Channel) -> EventLoopFuture<Void> {
+        let peer = channel.remoteAddress?.ipAddress.map(ControlSessionStateMachine.canonical) ?? "?"
+        guard !self.accepted else {
+            self.logger.notice("refused a second connection to a passive port", metadata: ["ftp.peer": "\(peer)"])
+            return channel.eventLoop.makeFailedFuture(ChannelError.inappropriateOperationForState)
+        }
+        guard peer == self.request.clientHost else {
+            self.logger.warning(
+                "refused a passive data connection from an address other than the client's",
+                metadata: ["ftp.peer": "\(peer)", "ftp.port": "\(self.port)"]
+            )
+            return channel.eventLoop.makeFailedFuture(ChannelError.inappropriateOperationForState)
+        }
+        guard let observer = self.observer else {
+            return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
+        }
+        self.accepted = true
+        self.timeout?.cancel()
+        let flow = DataFlow(mode: self.request.mode, idleTimeout: self.request.idleTimeout, observer: observer)
+        do {
+            try flow.addClientSide(to: channel)
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
+        self.connectToServer(flow: flow, clientSide: channel)
+        return channel.eventLoop.makeSucceededVoidFuture()
+    }
+
+    private func connectToServer(flow: DataFlow, clientSide: Channel) {
+        let boundFlow = NIOLoopBound(flow, eventLoop: clientSide.eventLoop)
+        DataFlow.configure(ClientBootstrap(group: clientSide.eventLoop))
+            .connectTimeout(self.request.connectTimeout)
+            .bind(to: self.request.serverSideSource)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try boundFlow.value.addServerSide(to: channel) }
+            }
+            .connect(to: self.request.server)
+            .assumeIsolated()
+            .whenComplete { result in
+                // Only now, with the accepted channel set up, may the listener close (closing it
+                // from the child initializer would close the child too).
+                self.close()
+                switch result {
+                case .success(let serverSide):
+                    self.logger.debug(
+                        "data connection relayed",
+                        metadata: ["ftp.mode": "\(self.request.mode)", "ftp.server.data": "\(self.request.server)"]
+                    )
+                    flow.start(clientSide: clientSide, serverSide: serverSide)
+                case .failure(let error):
+                    self.logger.warning(
+                        "could not connect to the server's passive port",
+                        metadata: ["ftp.server.data": "\(self.request.server)", "ftp.error": "\(error)"]
+                    )
+                    clientSide.close(promise: nil)
+                }
+            }
+    }
+}

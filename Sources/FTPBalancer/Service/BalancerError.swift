@@ -1,0 +1,17 @@
+/// Why the balancer cannot start, said so that the operator knows what to change.
+package struct BalancerError: Error, Sendable, CustomStringConvertible {
+    package enum Code: Sendable {
+        case listenFailed
+        case activeSourcePortUnavailable
+    }
+
+    package var code: Code
+    package var message: String
+
+    package init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    package var description: String { self.message }
+}

@@ -1,0 +1,52 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import FTPBalancerConfig
+import NIOCore
+
+/// Checks made before listening, so that a missing privilege is reported at start-up rather
+/// than as a failed transfer hours later.
+package enum StartupChecks {
+    /// Active-mode data connections leave from the advertised address and a port below 1024
+    /// (20 by default), which needs root or CAP_NET_BIND_SERVICE.
+    package static func checkActiveSourcePorts(_ configuration: BalancerConfiguration) throws(BalancerError) {
+        for service in configuration.virtualServices where service.activeSourcePort > 0 {
+            let address = service.advertisedAddress
+            guard let socketAddress = try? SocketAddress(ipAddress: address, port: service.activeSourcePort) else {
+                continue
+            }
+            if let errorNumber = Self.bindError(socketAddress) {
+                let reason = String(cString: strerror(errorNumber))
+                var message =
+                    "virtual service '\(service.name)': cannot bind \(socketAddress.ipAddress ?? address) port \(service.activeSourcePort), the source of active-mode data connections: \(reason)."
+                if errorNumber == EACCES {
+                    message += " Run ftplb as root or grant it CAP_NET_BIND_SERVICE, or set active_source_port: 0 (--active-source-port 0) to let the kernel choose."
+                } else if errorNumber == EADDRNOTAVAIL {
+                    message += " The advertised address is not an address of this host."
+                }
+                throw BalancerError(.activeSourcePortUnavailable, message)
+            }
+        }
+    }
+
+    /// The errno of binding a TCP socket to `address` the way active connections do (with
+    /// SO_REUSEADDR), or nil when it works.
+    private static func bindError(_ address: SocketAddress) -> Int32? {
+        let family = address.protocol.rawValue
+        #if canImport(Glibc)
+        let descriptor = socket(family, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let descriptor = socket(family, SOCK_STREAM, 0)
+        #endif
+        guard descriptor >= 0 else { return errno }
+        defer { close(descriptor) }
+        var one: Int32 = 1
+        _ = setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        let result = address.withSockAddr { pointer, size in
+            bind(descriptor, pointer, socklen_t(size))
+        }
+        return result == 0 ? nil : errno
+    }
+}

@@ -1,0 +1,23 @@
+import ArgumentParser
+import FTPBalancerConfig
+
+/// `ftplb check-config FILE`: validates a configuration file and prints what would run.
+struct CheckConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate a configuration file and print what would run."
+    )
+
+    @Argument(help: "The YAML configuration file.")
+    var file: String
+
+    func run() throws {
+        do {
+            let configuration = try ConfigurationLoader.load(path: self.file)
+            print(configuration.summary)
+        } catch {
+            printError("ftplb: \(error)")
+            throw ExitCode(2)
+        }
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct FTPLoadBalancerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ftplb",
+        abstract: "An FTP-aware load balancer: every FTP mode through one virtual address.",
+        subcommands: [RunCommand.self, CheckConfigCommand.self]
+    )
+}

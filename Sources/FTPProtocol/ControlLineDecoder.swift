@@ -1,0 +1,147 @@
+import NIOCore
+
+/// One line of the FTP control connection, as `ControlLineDecoder` produces it.
+package enum ControlLine: Equatable, Sendable {
+    /// A complete line without its line end and with Telnet commands removed.
+    case line(ByteBuffer)
+    /// A line longer than the limit. It carries the first `limit` bytes; the rest of the line,
+    /// up to its line end, is discarded rather than buffered.
+    case overlong(prefix: ByteBuffer)
+}
+
+/// Splits the control connection into lines (RFC 959 section 4.1: Telnet NVT lines ending in
+/// CRLF), with a length limit, because NIO's line splitters have none and treat a bare CR as a
+/// line end.
+///
+/// - A line ends at LF; a CR just before it is dropped. A bare CR elsewhere stays a data byte.
+/// - Telnet commands are removed: `IAC IP`, `IAC DM` (sent with ABOR, RFC 959 section 4.1.3),
+///   `IAC WILL/WONT/DO/DONT option`, and sub-negotiations; `IAC IAC` is a literal 0xFF byte.
+/// - Bytes are kept as they are: file names need not be UTF-8.
+package struct ControlLineDecoder: ByteToMessageDecoder {
+    package typealias InboundOut = ControlLine
+
+    package static let defaultMaximumLineLength = 4096
+
+    private enum TelnetState {
+        case data
+        case afterIAC
+        case option  // after WILL/WONT/DO/DONT: one option byte follows
+        case subnegotiation
+        case subnegotiationAfterIAC
+    }
+
+    private let maximumLineLength: Int
+    private var line: ByteBuffer
+    private var telnetState = TelnetState.data
+    private var discardingOverlongLine = false
+
+    package init(maximumLineLength: Int = ControlLineDecoder.defaultMaximumLineLength) {
+        precondition(maximumLineLength > 0)
+        self.maximumLineLength = maximumLineLength
+        self.line = ByteBuffer()
+    }
+
+    package mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let decoded = self.decode(buffer: &buffer) else {
+            return .needMoreData
+        }
+        context.fireChannelRead(Self.wrapInboundOut(decoded))
+        return .continue
+    }
+
+    package mutating func decodeLast(
+        context: ChannelHandlerContext,
+        buffer: inout ByteBuffer,
+        seenEOF: Bool
+    ) throws -> DecodingState {
+        // An unterminated last line is dropped: FTP acts only on complete lines.
+        try self.decode(context: context, buffer: &buffer)
+    }
+
+    /// Consumes bytes until one line is complete; nil when more bytes are needed. Every byte
+    /// read is consumed, so the internal line buffer, never `buffer`, holds a partial line.
+    package mutating func decode(buffer: inout ByteBuffer) -> ControlLine? {
+        while let byte = buffer.readInteger(as: UInt8.self) {
+            if let line = self.consume(byte) {
+                return line
+            }
+        }
+        return nil
+    }
+
+    private mutating func consume(_ byte: UInt8) -> ControlLine? {
+        switch self.telnetState {
+        case .data:
+            if byte == Telnet.iac {
+                self.telnetState = .afterIAC
+                return nil
+            }
+            return self.append(byte)
+        case .afterIAC:
+            switch byte {
+            case Telnet.iac:
+                self.telnetState = .data
+                return self.append(Telnet.iac)
+            case Telnet.will, Telnet.wont, Telnet.do, Telnet.dont:
+                self.telnetState = .option
+            case Telnet.subnegotiationBegin:
+                self.telnetState = .subnegotiation
+            default:
+                // IP, DM, AO, AYT, NOP and the rest carry no data.
+                self.telnetState = .data
+            }
+            return nil
+        case .option:
+            self.telnetState = .data
+            return nil
+        case .subnegotiation:
+            if byte == Telnet.iac { self.telnetState = .subnegotiationAfterIAC }
+            return nil
+        case .subnegotiationAfterIAC:
+            self.telnetState = byte == Telnet.subnegotiationEnd ? .data : .subnegotiation
+            return nil
+        }
+    }
+
+    private mutating func append(_ byte: UInt8) -> ControlLine? {
+        if byte == UInt8(ascii: "\n") {
+            defer { self.line.clear() }
+            if self.discardingOverlongLine {
+                self.discardingOverlongLine = false
+                return nil
+            }
+            if self.line.readableBytes > 0, self.line.getInteger(at: self.line.writerIndex - 1, as: UInt8.self) == UInt8(ascii: "\r") {
+                self.line.moveWriterIndex(to: self.line.writerIndex - 1)
+            }
+            if self.line.readableBytes > self.maximumLineLength {
+                return .overlong(prefix: self.line.getSlice(at: self.line.readerIndex, length: self.maximumLineLength)!)
+            }
+            return .line(self.line)
+        }
+        if self.discardingOverlongLine {
+            return nil
+        }
+        // One byte of slack so that a CR before the LF does not count against the limit.
+        if self.line.readableBytes >= self.maximumLineLength + 1 {
+            self.discardingOverlongLine = true
+            let prefix = self.line.getSlice(at: self.line.readerIndex, length: self.maximumLineLength)!
+            self.line.clear()
+            return .overlong(prefix: prefix)
+        }
+        self.line.writeInteger(byte)
+        return nil
+    }
+}
+
+/// Telnet command bytes that appear on FTP control connections (RFC 854).
+package enum Telnet {
+    package static let iac: UInt8 = 255
+    package static let dont: UInt8 = 254
+    package static let `do`: UInt8 = 253
+    package static let wont: UInt8 = 252
+    package static let will: UInt8 = 251
+    package static let subnegotiationBegin: UInt8 = 250
+    package static let interruptProcess: UInt8 = 244
+    package static let dataMark: UInt8 = 242
+    package static let subnegotiationEnd: UInt8 = 240
+}

@@ -1,0 +1,269 @@
+import NIOCore
+
+/// The rules of one control session, with no I/O: which client commands are relayed, answered
+/// by the balancer or turned into data-connection work, and which server reply lines are
+/// relayed, rewritten or dropped.
+///
+/// Replies are matched to commands in order (RFC 959 allows no other): each relayed command
+/// expects one completion reply (2xx-5xx), and 1xx replies come before it. Lines are handled one
+/// at a time so that no reply is buffered whole.
+package struct ControlSessionStateMachine {
+    package enum PassiveKind: Equatable, Sendable { case pasv, epsv }
+    package enum ActiveKind: Equatable, Sendable { case port, eprt }
+
+    package struct Addresses: Equatable, Sendable {
+        /// The client's address, canonical, with an IPv4-mapped prefix removed.
+        package var client: String
+        /// The address written into passive replies; its family decides PASV's availability.
+        package var advertised: String
+        /// Addresses that must never reach the client (the server's, the balancer's server-side
+        /// one); replaced by `advertised` in any reply text.
+        package var hidden: [String]
+
+        package init(client: String, advertised: String, hidden: [String]) {
+            self.client = client
+            self.advertised = advertised
+            self.hidden = hidden.filter { !$0.isEmpty && $0 != advertised }
+        }
+    }
+
+    /// Why the balancer refused a client command itself.
+    package enum Refusal: String, Equatable, Sendable {
+        case bounceAddress = "bounce_address"
+        case privilegedPort = "privileged_port"
+        case malformedAddress = "malformed_address"
+        case extendedPassiveOnly = "epsv_all"
+        case unsupportedCommand = "unsupported_command"
+        case tlsUnavailable = "tls_unavailable"
+    }
+
+    package enum OnClientCommand: Equatable, Sendable {
+        /// Relay the command to the server unchanged.
+        case forward(FTPCommand)
+        /// Answer the client with this reply line; nothing goes to the server.
+        case answer(String)
+        /// Answer the client and log the refusal.
+        case refuse(String, Refusal)
+        /// Open a listener for the server's data connection, then call `activeListenerReady`.
+        case openActive(ActiveRequest)
+    }
+
+    package struct ActiveRequest: Equatable, Sendable {
+        package var kind: ActiveKind
+        /// Where the balancer connects for the client's data connection.
+        package var clientHost: String
+        package var clientPort: Int
+    }
+
+    package enum OnServerReplyLine: Equatable, Sendable {
+        /// Relay this line (the server's, possibly with hidden addresses replaced).
+        case forward(ByteBuffer)
+        /// Drop the line (a TLS feature in a FEAT reply).
+        case drop
+        /// Open a passive listener, then answer the client with `passiveReply`.
+        case openPassive(PassiveRequest)
+        /// Send this line instead of the server's, and log: the server's reply was unusable.
+        case replace(String, FTPProtocolError)
+        /// The server refused the PORT/EPRT the balancer sent: relay the line, close the listener.
+        case activeRefused(ByteBuffer)
+    }
+
+    package struct PassiveRequest: Equatable, Sendable {
+        /// What the client asked for, which decides the reply it gets.
+        package var kind: PassiveKind
+        /// The address a 227 reply announced; nil for 229, which names none.
+        package var announcedHost: String?
+        package var serverPort: Int
+    }
+
+    private enum Expectation: Equatable {
+        case passive(PassiveKind)
+        case active
+        case featureList
+        case other
+    }
+
+    private let addresses: Addresses
+    private var expectations = CircularBuffer<Expectation>(initialCapacity: 4)
+    private var framer = ReplyFramer()
+    private var extendedPassiveOnly = false
+
+    package init(addresses: Addresses) {
+        self.addresses = addresses
+    }
+
+    /// Completion replies the server still owes for relayed commands.
+    package var outstandingReplies: Int { self.expectations.count }
+
+    private var advertisedIsIPv6: Bool { self.addresses.advertised.contains(":") }
+}
+
+extension ControlSessionStateMachine {
+    package mutating func clientCommand(_ command: FTPCommand) -> OnClientCommand {
+        switch command.verb {
+        case "PASV":
+            if self.extendedPassiveOnly {
+                return .refuse("501 PASV not allowed after EPSV ALL.", .extendedPassiveOnly)
+            }
+            if self.advertisedIsIPv6 {
+                return .refuse("502 PASV cannot name an IPv6 address; use EPSV.", .unsupportedCommand)
+            }
+            self.expectations.append(.passive(.pasv))
+            return .forward(command)
+        case "EPSV":
+            return self.extendedPassive(command)
+        case "PORT":
+            if self.extendedPassiveOnly {
+                return .refuse("501 PORT not allowed after EPSV ALL.", .extendedPassiveOnly)
+            }
+            let address: HostPortAddress
+            do {
+                address = try HostPortAddress(parsing: command.asciiArgument ?? "")
+            } catch {
+                return .refuse("501 Syntax error in PORT argument.", .malformedAddress)
+            }
+            return self.active(.port, host: address.host, port: Int(address.port))
+        case "EPRT":
+            if self.extendedPassiveOnly {
+                return .refuse("501 EPRT not allowed after EPSV ALL.", .extendedPassiveOnly)
+            }
+            let address: ExtendedAddress
+            do {
+                address = try ExtendedAddress(parsing: command.asciiArgument ?? "")
+            } catch where error.code == .unsupportedNetworkProtocol {
+                return .refuse(self.networkProtocolReply, .malformedAddress)
+            } catch {
+                return .refuse("501 Syntax error in EPRT argument.", .malformedAddress)
+            }
+            return self.active(.eprt, host: address.host, port: Int(address.port))
+        case "LPRT", "LPSV", "SPSV":
+            return .refuse("502 \(command.verb) is not supported here; use EPSV or PASV.", .unsupportedCommand)
+        case "AUTH":
+            return .refuse("534 TLS is not available through this load balancer.", .tlsUnavailable)
+        case "FEAT":
+            self.expectations.append(.featureList)
+            return .forward(command)
+        default:
+            self.expectations.append(.other)
+            return .forward(command)
+        }
+    }
+
+    /// The command for the server once the active listener is open at `host`:`port`.
+    package mutating func activeListenerReady(kind: ActiveKind, host: String, port: Int) -> FTPCommand {
+        self.expectations.append(.active)
+        if kind == .port, let octets = HostPortAddress.octets(ofIPv4: host) {
+            return FTPCommand(verb: "PORT", argument: HostPortAddress(octets: octets, port: UInt16(port)).text)
+        }
+        let family: ExtendedAddress.NetworkProtocol = host.contains(":") ? .ipv6 : .ipv4
+        return FTPCommand(verb: "EPRT", argument: ExtendedAddress(networkProtocol: family, host: host, port: UInt16(port)).text)
+    }
+
+    /// The reply the client gets once its passive listener is open on `port`.
+    package func passiveReply(kind: PassiveKind, port: Int) -> String {
+        switch kind {
+        case .epsv:
+            return "229 Entering Extended Passive Mode (|||\(port)|)"
+        case .pasv:
+            let octets = HostPortAddress.octets(ofIPv4: self.addresses.advertised) ?? [0, 0, 0, 0]
+            return "227 Entering Passive Mode (\(HostPortAddress(octets: octets, port: UInt16(port)).text))."
+        }
+    }
+
+    private var networkProtocolReply: String {
+        self.advertisedIsIPv6 ? "522 Network protocol not supported, use (2)" : "522 Network protocol not supported, use (1)"
+    }
+
+    private mutating func extendedPassive(_ command: FTPCommand) -> OnClientCommand {
+        switch command.asciiArgument?.uppercased() {
+        case nil, "":
+            self.expectations.append(.passive(.epsv))
+            return .forward(command)
+        case "ALL":
+            // Answered here: the balancer, not the server, chooses how data connections are
+            // made towards the server, and from now on it refuses every other mode itself.
+            self.extendedPassiveOnly = true
+            return .answer("200 EPSV ALL accepted.")
+        case "1" where !self.advertisedIsIPv6, "2" where self.advertisedIsIPv6:
+            self.expectations.append(.passive(.epsv))
+            return .forward(FTPCommand(verb: "EPSV"))
+        default:
+            return .refuse(self.networkProtocolReply, .malformedAddress)
+        }
+    }
+
+    private func active(_ kind: ActiveKind, host: String, port: Int) -> OnClientCommand {
+        guard Self.canonical(host) == self.addresses.client else {
+            return .refuse("504 \(kind == .port ? "PORT" : "EPRT") refused: the address must be your own.", .bounceAddress)
+        }
+        guard port >= 1024 else {
+            return .refuse("504 \(kind == .port ? "PORT" : "EPRT") refused: privileged port.", .privilegedPort)
+        }
+        return .openActive(ActiveRequest(kind: kind, clientHost: self.addresses.client, clientPort: port))
+    }
+
+    /// The canonical text of an IP literal, without an IPv4-mapped IPv6 prefix.
+    package static func canonical(_ host: String) -> String {
+        let parsed = (try? SocketAddress(ipAddress: host, port: 0))?.ipAddress ?? host
+        if parsed.hasPrefix("::ffff:"), HostPortAddress.octets(ofIPv4: String(parsed.dropFirst(7))) != nil {
+            return String(parsed.dropFirst(7))
+        }
+        return parsed
+    }
+}
+
+extension ControlSessionStateMachine {
+    package mutating func serverReplyLine(_ line: ByteBuffer) -> OnServerReplyLine {
+        let framing = self.framer.classify(line)
+        let expectation = self.expectations.first
+        if framing.endsCommand, !self.expectations.isEmpty {
+            self.expectations.removeFirst()
+        }
+        guard framing.position != .unframed, let code = framing.code else {
+            return .forward(self.scrubbed(line))
+        }
+        switch (code, framing.position) {
+        case (227, .single):
+            let kind: PassiveKind = expectation == .passive(.epsv) ? .epsv : .pasv
+            do {
+                let address = try HostPortAddress(passiveReplyText: String(decoding: line.readableBytesView.dropFirst(4), as: UTF8.self))
+                return .openPassive(PassiveRequest(kind: kind, announcedHost: address.host, serverPort: Int(address.port)))
+            } catch {
+                return .replace("425 Cannot open data connection: the server's passive reply was unusable.", error)
+            }
+        case (229, .single):
+            let kind: PassiveKind = expectation == .passive(.pasv) ? .pasv : .epsv
+            do {
+                let port = try ExtendedPassiveReply.port(inReplyText: String(decoding: line.readableBytesView, as: UTF8.self))
+                return .openPassive(PassiveRequest(kind: kind, announcedHost: nil, serverPort: Int(port)))
+            } catch {
+                return .replace("425 Cannot open data connection: the server's passive reply was unusable.", error)
+            }
+        case (228, .single):
+            // LPSV is refused before it reaches a server, but a 228 would carry its address.
+            return .replace("425 Cannot open data connection.", FTPProtocolError(.malformedHostPort, input: "228"))
+        case (_, .continuation) where expectation == .featureList && code == 211:
+            return Self.isTLSFeature(line) ? .drop : .forward(self.scrubbed(line))
+        default:
+            if expectation == .active, framing.endsCommand, !(200..<300).contains(code) {
+                return .activeRefused(self.scrubbed(line))
+            }
+            return .forward(self.scrubbed(line))
+        }
+    }
+
+    /// FEAT lines naming TLS features, which the balancer cannot offer until it terminates TLS.
+    private static func isTLSFeature(_ line: ByteBuffer) -> Bool {
+        let feature = line.readableBytesView.drop { $0 == UInt8(ascii: " ") }.prefix { $0 != UInt8(ascii: " ") }
+        let name = String(decoding: feature, as: UTF8.self).uppercased()
+        return name == "AUTH" || name == "PBSZ" || name == "PROT"
+    }
+
+    private func scrubbed(_ line: ByteBuffer) -> ByteBuffer {
+        var line = line
+        for hidden in self.addresses.hidden {
+            line = AddressScrubber.replace(hidden, with: self.addresses.advertised, in: line)
+        }
+        return line
+    }
+}
