@@ -9,12 +9,14 @@ package enum AddressScrubber {
         let needle = Array(address.utf8)
         let bytes = line.readableBytesView
         guard !needle.isEmpty, bytes.count >= needle.count else { return line }
+        let ipv6 = address.contains(":")
         var output: ByteBuffer?
         var copiedUpTo = bytes.startIndex
         var index = bytes.startIndex
         while index <= bytes.endIndex - needle.count {
             if bytes[index] == needle[0], bytes[index..<index + needle.count].elementsEqual(needle),
-                !Self.isAddressByte(before: index, in: bytes), !Self.isAddressByte(at: index + needle.count, in: bytes)
+                !Self.continuesAddress(before: index, in: bytes, ipv6: ipv6),
+                !Self.continuesAddress(at: index + needle.count, in: bytes, ipv6: ipv6)
             {
                 if output == nil { output = ByteBuffer() }
                 output!.writeBytes(bytes[copiedUpTo..<index])
@@ -30,14 +32,31 @@ package enum AddressScrubber {
         return output
     }
 
-    private static func isAddressByte(before index: Int, in bytes: ByteBufferView) -> Bool {
-        index > bytes.startIndex && Self.isAddressByte(at: index - 1, in: bytes)
+    /// Whether the byte before `index` continues an address, so a match there is only part of
+    /// a longer one.
+    private static func continuesAddress(before index: Int, in bytes: ByteBufferView, ipv6: Bool) -> Bool {
+        guard index > bytes.startIndex else { return false }
+        let byte = bytes[index - 1]
+        if ipv6 { return Self.isIPv6Byte(byte) }
+        // "1.10.0.2.1" contains "10.0.2.1" but is another address.
+        return Self.isDigit(byte) || (byte == UInt8(ascii: ".") && index - 2 >= bytes.startIndex && Self.isDigit(bytes[index - 2]))
     }
 
-    private static func isAddressByte(at index: Int, in bytes: ByteBufferView) -> Bool {
+    /// Whether the byte at `index` continues an address. For IPv4 a colon does not: it starts a
+    /// port, as in `10.0.2.11:21`.
+    private static func continuesAddress(at index: Int, in bytes: ByteBufferView, ipv6: Bool) -> Bool {
         guard index < bytes.endIndex else { return false }
         let byte = bytes[index]
-        return (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
-            || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte) || byte == UInt8(ascii: ":")
+        if ipv6 { return Self.isIPv6Byte(byte) }
+        return Self.isDigit(byte) || (byte == UInt8(ascii: ".") && index + 1 < bytes.endIndex && Self.isDigit(bytes[index + 1]))
+    }
+
+    private static func isDigit(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+    }
+
+    private static func isIPv6Byte(_ byte: UInt8) -> Bool {
+        Self.isDigit(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+            || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte) || byte == UInt8(ascii: ":") || byte == UInt8(ascii: ".")
     }
 }

@@ -19,7 +19,7 @@ extension ControlSession: DataFlowObserver {
             // Servers behind NAT or bound to a wildcard often announce a useless address.
             self.logger.notice(
                 "server announced another address for passive mode; using its control address",
-                metadata: ["ftp.announced": "\(announced)", "ftp.server.data": "\(target)"]
+                metadata: ["ftp.announced": "\(announced)", "ftp.server.data": "\(target.logDescription)"]
             )
         }
         // A client that asks again has given up on the previous port.

@@ -49,7 +49,7 @@ final class ControlSession {
         self.summary = SessionSummary(client: client)
         var logger = logger
         logger[metadataKey: "ftp.session"] = "\(id)"
-        logger[metadataKey: "ftp.client"] = "\(client.map { "\($0)" } ?? "?")"
+        logger[metadataKey: "ftp.client"] = "\(client.logDescription)"
         logger[metadataKey: "ftp.service"] = "\(service.name)"
         self.logger = logger
         self.lastActivity = .now()

@@ -77,15 +77,15 @@ final class ActiveDataListener: DataListener {
                 case .success(let clientSide):
                     self.logger.debug(
                         "data connection relayed",
-                        metadata: ["ftp.mode": "\(self.request.mode)", "ftp.client.data": "\(self.request.client)"]
+                        metadata: ["ftp.mode": "\(self.request.mode)", "ftp.client.data": "\(self.request.client.logDescription)"]
                     )
                     flow.start(clientSide: clientSide, serverSide: serverSide)
                 case .failure(let error):
                     self.logger.warning(
                         "could not open the active data connection to the client",
                         metadata: [
-                            "ftp.client.data": "\(self.request.client)",
-                            "ftp.source": "\(self.request.clientSideSource)", "ftp.error": "\(error)",
+                            "ftp.client.data": "\(self.request.client.logDescription)",
+                            "ftp.source": "\(self.request.clientSideSource.logDescription)", "ftp.error": "\(error)",
                         ]
                     )
                     serverSide.close(promise: nil)

@@ -89,13 +89,13 @@ final class PassiveDataListener: DataListener {
                 case .success(let serverSide):
                     self.logger.debug(
                         "data connection relayed",
-                        metadata: ["ftp.mode": "\(self.request.mode)", "ftp.server.data": "\(self.request.server)"]
+                        metadata: ["ftp.mode": "\(self.request.mode)", "ftp.server.data": "\(self.request.server.logDescription)"]
                     )
                     flow.start(clientSide: clientSide, serverSide: serverSide)
                 case .failure(let error):
                     self.logger.warning(
                         "could not connect to the server's passive port",
-                        metadata: ["ftp.server.data": "\(self.request.server)", "ftp.error": "\(error)"]
+                        metadata: ["ftp.server.data": "\(self.request.server.logDescription)", "ftp.error": "\(error)"]
                     )
                     clientSide.close(promise: nil)
                 }

@@ -1,0 +1,84 @@
+extension ConfigurationLoader {
+    /// The name of the single virtual service that the quick command-line form describes.
+    package static let quickServiceName = "default"
+
+    /// Builds a one-service configuration from `ftplb run` flags, with the same checks as a file;
+    /// errors name the flag (`--passive-ports: expected FIRST-LAST ...`).
+    package static func quick(
+        listen: String,
+        servers: [String],
+        passivePorts: String,
+        advertise: String?,
+        sourceAddress: String?,
+        activeSourcePort: Int?,
+        logLevel: String?
+    ) throws(ConfigurationError) -> BalancerConfiguration {
+        let listenLocation = ConfigurationLocation.flag("--listen")
+        let serverLocation = ConfigurationLocation.flag("--server")
+        let listenValue = try Self.flag(listenLocation, listen, ConfigurationValueParser.endpoint)
+        guard !servers.isEmpty else {
+            throw serverLocation.error(.missingKey, "at least one server is required")
+        }
+        var serverDrafts: [VirtualServiceDraft.Server] = []
+        for server in servers {
+            let address = try Self.flag(serverLocation, server, ConfigurationValueParser.endpoint)
+            serverDrafts.append(
+                VirtualServiceDraft.Server(
+                    configuration: ServerConfiguration(name: server, address: address.endpoint),
+                    address: address.address,
+                    location: serverLocation
+                )
+            )
+        }
+        var activePort = Self.defaultActiveSourcePort
+        if let activeSourcePort {
+            guard (0...65535).contains(activeSourcePort) else {
+                throw ConfigurationLocation.flag("--active-source-port").error(
+                    .invalidValue,
+                    "expected a port number from 0 to 65535; found '\(activeSourcePort)'"
+                )
+            }
+            activePort = activeSourcePort
+        }
+        let draft = VirtualServiceDraft(
+            name: Self.quickServiceName,
+            nameLocation: ConfigurationLocation.flag("--listen"),
+            listen: listenValue.endpoint,
+            listenAddress: listenValue.address,
+            listenLocation: listenLocation,
+            advertise: try advertise.map { (text) throws(ConfigurationError) in
+                try Self.flag(.flag("--advertise"), text, ConfigurationValueParser.ipAddress)
+            },
+            advertiseLocation: .flag("--advertise"),
+            passivePorts: try Self.flag(.flag("--passive-ports"), passivePorts, ConfigurationValueParser.portRange),
+            passivePortsLocation: .flag("--passive-ports"),
+            sourceAddress: try sourceAddress.map { (text) throws(ConfigurationError) in
+                try Self.flag(.flag("--source-address"), text, ConfigurationValueParser.ipAddress)
+            },
+            sourceAddressLocation: .flag("--source-address"),
+            activeSourcePort: activePort,
+            servers: serverDrafts,
+            timeouts: TimeoutConfiguration()
+        )
+        let level = try logLevel.map { (text) throws(ConfigurationError) in
+            try Self.flag(.flag("--log-level"), text, ConfigurationValueParser.logLevel)
+        }
+        return BalancerConfiguration(
+            logLevel: level ?? .info,
+            virtualServices: try ConfigurationValidator.validate([draft])
+        )
+    }
+
+    /// One flag's value read by `parse`, with a refusal reported against the flag.
+    private static func flag<T>(
+        _ location: ConfigurationLocation,
+        _ text: String,
+        _ parse: (String) throws(ValueProblem) -> T
+    ) throws(ConfigurationError) -> T {
+        do {
+            return try parse(text)
+        } catch {
+            throw location.error(.invalidValue, error.message)
+        }
+    }
+}

@@ -1,0 +1,179 @@
+import Yams
+
+/// Turns an `ftplb` YAML file, or the quick command-line flags, into a validated
+/// `BalancerConfiguration`, or into one `ConfigurationError` that says what is wrong and where.
+/// The YAML is walked node by node rather than decoded, so that every error can name its line.
+package enum ConfigurationLoader {
+    static let topLevelKeys = ["log_level", "virtual_services"]
+    static let serviceKeys = [
+        "name", "listen", "advertise", "passive_ports", "source_address", "active_source_port", "servers",
+        "timeouts",
+    ]
+    static let serverKeys = ["name", "address"]
+    static let timeoutKeys = ["server_connect", "passive_accept", "active_connect", "control_idle", "data_idle"]
+    static let defaultActiveSourcePort = 20
+
+    /// Reads and validates the configuration file at `path`.
+    package static func load(path: String) throws(ConfigurationError) -> BalancerConfiguration {
+        let text = try ConfigurationFile.read(path: path)
+        return try Self.parse(yaml: text, file: path)
+    }
+
+    /// Validates configuration text; `file` only names it in errors.
+    package static func parse(yaml: String, file: String?) throws(ConfigurationError) -> BalancerConfiguration {
+        let composed: Yams.Node?
+        do {
+            composed = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            throw Self.syntaxError(error, yaml: yaml, file: file)
+        } catch {
+            throw ConfigurationError(code: .yamlSyntax, file: file, path: "", message: "\(error)")
+        }
+        guard let composed else {
+            throw ConfigurationError(
+                code: .missingKey,
+                file: file,
+                path: "virtual_services",
+                message: "the configuration is empty; at least one virtual service is required"
+            )
+        }
+        let root = ConfigurationNode(node: composed, path: "", file: file)
+        let fields = try root.mapping(allowedKeys: Self.topLevelKeys)
+        let logLevel = try fields.optional("log_level", ConfigurationValueParser.logLevel) ?? .info
+        let servicesNode = try fields.required("virtual_services")
+        let items = try servicesNode.sequence()
+        guard !items.isEmpty else {
+            throw servicesNode.error(.invalidValue, "at least one virtual service is required")
+        }
+        var drafts: [VirtualServiceDraft] = []
+        for item in items {
+            drafts.append(try Self.service(item))
+        }
+        let services = try ConfigurationValidator.validate(drafts)
+        return BalancerConfiguration(logLevel: logLevel, virtualServices: services)
+    }
+
+    static func service(_ node: ConfigurationNode) throws(ConfigurationError) -> VirtualServiceDraft {
+        let fields = try node.mapping(allowedKeys: Self.serviceKeys)
+        let nameNode = try fields.required("name")
+        let listenNode = try fields.required("listen")
+        let passivePortsNode = try fields.required("passive_ports")
+        let listen = try listenNode.value(ConfigurationValueParser.endpoint)
+        let activeSourcePort = try fields.optional("active_source_port") { (text) throws(ValueProblem) in
+            try ConfigurationValueParser.port(text, in: 0...65535)
+        }
+        return VirtualServiceDraft(
+            name: try nameNode.value(ConfigurationValueParser.name),
+            nameLocation: nameNode.location,
+            listen: listen.endpoint,
+            listenAddress: listen.address,
+            listenLocation: listenNode.location,
+            advertise: try fields.optional("advertise", ConfigurationValueParser.ipAddress),
+            // A missing advertise is the listen address's business: point at that line.
+            advertiseLocation: fields["advertise"]?.location
+                ?? listenNode.location.replacingPath(node.childPath("advertise")),
+            passivePorts: try passivePortsNode.value(ConfigurationValueParser.portRange),
+            passivePortsLocation: passivePortsNode.location,
+            sourceAddress: try fields.optional("source_address", ConfigurationValueParser.ipAddress),
+            sourceAddressLocation: fields.location(of: "source_address"),
+            activeSourcePort: activeSourcePort ?? Self.defaultActiveSourcePort,
+            servers: try Self.servers(try fields.required("servers")),
+            timeouts: try Self.timeouts(fields["timeouts"])
+        )
+    }
+
+    /// Each server is either `IP:port` or a mapping with `address` and an optional `name`.
+    static func servers(_ node: ConfigurationNode) throws(ConfigurationError) -> [VirtualServiceDraft.Server] {
+        let items = try node.sequence()
+        guard !items.isEmpty else {
+            throw node.error(.invalidValue, "at least one server is required")
+        }
+        var servers: [VirtualServiceDraft.Server] = []
+        for item in items {
+            let addressNode: ConfigurationNode
+            var name: String?
+            if case .mapping = item.node {
+                let fields = try item.mapping(allowedKeys: Self.serverKeys)
+                addressNode = try fields.required("address")
+                name = try fields.optional("name", ConfigurationValueParser.name)
+            } else {
+                addressNode = item
+            }
+            let written = try addressNode.scalar()
+            let address = try addressNode.value(ConfigurationValueParser.endpoint)
+            servers.append(
+                VirtualServiceDraft.Server(
+                    configuration: ServerConfiguration(name: name ?? written, address: address.endpoint),
+                    address: address.address,
+                    location: item.location
+                )
+            )
+        }
+        return servers
+    }
+
+    static func timeouts(_ node: ConfigurationNode?) throws(ConfigurationError) -> TimeoutConfiguration {
+        var timeouts = TimeoutConfiguration()
+        guard let node else {
+            return timeouts
+        }
+        let fields = try node.mapping(allowedKeys: Self.timeoutKeys)
+        let parse = ConfigurationValueParser.duration
+        timeouts.serverConnect = try fields.optional("server_connect", parse) ?? timeouts.serverConnect
+        timeouts.passiveAccept = try fields.optional("passive_accept", parse) ?? timeouts.passiveAccept
+        timeouts.activeConnect = try fields.optional("active_connect", parse) ?? timeouts.activeConnect
+        timeouts.controlIdle = try fields.optional("control_idle", parse) ?? timeouts.controlIdle
+        timeouts.dataIdle = try fields.optional("data_idle", parse) ?? timeouts.dataIdle
+        return timeouts
+    }
+
+    /// Yams reports where libyaml gave up; keep that position, drop the echoed document.
+    static func syntaxError(_ error: YamlError, yaml: String, file: String?) -> ConfigurationError {
+        func located(_ mark: Mark, _ problem: String, _ context: YamlError.Context?) -> ConfigurationError {
+            var message = problem
+            if let context {
+                message += " (\(context.text) at line \(context.mark.line), column \(context.mark.column))"
+            }
+            // `listen: [::1]:21` is the likeliest way to get here: YAML reads `[` as a list.
+            let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+            if mark.line >= 1, mark.line <= lines.count,
+                let open = lines[mark.line - 1].firstIndex(of: "["),
+                lines[mark.line - 1][open...].contains(":")
+            {
+                message += "; if this is an IPv6 endpoint, put it in quotes, as \"[::1]:21\""
+            }
+            return ConfigurationError(
+                code: .yamlSyntax,
+                file: file,
+                line: mark.line,
+                column: mark.column,
+                path: "",
+                message: message
+            )
+        }
+        switch error {
+        case .scanner(let context, let problem, let mark, _),
+            .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            return located(mark, problem, context)
+        case .reader(let problem, let offset, _, _):
+            var line: Int?
+            if let offset {
+                line = yaml.prefix(offset).reduce(1) { $1.isNewline ? $0 + 1 : $0 }
+            }
+            return ConfigurationError(code: .yamlSyntax, file: file, line: line, path: "", message: problem)
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
+            return ConfigurationError(
+                code: .duplicate,
+                file: file,
+                line: context.mark.line,
+                column: context.mark.column,
+                path: "",
+                message: "key \(keys) appears more than once in the same mapping"
+            )
+        default:
+            return ConfigurationError(code: .yamlSyntax, file: file, path: "", message: "\(error)")
+        }
+    }
+}
