@@ -29,8 +29,11 @@ package final class DataRelayHandler {
         return (first, second)
     }
 
-    private var partnerWritable: Bool {
-        self.context?.channel.isWritable ?? false
+    /// Whether this half can take the partner's bytes now: connected and under its high-water
+    /// mark. Bytes written to a channel still connecting would be lost.
+    private var readyForPartnerBytes: Bool {
+        guard let channel = self.context?.channel else { return false }
+        return channel.isActive && channel.isWritable
     }
 
     private func partnerWrite(_ data: NIOAny) {
@@ -67,11 +70,11 @@ package final class DataRelayHandler {
         }
     }
 
-    private func partnerBecameWritable() {
-        if self.pendingRead {
-            self.pendingRead = false
-            self.context?.read()
-        }
+    /// The partner may now take bytes: do the read that was held back, if it can.
+    private func partnerBecameReady() {
+        guard self.pendingRead, let partner = self.partner, partner.readyForPartnerBytes else { return }
+        self.pendingRead = false
+        self.context?.read()
     }
 }
 
@@ -83,12 +86,17 @@ extension DataRelayHandler: ChannelDuplexHandler {
     package func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         // The partner may have been waiting for this half to exist before reading.
-        self.partner?.partnerBecameWritable()
+        self.partner?.partnerBecameReady()
     }
 
     package func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         self.partner = nil
+    }
+
+    package func channelActive(context: ChannelHandlerContext) {
+        self.partner?.partnerBecameReady()
+        context.fireChannelActive()
     }
 
     package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -120,13 +128,13 @@ extension DataRelayHandler: ChannelDuplexHandler {
 
     package func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable {
-            self.partner?.partnerBecameWritable()
+            self.partner?.partnerBecameReady()
         }
         context.fireChannelWritabilityChanged()
     }
 
     package func read(context: ChannelHandlerContext) {
-        if let partner = self.partner, partner.partnerWritable {
+        if let partner = self.partner, partner.readyForPartnerBytes {
             context.read()
         } else {
             self.pendingRead = true

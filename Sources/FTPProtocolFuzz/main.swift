@@ -1,0 +1,267 @@
+import FTPProtocol
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Feeds one input through everything in FTPProtocol that reads bytes from a peer, and traps when
+/// a round trip or an invariant fails, so that libFuzzer reports it as a crash.
+///
+/// The first byte picks the session's address family; the rest is the control connection, framed
+/// with a small limit so that overlong lines are common.
+enum ProtocolFuzzHarness {
+    static let maximumLineLength = 64
+
+    static func run(_ bytes: UnsafeRawBufferPointer) {
+        var input = ByteBuffer(bytes: bytes)
+        let usesIPv6 = (input.readInteger(as: UInt8.self) ?? 0) & 1 == 1
+        let lines = Self.decodeWhole(input)
+        precondition(lines == Self.decodeByteAtATime(input), "chunking changed the decoded lines")
+
+        var machine = ControlSessionStateMachine(addresses: Self.addresses(usesIPv6: usesIPv6))
+        var framer = ReplyFramer()
+        for decoded in lines {
+            let line: ByteBuffer
+            switch decoded {
+            case .line(let complete):
+                precondition(complete.readableBytes <= Self.maximumLineLength)
+                line = complete
+            case .overlong(let prefix):
+                precondition(prefix.readableBytes == Self.maximumLineLength)
+                line = prefix
+            }
+            precondition(!line.readableBytesView.contains(UInt8(ascii: "\n")), "a decoded line holds a LF")
+            Self.command(line, machine: &machine, usesIPv6: usesIPv6)
+            Self.reply(line, machine: &machine, framer: &framer)
+            Self.addressCodecs(String(decoding: line.readableBytesView, as: UTF8.self))
+            Self.addressCodecs(line.readableBytesView)
+            Self.scrubber(line)
+        }
+    }
+
+    private static func addresses(usesIPv6: Bool) -> ControlSessionStateMachine.Addresses {
+        if usesIPv6 {
+            return .init(client: "2001:db8::7", advertised: "2001:db8::10", hidden: ["fd00::1", "fd00::fe"])
+        }
+        return .init(client: "198.51.100.7", advertised: "192.0.2.10", hidden: ["10.0.2.1", "10.0.2.254"])
+    }
+
+    private static func decodeWhole(_ input: ByteBuffer) -> [ControlLine] {
+        var decoder = ControlLineDecoder(maximumLineLength: Self.maximumLineLength)
+        var input = input
+        var lines: [ControlLine] = []
+        while let line = decoder.decode(buffer: &input) {
+            lines.append(line)
+        }
+        precondition(input.readableBytes == 0, "the decoder left bytes behind")
+        return lines
+    }
+
+    private static func decodeByteAtATime(_ input: ByteBuffer) -> [ControlLine] {
+        var decoder = ControlLineDecoder(maximumLineLength: Self.maximumLineLength)
+        var lines: [ControlLine] = []
+        for byte in input.readableBytesView {
+            var one = ByteBuffer(integer: byte)
+            while let line = decoder.decode(buffer: &one) {
+                lines.append(line)
+            }
+        }
+        return lines
+    }
+
+    /// The line as a client command: parsed, logged, written back, and run through the rules.
+    private static func command(
+        _ line: ByteBuffer,
+        machine: inout ControlSessionStateMachine,
+        usesIPv6: Bool
+    ) {
+        let command = FTPCommand(line: line)
+        _ = command.asciiArgument
+        // What a lenient server (proftpd splits at any white space, pure-ftpd after the letters)
+        // could take for the verb: the leading letters.
+        let leadingLetters = String(
+            decoding: line.readableBytesView.prefix { Self.isASCIILetter($0) }.map { $0 & 0xDF },
+            as: UTF8.self
+        )
+        if leadingLetters == "PASS" || leadingLetters == "ACCT" {
+            precondition(command.loggableDescription == "\(leadingLetters) ****", "a password reached the log text")
+        } else {
+            _ = command.loggableDescription
+        }
+
+        // Writer then decoder gives the line back: IAC is doubled, the line end added once.
+        var written = ByteBuffer()
+        command.write(into: &written)
+        var decoder = ControlLineDecoder(maximumLineLength: line.readableBytes + 1)
+        precondition(decoder.decode(buffer: &written) == .line(line), "writer/decoder round trip")
+        precondition(written.readableBytes == 0)
+
+        let action = machine.clientCommand(command)
+        if ["PORT", "EPRT", "LPRT", "AUTH"].contains(leadingLetters), case .forward = action {
+            preconditionFailure("\(leadingLetters) reached the server unchecked")
+        }
+        switch action {
+        case .openActive(let request):
+            precondition(request.clientPort >= 1024 && request.clientPort <= 65535)
+            let host = usesIPv6 ? "fd00::fe" : "10.0.2.254"
+            let port = 1024 + line.readableBytes
+            let sent = machine.activeListenerReady(kind: request.kind, host: host, port: port)
+            let argument = sent.asciiArgument ?? ""
+            switch sent.verb {
+            case "PORT":
+                let parsed = try? HostPortAddress(parsing: argument)
+                precondition(parsed?.host == host && parsed.map { Int($0.port) } == port, "PORT we send")
+            case "EPRT":
+                let parsed = try? ExtendedAddress(parsing: argument)
+                precondition(parsed?.host == host && parsed.map { Int($0.port) } == port, "EPRT we send")
+            default:
+                preconditionFailure("activeListenerReady sent \(sent.verb)")
+            }
+        case .forward, .answer, .refuse:
+            break
+        }
+    }
+
+    /// The line as a server reply: classified and run through the rules.
+    private static func reply(
+        _ line: ByteBuffer,
+        machine: inout ControlSessionStateMachine,
+        framer: inout ReplyFramer
+    ) {
+        let framing = framer.classify(line)
+        if framing.position != .unframed {
+            precondition(framing.code.map { (100...999).contains($0) } == true)
+        }
+        switch machine.serverReplyLine(line) {
+        case .openPassive(let request):
+            precondition((0...65535).contains(request.serverPort))
+            let port = 1024 + request.serverPort % 60000
+            let text = machine.passiveReply(kind: request.kind, port: port)
+            switch request.kind {
+            case .pasv:
+                let parsed = try? HostPortAddress(passiveReplyText: text.dropFirst(4))
+                precondition(parsed.map { Int($0.port) } == port, "227 we send")
+            case .epsv:
+                let parsed = try? ExtendedPassiveReply.port(inReplyText: text)
+                precondition(parsed.map { Int($0) } == port, "229 we send")
+            }
+        case .forward, .drop, .replace, .activeRefused:
+            break
+        }
+    }
+
+    /// Every address parser on the text; whatever parses must survive its writer.
+    private static func addressCodecs(_ text: some StringProtocol) {
+        let argument = text.firstIndex(of: " ").map { text[text.index(after: $0)...] } ?? text[...]
+        for candidate in [text[...], argument] {
+            if let address = try? HostPortAddress(parsing: candidate) {
+                precondition(try! HostPortAddress(parsing: address.text) == address, "PORT round trip")
+            }
+            if let address = try? HostPortAddress(passiveReplyText: candidate) {
+                precondition(try! HostPortAddress(passiveReplyText: "(\(address.text))") == address, "227 round trip")
+            }
+            if let address = try? ExtendedAddress(parsing: candidate) {
+                precondition(try! ExtendedAddress(parsing: address.text) == address, "EPRT round trip")
+            }
+            if let port = try? ExtendedPassiveReply.port(inReplyText: candidate) {
+                precondition(try! ExtendedPassiveReply.port(inReplyText: "(|||\(port)|)") == port, "229 round trip")
+            }
+        }
+        _ = ControlSessionStateMachine.canonical(String(argument))
+    }
+
+    /// Raw bytes as addresses, so that writers see every value and not only what parses.
+    private static func addressCodecs(_ bytes: ByteBufferView) {
+        guard bytes.count >= 6 else { return }
+        let start = bytes.startIndex
+        let octets = Array(bytes[start..<start + 4])
+        let port = UInt16(bytes[start + 4]) << 8 | UInt16(bytes[start + 5])
+        let address = HostPortAddress(octets: octets, port: port)
+        precondition(try! HostPortAddress(parsing: address.text) == address, "PORT round trip")
+        let extended = ExtendedAddress(networkProtocol: .ipv4, host: address.host, port: port)
+        precondition(try! ExtendedAddress(parsing: extended.text) == extended, "EPRT round trip")
+        precondition(HostPortAddress.octets(ofIPv4: address.host) == octets)
+    }
+
+    private static func isASCIILetter(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+    }
+
+    private static func scrubber(_ line: ByteBuffer) {
+        for address in ["10.0.2.1", "fd00::1", "1"] {
+            let same = AddressScrubber.replace(address, with: address, in: line)
+            precondition(same == line, "replacing an address with itself changed the line")
+            let scrubbed = AddressScrubber.replace(address, with: "192.0.2.10", in: line)
+            if !line.readableBytesView.containsSequence(Array(address.utf8)) {
+                precondition(scrubbed == line, "a line without the address changed")
+            }
+        }
+    }
+}
+
+extension ByteBufferView {
+    fileprivate func containsSequence(_ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, self.count >= needle.count else { return false }
+        var index = self.startIndex
+        while index <= self.endIndex - needle.count {
+            if self[index..<index + needle.count].elementsEqual(needle) { return true }
+            index += 1
+        }
+        return false
+    }
+}
+
+#if FUZZING
+/// libFuzzer's entry point. SwiftPM links an executable's `main` through `--defsym`, after lld has
+/// already taken libFuzzer's `FuzzerMain.o` to satisfy `main`, which then needs this symbol.
+@_cdecl("LLVMFuzzerTestOneInput")
+func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    ProtocolFuzzHarness.run(UnsafeRawBufferPointer(start: data, count: size))
+    return 0
+}
+
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
+#endif
+
+@main
+struct FTPProtocolFuzz {
+    static func main() {
+        #if FUZZING
+        var argc = CommandLine.argc
+        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+        let status = LLVMFuzzerRunDriver(&argc, &argv, fuzzOneInput)
+        exit(status)
+        #else
+        // Without libFuzzer: run the harness once over each file named, e.g. a saved crasher.
+        for path in CommandLine.arguments.dropFirst() {
+            guard let contents = Self.read(path) else {
+                print("cannot read \(path)")
+                exit(2)
+            }
+            contents.withUnsafeBytes { ProtocolFuzzHarness.run($0) }
+            print("ok \(path) (\(contents.count) bytes)")
+        }
+        #endif
+    }
+
+    private static func read(_ path: String) -> [UInt8]? {
+        guard let file = fopen(path, "rb") else { return nil }
+        defer { fclose(file) }
+        var contents: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = fread(&chunk, 1, chunk.count, file)
+            contents.append(contentsOf: chunk[0..<count])
+            if count < chunk.count { break }
+        }
+        return contents
+    }
+}
