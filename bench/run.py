@@ -139,7 +139,7 @@ def main() -> None:
 
     ftpenv.ensure_ftp_user()
     with tempfile.TemporaryDirectory(prefix="ftplb-bench-") as temporary:
-        work = Path(temporary)
+        work = ftpenv.make_world_readable_dir(Path(temporary))  # vsftpd's user must reach the root
         root = work / "root"
         root.mkdir()
         ftpenv.populate_root(root, "bench")
