@@ -70,6 +70,7 @@ let package = Package(
             name: "FTPBalancerTests",
             dependencies: [
                 "FTPBalancer",
+                "FTPBalancerConfig",
                 "FTPProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

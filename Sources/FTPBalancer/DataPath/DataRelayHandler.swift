@@ -14,6 +14,8 @@ package final class DataRelayHandler {
     private var context: ChannelHandlerContext?
     private var pendingRead = false
     private var inputClosed = false
+    /// The partner's input ended while this half was still connecting: half-close on connect.
+    private var outputClosePending = false
 
     /// The bytes this half has read, that is, sent towards its partner.
     package private(set) var bytesRead: Int = 0
@@ -46,6 +48,12 @@ package final class DataRelayHandler {
 
     private func partnerWriteEOF() {
         guard let context = self.context else { return }
+        guard context.channel.isActive else {
+            // shutdown(SHUT_WR) on a socket still in SYN_SENT cancels the connect: an empty
+            // upload would never reach the server.
+            self.outputClosePending = true
+            return
+        }
         guard self.inputClosed else {
             context.close(mode: .output, promise: nil)
             return
@@ -97,6 +105,10 @@ extension DataRelayHandler: ChannelDuplexHandler {
     package func channelActive(context: ChannelHandlerContext) {
         self.partner?.partnerBecameReady()
         context.fireChannelActive()
+        if self.outputClosePending {
+            self.outputClosePending = false
+            self.partnerWriteEOF()
+        }
     }
 
     package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
