@@ -37,7 +37,7 @@ package enum AddressScrubber {
     private static func continuesAddress(before index: Int, in bytes: ByteBufferView, ipv6: Bool) -> Bool {
         guard index > bytes.startIndex else { return false }
         let byte = bytes[index - 1]
-        if ipv6 { return Self.isIPv6Byte(byte) }
+        if ipv6, Self.isIPv6Byte(byte) { return true }
         // "1.10.0.2.1" contains "10.0.2.1" but is another address.
         return Self.isDigit(byte) || (byte == UInt8(ascii: ".") && index - 2 >= bytes.startIndex && Self.isDigit(bytes[index - 2]))
     }
@@ -47,7 +47,9 @@ package enum AddressScrubber {
     private static func continuesAddress(at index: Int, in bytes: ByteBufferView, ipv6: Bool) -> Bool {
         guard index < bytes.endIndex else { return false }
         let byte = bytes[index]
-        if ipv6 { return Self.isIPv6Byte(byte) }
+        if ipv6, Self.isIPv6Byte(byte) { return true }
+        // A dot continues an address only before a digit: "fd00::1.2.3.4", but not the full stop
+        // of "server fd00::1." or "server 10.0.2.1.".
         return Self.isDigit(byte) || (byte == UInt8(ascii: ".") && index + 1 < bytes.endIndex && Self.isDigit(bytes[index + 1]))
     }
 
@@ -57,6 +59,6 @@ package enum AddressScrubber {
 
     private static func isIPv6Byte(_ byte: UInt8) -> Bool {
         Self.isDigit(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
-            || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte) || byte == UInt8(ascii: ":") || byte == UInt8(ascii: ".")
+            || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte) || byte == UInt8(ascii: ":")
     }
 }

@@ -90,6 +90,8 @@ package struct ControlSessionStateMachine {
 
     package init(addresses: Addresses) {
         self.addresses = addresses
+        // The greeting is the reply to the connection itself: replies to commands come after it.
+        self.expectations.append(.other)
     }
 
     /// Completion replies the server still owes for relayed commands.

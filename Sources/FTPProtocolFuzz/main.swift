@@ -21,7 +21,8 @@ enum ProtocolFuzzHarness {
         let lines = Self.decodeWhole(input)
         precondition(lines == Self.decodeByteAtATime(input), "chunking changed the decoded lines")
 
-        var machine = ControlSessionStateMachine(addresses: Self.addresses(usesIPv6: usesIPv6))
+        let addresses = Self.addresses(usesIPv6: usesIPv6)
+        var machine = ControlSessionStateMachine(addresses: addresses)
         var framer = ReplyFramer()
         for decoded in lines {
             let line: ByteBuffer
@@ -35,7 +36,7 @@ enum ProtocolFuzzHarness {
             }
             precondition(!line.readableBytesView.contains(UInt8(ascii: "\n")), "a decoded line holds a LF")
             Self.command(line, machine: &machine, usesIPv6: usesIPv6)
-            Self.reply(line, machine: &machine, framer: &framer)
+            Self.reply(line, machine: &machine, framer: &framer, hidden: addresses.hidden)
             Self.addressCodecs(String(decoding: line.readableBytesView, as: UTF8.self))
             Self.addressCodecs(line.readableBytesView)
             Self.scrubber(line)
@@ -120,16 +121,29 @@ enum ProtocolFuzzHarness {
             default:
                 preconditionFailure("activeListenerReady sent \(sent.verb)")
             }
-        case .forward, .answer, .refuse:
-            break
+        case .forward(let forwarded):
+            // Relayed byte for byte, but for "EPSV 1"/"EPSV 2", which lose their argument.
+            precondition(forwarded == command || forwarded == FTPCommand(verb: "EPSV"), "a relayed command changed")
+        case .answer(let text), .refuse(let text, _):
+            Self.checkReplyText(text)
         }
+    }
+
+    /// A reply the balancer writes itself: a code, and no line end that would start another.
+    private static func checkReplyText(_ text: String) {
+        precondition(ReplyFramer.code(of: ByteBuffer(string: text)) != nil, "a reply without a code")
+        precondition(
+            !text.utf8.contains(where: { $0 == 10 || $0 == 13 || $0 == Telnet.iac }),
+            "a reply with a line end"
+        )
     }
 
     /// The line as a server reply: classified and run through the rules.
     private static func reply(
         _ line: ByteBuffer,
         machine: inout ControlSessionStateMachine,
-        framer: inout ReplyFramer
+        framer: inout ReplyFramer,
+        hidden: [String]
     ) {
         let framing = framer.classify(line)
         if framing.position != .unframed {
@@ -148,7 +162,16 @@ enum ProtocolFuzzHarness {
                 let parsed = try? ExtendedPassiveReply.port(inReplyText: text)
                 precondition(parsed.map { Int($0) } == port, "229 we send")
             }
-        case .forward, .drop, .replace, .activeRefused:
+        case .forward(let relayed), .activeRefused(let relayed):
+            for address in hidden {
+                precondition(
+                    AddressScrubber.replace(address, with: "#", in: relayed) == relayed,
+                    "a hidden address survived scrubbing"
+                )
+            }
+        case .replace(let text, _):
+            Self.checkReplyText(text)
+        case .drop:
             break
         }
     }
@@ -231,9 +254,70 @@ func LLVMFuzzerRunDriver(
 ) -> CInt
 #endif
 
+/// Inputs worth starting from, and the words libFuzzer should try, written by `write-seeds`.
+enum ProtocolFuzzSeeds {
+    static let inputs: [String] = [
+        "\u{0}220 (vsFTPd 3.0.3)\r\nUSER anonymous\r\nPASS guest\r\n230 Login successful.\r\n",
+        "\u{0}PASV\r\n227 Entering Passive Mode (10,0,2,1,156,64).\r\n",
+        "\u{1}EPSV\r\n229 Entering Extended Passive Mode (|||6446|)\r\n",
+        "\u{0}PORT 198,51,100,7,19,137\r\n200 PORT command successful.\r\n",
+        "\u{0}EPRT |1|198.51.100.7|5001|\r\n500 Illegal PORT command.\r\n",
+        "\u{1}EPRT |2|2001:db8::7|5001|\r\nEPRT |2|::ffff:198.51.100.7|5001|\r\n",
+        "\u{0}FEAT\r\n211-Features:\r\n AUTH TLS\r\n PBSZ\r\n PROT\r\n EPSV\r\n211 End\r\n",
+        "\u{0}STAT\r\n211-Status of 10.0.2.1\r\n 200 inside\r\n211 End\r\n",
+        "\u{0}EPSV ALL\r\nPORT 1,2,3,4,5,6\r\nAUTH TLS\r\nLPSV\r\n",
+        "\u{0}\u{FF}\u{F4}\u{FF}\u{F2}ABOR\r\n426 aborted\r\n226 ABOR ok\r\n",
+        "\u{0}RETR x\r\n150 Opening\r\n226 Done\r\n",
+    ]
+
+    static let dictionary = [
+        "USER", "PASS", "ACCT", "PASV", "EPSV", "EPSV ALL", "PORT ", "EPRT ", "LPRT", "LPSV", "SPSV", "AUTH TLS",
+        "FEAT",
+        "STAT", "ABOR", "211-", "211 ", "227 ", "228 ", "229 ", "150 ", "200 ", "500 ", "|||", "|1|", "|2|", "(|||",
+        "|)", "10.0.2.1", "10.0.2.254", "fd00::1", "::ffff:", "198.51.100.7", "2001:db8::7", "198,51,100,7,",
+        "10,0,2,1,", " AUTH", " PBSZ", " PROT", "\r\n", "\t", "\u{FF}\u{FF}", "\u{FF}\u{FA}", "\u{FF}\u{F0}",
+        "\u{FF}\u{FB}",
+    ]
+
+    /// Writes one file per seed input into `directory` and the dictionary to `dictionaryPath`.
+    static func write(directory: String, dictionaryPath: String) -> Bool {
+        for (number, input) in Self.inputs.enumerated() {
+            let bytes = input.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) }
+            guard Self.write(bytes, to: "\(directory)/seed-\(number)") else { return false }
+        }
+        // libFuzzer's dictionary format: one quoted token a line, bytes escaped as \xNN.
+        let lines = Self.dictionary.map { token in
+            let escaped = token.unicodeScalars.map { scalar -> String in
+                let byte = UInt8(truncatingIfNeeded: scalar.value)
+                guard (0x20..<0x7F).contains(byte), byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") else {
+                    let hex = String(byte, radix: 16, uppercase: true)
+                    return "\\x" + (hex.count == 1 ? "0" + hex : hex)
+                }
+                return String(scalar)
+            }.joined()
+            return "\"\(escaped)\""
+        }
+        return Self.write(Array((lines.joined(separator: "\n") + "\n").utf8), to: dictionaryPath)
+    }
+
+    private static func write(_ bytes: [UInt8], to path: String) -> Bool {
+        guard let file = fopen(path, "wb") else { return false }
+        defer { fclose(file) }
+        return fwrite(bytes, 1, bytes.count, file) == bytes.count
+    }
+}
+
 @main
 struct FTPProtocolFuzz {
     static func main() {
+        let arguments = CommandLine.arguments
+        if arguments.count == 4, arguments[1] == "write-seeds" {
+            guard ProtocolFuzzSeeds.write(directory: arguments[2], dictionaryPath: arguments[3]) else {
+                print("cannot write the seeds")
+                exit(2)
+            }
+            exit(0)
+        }
         #if FUZZING
         var argc = CommandLine.argc
         var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
@@ -241,7 +325,7 @@ struct FTPProtocolFuzz {
         exit(status)
         #else
         // Without libFuzzer: run the harness once over each file named, e.g. a saved crasher.
-        for path in CommandLine.arguments.dropFirst() {
+        for path in arguments.dropFirst() {
             guard let contents = Self.read(path) else {
                 print("cannot read \(path)")
                 exit(2)

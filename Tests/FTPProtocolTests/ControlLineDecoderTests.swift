@@ -1,0 +1,146 @@
+import FTPProtocol
+import NIOCore
+import NIOTestUtils
+import Testing
+
+@Suite struct ControlLineDecoderTests {
+    @Test func aLineEndingInCRLFIsProducedWithoutItsLineEnd() {
+        #expect(
+            decodeLines("USER anonymous\r\nPASS guest\r\n") == [
+                .line(line("USER anonymous")), .line(line("PASS guest")),
+            ]
+        )
+    }
+
+    @Test func aBareLFEndsALine() {
+        #expect(decodeLines("NOOP\nSYST\r\n") == [.line(line("NOOP")), .line(line("SYST"))])
+    }
+
+    @Test func anEmptyLineIsProducedAsAnEmptyLine() {
+        #expect(decodeLines("\r\n\n") == [.line(line("")), .line(line(""))])
+    }
+
+    @Test func aBareCRIsKeptAsADataByte() {
+        #expect(decodeLines("RETR a\rb\r\n") == [.line(line("RETR a\rb"))])
+        #expect(decodeLines("RETR a\r\r\n") == [.line(line("RETR a\r"))])
+        #expect(decodeLines("\r\r\n") == [.line(line("\r"))])
+    }
+
+    @Test func aCRAtTheEndOfOneReadAndItsLFInTheNextStillEndTheLine() {
+        #expect(decodeLines("NOOP\r\nSYST\r\n", chunkSize: 5) == [.line(line("NOOP")), .line(line("SYST"))])
+    }
+
+    @Test func anUnterminatedLineIsNotProduced() {
+        #expect(decodeLines("NOOP\r\nSYST") == [.line(line("NOOP"))])
+        #expect(decodeLines("SYST\r") == [])
+    }
+
+    @Test func telnetInterruptProcessAndDataMarkBeforeABORAreRemoved() {
+        let bytes: [UInt8] =
+            [Telnet.iac, Telnet.interruptProcess, Telnet.iac, Telnet.dataMark] + Array("ABOR\r\n".utf8)
+        #expect(decodeLines(bytes) == [.line(line("ABOR"))])
+    }
+
+    @Test func theTelnetSynchAfterAPartialCommandLeavesTheCommandIntact() {
+        // tnftp: IAC IP, then IAC DM as urgent data, then the command, in separate writes.
+        let bytes: [UInt8] =
+            [Telnet.iac, Telnet.interruptProcess, Telnet.iac, Telnet.dataMark] + Array("ABOR\r\nPWD\r\n".utf8)
+        for chunkSize in 1...bytes.count {
+            #expect(decodeLines(bytes, chunkSize: chunkSize) == [.line(line("ABOR")), .line(line("PWD"))])
+        }
+    }
+
+    @Test func aDoubledIACIsOneByte0xFF() {
+        let bytes: [UInt8] = Array("RETR a".utf8) + [Telnet.iac, Telnet.iac] + Array("b\r\n".utf8)
+        #expect(decodeLines(bytes) == [.line(line(Array("RETR a".utf8) + [0xFF] + Array("b".utf8)))])
+    }
+
+    @Test func optionNegotiationIsRemovedWithItsOptionByte() {
+        for verb in [Telnet.will, Telnet.wont, Telnet.do, Telnet.dont] {
+            // The option byte is LF on purpose: it must not end the line.
+            let bytes: [UInt8] = Array("NO".utf8) + [Telnet.iac, verb, UInt8(ascii: "\n")] + Array("OP\r\n".utf8)
+            #expect(decodeLines(bytes) == [.line(line("NOOP"))])
+        }
+    }
+
+    @Test func subnegotiationIsRemovedUpToIACSE() {
+        let bytes: [UInt8] =
+            [Telnet.iac, Telnet.subnegotiationBegin, 24, 0]
+            + Array("xterm\r\n".utf8) + [Telnet.iac, Telnet.iac, 1]
+            + [Telnet.iac, Telnet.subnegotiationEnd] + Array("NOOP\r\n".utf8)
+        #expect(decodeLines(bytes) == [.line(line("NOOP"))])
+    }
+
+    @Test func otherTelnetCommandsAreRemoved() {
+        // AO, AYT, NOP, GA: two bytes each, no data.
+        let bytes: [UInt8] = Array("NO".utf8) + [255, 245, 255, 246, 255, 241, 255, 249] + Array("OP\r\n".utf8)
+        #expect(decodeLines(bytes) == [.line(line("NOOP"))])
+    }
+
+    @Test func bytesThatAreNotUTF8AreKept() {
+        let name: [UInt8] = Array("RETR caf".utf8) + [0xE9] + Array(".txt".utf8) + [0xC3, 0x28, 0x80]
+        #expect(decodeLines(name + Array("\r\n".utf8)) == [.line(line(name))])
+    }
+
+    @Test func aLineAsLongAsTheLimitIsALineAndOneByteMoreIsOverlong() {
+        #expect(decodeLines("12345678\r\n", maximumLineLength: 8) == [.line(line("12345678"))])
+        #expect(decodeLines("12345678\n", maximumLineLength: 8) == [.line(line("12345678"))])
+        #expect(decodeLines("123456789\r\n", maximumLineLength: 8) == [.overlong(prefix: line("12345678"))])
+        #expect(decodeLines("123456789\n", maximumLineLength: 8) == [.overlong(prefix: line("12345678"))])
+    }
+
+    @Test func anOverlongLineIsReportedOnceAndTheNextLineDecodesNormally() {
+        let text = String(repeating: "A", count: 100) + "\r\nNOOP\r\n"
+        let expected: [ControlLine] = [.overlong(prefix: line("AAAAAAAA")), .line(line("NOOP"))]
+        #expect(decodeLines(text, maximumLineLength: 8) == expected)
+        #expect(decodeLines(text, maximumLineLength: 8, chunkSize: 1) == expected)
+        #expect(decodeLines(text, maximumLineLength: 8, chunkSize: 7) == expected)
+    }
+
+    @Test func telnetCommandsDoNotCountAgainstTheLimit() {
+        let bytes: [UInt8] =
+            [Telnet.iac, Telnet.interruptProcess, Telnet.iac, Telnet.dataMark] + Array("ABOR\r\n".utf8)
+        #expect(decodeLines(bytes, maximumLineLength: 4) == [.line(line("ABOR"))])
+    }
+
+    @Test func feedingOneByteAtATimeGivesTheSameLinesAsOneRead() {
+        var generator = SeededGenerator(seed: 0x4654_5021)
+        // Bytes drawn mostly from the ones the decoder treats specially.
+        let alphabet: [UInt8] = [
+            UInt8(ascii: "\r"), UInt8(ascii: "\n"), Telnet.iac, Telnet.will, Telnet.subnegotiationBegin,
+            Telnet.subnegotiationEnd, Telnet.interruptProcess, UInt8(ascii: "A"), UInt8(ascii: " "), 0x00, 0xE9,
+        ]
+        for _ in 0..<500 {
+            let count = Int.random(in: 0..<80, using: &generator)
+            let bytes = (0..<count).map { _ in alphabet.randomElement(using: &generator)! }
+            let whole = decodeLines(bytes, maximumLineLength: 6)
+            #expect(decodeLines(bytes, maximumLineLength: 6, chunkSize: 1) == whole, "\(bytes)")
+            #expect(decodeLines(bytes, maximumLineLength: 6, chunkSize: 3) == whole, "\(bytes)")
+        }
+    }
+
+    @Test func theVerifierAcceptsTheDecoder() throws {
+        let iacIP: [UInt8] = [Telnet.iac, Telnet.interruptProcess, Telnet.iac, Telnet.dataMark]
+        let pairs: [(ByteBuffer, [ControlLine])] = [
+            (line("USER anonymous\r\n"), [.line(line("USER anonymous"))]),
+            (line("PASV\n"), [.line(line("PASV"))]),
+            (line("\r\n"), [.line(line(""))]),
+            (line("RETR a\rb\r\n"), [.line(line("RETR a\rb"))]),
+            (line(iacIP + Array("ABOR\r\n".utf8)), [.line(line("ABOR"))]),
+            (line([0x52, Telnet.iac, Telnet.iac, 0x0D, 0x0A]), [.line(line([0x52, 0xFF]))]),
+            (line([Telnet.iac, Telnet.do, 1, 0x41, 0x0A]), [.line(line("A"))]),
+            (
+                line([Telnet.iac, Telnet.subnegotiationBegin, 0x0A, Telnet.iac, Telnet.subnegotiationEnd, 0x42, 0x0A]),
+                [.line(line("B"))]
+            ),
+            (
+                line(String(repeating: "x", count: 40) + "\r\n"),
+                [.overlong(prefix: line(String(repeating: "x", count: 16)))]
+            ),
+            (line("NOOP\r\nSYST\r\n"), [.line(line("NOOP")), .line(line("SYST"))]),
+        ]
+        try ByteToMessageDecoderVerifier.verifyDecoder(inputOutputPairs: pairs) {
+            ControlLineDecoder(maximumLineLength: 16)
+        }
+    }
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/python3
+"""A pyftpdlib FTP server for the integration tests.
+
+Run it with /usr/bin/python3: Debian's python3-pyftpdlib is only importable there.
+It serves one user from one root directory and logs to stderr.
+"""
+
+import argparse
+import logging
+import sys
+
+from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.servers import ThreadedFTPServer
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--host", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--root", required=True)
+    parser.add_argument("--user", required=True)
+    parser.add_argument("--password", required=True)
+    parser.add_argument("--passive-ports", required=True, help="FIRST-LAST")
+    parser.add_argument("--masquerade", help="address to announce in 227 replies")
+    args = parser.parse_args()
+
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO,
+        format=f"%(asctime)s {args.name} %(levelname)s %(message)s",
+    )
+
+    authorizer = DummyAuthorizer()
+    authorizer.add_user(args.user, args.password, args.root, perm="elradfmwMT")
+
+    first, last = (int(p) for p in args.passive_ports.split("-"))
+
+    class Handler(FTPHandler):
+        pass
+
+    Handler.authorizer = authorizer
+    Handler.passive_ports = range(first, last + 1)
+    Handler.banner = f"pyftpdlib {args.name} ready."
+    if args.masquerade:
+        Handler.masquerade_address = args.masquerade
+    # The default 'replace' turns non-UTF-8 file names into U+FFFD; surrogateescape
+    # keeps the client's bytes on disk and in listings, which is what a test of
+    # byte-exact file names needs.
+    Handler.unicode_errors = "surrogateescape"
+
+    # One thread per session: the single-threaded FTPServer stalls every session for
+    # seconds when several sessions use active mode at once (seen with 8 concurrent
+    # PORT sessions), which would look like balancer hangs.
+    server = ThreadedFTPServer((args.host, args.port), Handler)
+    server.max_cons = 1024
+    server.max_cons_per_ip = 0
+    server.serve_forever(handle_exit=True)
+
+
+if __name__ == "__main__":
+    main()
