@@ -14,9 +14,11 @@ package enum ControlLine: Equatable, Sendable {
 /// line end.
 ///
 /// - A line ends at LF; a CR just before it is dropped. A bare CR elsewhere stays a data byte.
-/// - Telnet commands are removed: `IAC IP`, `IAC DM` (sent with ABOR, RFC 959 section 4.1.3),
-///   `IAC WILL/WONT/DO/DONT option`, and sub-negotiations; `IAC IAC` is a literal 0xFF byte.
-/// - Bytes are kept as they are: file names need not be UTF-8.
+/// - Telnet commands are removed: `IAC IP`, `IAC DM` (sent with ABOR, RFC 959 section 4.1.3)
+///   and the other commands that carry no data, `IAC WILL/WONT/DO/DONT option`, and
+///   sub-negotiations.
+/// - Every other byte is kept as it is, 0xFF included (`IAC IAC` stays two bytes): file names
+///   need not be UTF-8, and the balancer relays them byte for byte.
 package struct ControlLineDecoder: ByteToMessageDecoder {
     package typealias InboundOut = ControlLine
 
@@ -79,16 +81,20 @@ package struct ControlLineDecoder: ByteToMessageDecoder {
             return self.append(byte)
         case .afterIAC:
             switch byte {
-            case Telnet.iac:
-                self.telnetState = .data
-                return self.append(Telnet.iac)
             case Telnet.will, Telnet.wont, Telnet.do, Telnet.dont:
                 self.telnetState = .option
             case Telnet.subnegotiationBegin:
                 self.telnetState = .subnegotiation
-            default:
-                // IP, DM, AO, AYT, NOP and the rest carry no data.
+            case Telnet.noOperation...Telnet.goAhead:
+                // IP, DM (sent with ABOR), AO, AYT and the rest carry no data.
                 self.telnetState = .data
+            default:
+                // Not a Telnet command: clients such as Python's ftplib send 0xFF in file names
+                // without doubling it, and servers take it literally, so the bytes stay as they
+                // are (IAC IAC included) and the server decides.
+                self.telnetState = .data
+                if let line = self.append(Telnet.iac) { return line }
+                return self.append(byte)
             }
             return nil
         case .option:
@@ -141,7 +147,9 @@ package enum Telnet {
     package static let wont: UInt8 = 252
     package static let will: UInt8 = 251
     package static let subnegotiationBegin: UInt8 = 250
+    package static let goAhead: UInt8 = 249
     package static let interruptProcess: UInt8 = 244
     package static let dataMark: UInt8 = 242
+    package static let noOperation: UInt8 = 241
     package static let subnegotiationEnd: UInt8 = 240
 }

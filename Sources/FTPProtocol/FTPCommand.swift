@@ -63,7 +63,7 @@ package struct FTPCommand: Equatable, Sendable {
         }
     }
 
-    /// Writes the command with its CRLF, doubling 0xFF bytes as Telnet requires.
+    /// Writes the command with its CRLF.
     package func write(into buffer: inout ByteBuffer) {
         ControlLineWriter.write(self.line, into: &buffer)
     }
@@ -77,18 +77,11 @@ package struct FTPCommand: Equatable, Sendable {
     }
 }
 
-/// Writes one control-connection line: the bytes with IAC doubled, then CRLF.
+/// Writes one control-connection line: the bytes as they are, then CRLF. A 0xFF byte is not
+/// doubled: the decoder kept the client's bytes unchanged, and so does the writer.
 package enum ControlLineWriter {
     package static func write(_ line: ByteBuffer, into buffer: inout ByteBuffer) {
-        let bytes = line.readableBytesView
-        if bytes.contains(Telnet.iac) {
-            for byte in bytes {
-                buffer.writeInteger(byte)
-                if byte == Telnet.iac { buffer.writeInteger(byte) }
-            }
-        } else {
-            buffer.writeImmutableBuffer(line)
-        }
+        buffer.writeImmutableBuffer(line)
         buffer.writeStaticString("\r\n")
     }
 

@@ -50,9 +50,19 @@ import Testing
         }
     }
 
-    @Test func aDoubledIACIsOneByte0xFF() {
+    @Test func aDoubledIACStaysTwoBytesForTheServerToRead() {
         let bytes: [UInt8] = Array("RETR a".utf8) + [Telnet.iac, Telnet.iac] + Array("b\r\n".utf8)
-        #expect(decodeLines(bytes) == [.line(line(Array("RETR a".utf8) + [0xFF] + Array("b".utf8)))])
+        #expect(decodeLines(bytes) == [.line(line(Array("RETR a".utf8) + [0xFF, 0xFF] + Array("b".utf8)))])
+    }
+
+    @Test func anUndoubled0xFFInAFileNameIsKeptAsPythonsFtplibSendsIt() {
+        let bytes: [UInt8] = Array("STOR iac-".utf8) + [0xFF] + Array("-byte.bin\r\n".utf8)
+        #expect(decodeLines(bytes) == [.line(line(Array("STOR iac-".utf8) + [0xFF] + Array("-byte.bin".utf8)))])
+    }
+
+    @Test func an0xFFJustBeforeTheLineEndDoesNotSwallowIt() {
+        let bytes: [UInt8] = Array("STOR a".utf8) + [0xFF] + Array("\nNOOP\r\n".utf8)
+        #expect(decodeLines(bytes) == [.line(line(Array("STOR a".utf8) + [0xFF])), .line(line("NOOP"))])
     }
 
     @Test func optionNegotiationIsRemovedWithItsOptionByte() {
@@ -127,7 +137,7 @@ import Testing
             (line("\r\n"), [.line(line(""))]),
             (line("RETR a\rb\r\n"), [.line(line("RETR a\rb"))]),
             (line(iacIP + Array("ABOR\r\n".utf8)), [.line(line("ABOR"))]),
-            (line([0x52, Telnet.iac, Telnet.iac, 0x0D, 0x0A]), [.line(line([0x52, 0xFF]))]),
+            (line([0x52, Telnet.iac, Telnet.iac, 0x0D, 0x0A]), [.line(line([0x52, 0xFF, 0xFF]))]),
             (line([Telnet.iac, Telnet.do, 1, 0x41, 0x0A]), [.line(line("A"))]),
             (
                 line([Telnet.iac, Telnet.subnegotiationBegin, 0x0A, Telnet.iac, Telnet.subnegotiationEnd, 0x42, 0x0A]),
