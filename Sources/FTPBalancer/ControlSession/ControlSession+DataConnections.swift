@@ -102,6 +102,9 @@ extension ControlSession: DataFlowObserver {
                     )
                     self.machine = machine
                     self.sendServer(command)
+                case .failure(let error as DataPathError) where error.code == .clientUnreachable:
+                    self.logger.notice("could not connect to the client for active mode", metadata: ["ftp.error": "\(error)"])
+                    self.sendClient("425 Cannot open data connection to the address and port you named.")
                 case .failure(let error):
                     self.logger.error("could not open an active-mode listener", metadata: ["ftp.error": "\(error)"])
                     self.sendClient("425 Cannot open data connection.")

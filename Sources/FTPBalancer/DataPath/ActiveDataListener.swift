@@ -3,65 +3,33 @@ import Logging
 import NIOCore
 import NIOPosix
 
-/// An active-mode listener on the balancer's server-side address: accepts the one connection
-/// from the session's server, connects to the client from the advertised address and port 20,
-/// and relays.
+/// Active mode: connects to the client from the advertised address and port 20, listens on the
+/// balancer's server-side address for the one connection from the session's server, and relays.
+///
+/// The client is connected first, when PORT/EPRT arrives, rather than when the server connects:
+/// a client that cannot be reached then gets an error reply to PORT, whereas a failure found
+/// only after the server's connection would reach the server as a normal end of transfer and
+/// the client would be told 226 for a file it never received.
 final class ActiveDataListener: DataListener {
     private(set) var port: Int = 0
     private let request: ActiveDataRequest
-    private weak var observer: (any DataFlowObserver)?
     private let logger: Logger
-    private var channel: Channel?
+    private let flow: DataFlow
+    private var listener: Channel?
+    private var clientSide: Channel?
     private var timeout: Scheduled<Void>?
     private var accepted = false
 
     init(request: ActiveDataRequest, observer: any DataFlowObserver, logger: Logger) {
         self.request = request
-        self.observer = observer
         self.logger = logger
+        self.flow = DataFlow(mode: request.mode, idleTimeout: request.idleTimeout, observer: observer)
     }
 
-    func listening(on channel: Channel) {
-        self.channel = channel
-        self.port = channel.localAddress?.port ?? 0
-        self.timeout = channel.eventLoop.assumeIsolated().scheduleTask(in: self.request.connectTimeout) {
-            self.logger.notice("the server did not open the active data connection in time")
-            self.close()
-        }
-    }
-
-    func close() {
-        self.timeout?.cancel()
-        self.timeout = nil
-        self.channel?.close(promise: nil)
-        self.channel = nil
-    }
-
-    /// The child-channel initializer: a failed future makes NIO close the connection.
-    func accept(_ channel: Channel) -> EventLoopFuture<Void> {
-        let peer = channel.remoteAddress?.ipAddress.map(ControlSessionStateMachine.canonical) ?? "?"
-        guard !self.accepted, peer == self.request.serverHost, let observer = self.observer else {
-            self.logger.warning(
-                "refused a connection to an active-mode listener",
-                metadata: ["ftp.peer": "\(peer)", "ftp.expected": "\(self.request.serverHost)"]
-            )
-            return channel.eventLoop.makeFailedFuture(ChannelError.inappropriateOperationForState)
-        }
-        self.accepted = true
-        self.timeout?.cancel()
-        let flow = DataFlow(mode: self.request.mode, idleTimeout: self.request.idleTimeout, observer: observer)
-        do {
-            try flow.addServerSide(to: channel)
-        } catch {
-            return channel.eventLoop.makeFailedFuture(error)
-        }
-        self.connectToClient(flow: flow, serverSide: channel)
-        return channel.eventLoop.makeSucceededVoidFuture()
-    }
-
-    private func connectToClient(flow: DataFlow, serverSide: Channel) {
-        let boundFlow = NIOLoopBound(flow, eventLoop: serverSide.eventLoop)
-        DataFlow.configure(ClientBootstrap(group: serverSide.eventLoop))
+    /// Connects to the address the client named, from the advertised address and source port.
+    func connectToClient(on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        let boundFlow = NIOLoopBound(self.flow, eventLoop: eventLoop)
+        return DataFlow.configure(ClientBootstrap(group: eventLoop))
             // Several active connections share source port 20, towards different client ports.
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .connectTimeout(self.request.connectTimeout)
@@ -71,25 +39,62 @@ final class ActiveDataListener: DataListener {
             }
             .connect(to: self.request.client)
             .assumeIsolated()
-            .whenComplete { result in
-                self.close()
-                switch result {
-                case .success(let clientSide):
-                    self.logger.debug(
-                        "data connection relayed",
-                        metadata: ["ftp.mode": "\(self.request.mode)", "ftp.client.data": "\(self.request.client.logDescription)"]
-                    )
-                    flow.start(clientSide: clientSide, serverSide: serverSide)
-                case .failure(let error):
-                    self.logger.warning(
-                        "could not open the active data connection to the client",
-                        metadata: [
-                            "ftp.client.data": "\(self.request.client.logDescription)",
-                            "ftp.source": "\(self.request.clientSideSource.logDescription)", "ftp.error": "\(error)",
-                        ]
-                    )
-                    serverSide.close(promise: nil)
-                }
+            .map { channel in
+                self.clientSide = channel
             }
+            .nonisolated()
+    }
+
+    func listening(on channel: Channel) {
+        self.listener = channel
+        self.port = channel.localAddress?.port ?? 0
+        self.timeout = channel.eventLoop.assumeIsolated().scheduleTask(in: self.request.connectTimeout) {
+            self.logger.notice("the server did not open the active data connection in time")
+            self.close()
+        }
+    }
+
+    /// Closes the listener and, if the server never connected, the connection to the client.
+    func close() {
+        self.closeListener()
+        if !self.accepted {
+            self.clientSide?.close(promise: nil)
+            self.clientSide = nil
+        }
+    }
+
+    private func closeListener() {
+        self.timeout?.cancel()
+        self.timeout = nil
+        self.listener?.close(promise: nil)
+        self.listener = nil
+    }
+
+    /// The child-channel initializer: a failed future makes NIO close the connection.
+    func accept(_ channel: Channel) -> EventLoopFuture<Void> {
+        let peer = channel.remoteAddress?.ipAddress.map(ControlSessionStateMachine.canonical) ?? "?"
+        guard !self.accepted, peer == self.request.serverHost, let clientSide = self.clientSide else {
+            self.logger.warning(
+                "refused a connection to an active-mode listener",
+                metadata: ["ftp.peer": "\(peer)", "ftp.expected": "\(self.request.serverHost)"]
+            )
+            return channel.eventLoop.makeFailedFuture(ChannelError.inappropriateOperationForState)
+        }
+        self.accepted = true
+        do {
+            try self.flow.addServerSide(to: channel)
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
+        self.flow.start(clientSide: clientSide, serverSide: channel)
+        self.logger.debug(
+            "data connection relayed",
+            metadata: ["ftp.mode": "\(self.request.mode)", "ftp.client.data": "\(self.request.client.logDescription)"]
+        )
+        // Not from within the initializer: closing the listener now would close this child too.
+        channel.eventLoop.assumeIsolated().execute {
+            self.closeListener()
+        }
+        return channel.eventLoop.makeSucceededVoidFuture()
     }
 }

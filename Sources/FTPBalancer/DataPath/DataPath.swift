@@ -87,6 +87,8 @@ package struct DataPathError: Error, Sendable, CustomStringConvertible {
     package enum Code: Sendable {
         case passivePortsExhausted
         case bindFailed
+        /// Active mode: the address and port the client named could not be connected to.
+        case clientUnreachable
     }
 
     package var code: Code

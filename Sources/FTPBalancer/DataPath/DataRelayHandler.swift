@@ -14,8 +14,11 @@ package final class DataRelayHandler {
     private var context: ChannelHandlerContext?
     private var pendingRead = false
     private var inputClosed = false
-    /// The partner's input ended while this half was still connecting: half-close on connect.
+    /// What the partner sent before this half's channel was connected (or even existed): on a
+    /// channel still connecting, writes would fail and a half-close would abort the connect.
+    private var heldWrites: [NIOAny] = []
     private var outputClosePending = false
+    private var closePending = false
 
     /// The bytes this half has read, that is, sent towards its partner.
     package private(set) var bytesRead: Int = 0
@@ -38,17 +41,27 @@ package final class DataRelayHandler {
         return channel.isActive && channel.isWritable
     }
 
+    /// The context, once its channel is connected.
+    private var activeContext: ChannelHandlerContext? {
+        guard let context = self.context, context.channel.isActive else { return nil }
+        return context
+    }
+
     private func partnerWrite(_ data: NIOAny) {
-        self.context?.write(data, promise: nil)
+        guard let context = self.activeContext else {
+            // Only NIO's read-everything-on-EOF gets here: reads wait for this half otherwise.
+            self.heldWrites.append(data)
+            return
+        }
+        context.write(data, promise: nil)
     }
 
     private func partnerFlush() {
-        self.context?.flush()
+        self.activeContext?.flush()
     }
 
     private func partnerWriteEOF() {
-        guard let context = self.context else { return }
-        guard context.channel.isActive else {
+        guard let context = self.activeContext else {
             // shutdown(SHUT_WR) on a socket still in SYN_SENT cancels the connect: an empty
             // upload would never reach the server.
             self.outputClosePending = true
@@ -65,8 +78,28 @@ package final class DataRelayHandler {
 
     /// The partner is gone; what it read before going still goes out, then this half closes.
     private func partnerClosed() {
-        guard let context = self.context else { return }
+        guard let context = self.activeContext else {
+            self.closePending = true
+            return
+        }
         self.flushThenClose(context)
+    }
+
+    /// This half's channel is connected: deliver what the partner sent meanwhile, in order.
+    private func becameActive(_ context: ChannelHandlerContext) {
+        if !self.heldWrites.isEmpty {
+            for data in self.heldWrites { context.write(data, promise: nil) }
+            self.heldWrites = []
+            context.flush()
+        }
+        if self.closePending {
+            self.closePending = false
+            self.flushThenClose(context)
+        } else if self.outputClosePending {
+            self.outputClosePending = false
+            self.partnerWriteEOF()
+        }
+        self.partner?.partnerBecameReady()
     }
 
     private func flushThenClose(_ context: ChannelHandlerContext) {
@@ -93,8 +126,9 @@ extension DataRelayHandler: ChannelDuplexHandler {
 
     package func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        // The partner may have been waiting for this half to exist before reading.
-        self.partner?.partnerBecameReady()
+        if context.channel.isActive {
+            self.becameActive(context)
+        }
     }
 
     package func handlerRemoved(context: ChannelHandlerContext) {
@@ -103,12 +137,8 @@ extension DataRelayHandler: ChannelDuplexHandler {
     }
 
     package func channelActive(context: ChannelHandlerContext) {
-        self.partner?.partnerBecameReady()
         context.fireChannelActive()
-        if self.outputClosePending {
-            self.outputClosePending = false
-            self.partnerWriteEOF()
-        }
+        self.becameActive(context)
     }
 
     package func channelRead(context: ChannelHandlerContext, data: NIOAny) {

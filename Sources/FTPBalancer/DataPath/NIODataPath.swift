@@ -72,20 +72,31 @@ package struct NIODataPath: DataPath {
         let promise = eventLoop.makePromise(of: (any DataListener).self)
         let listener = ActiveDataListener(request: request, observer: observer, logger: logger)
         let bound = NIOLoopBound(listener, eventLoop: eventLoop)
-        Self.listenerBootstrap(on: eventLoop)
-            .childChannelInitializer { channel in
-                bound.value.accept(channel)
-            }
-            .bind(host: request.listenHost, port: 0)
+        listener.connectToClient(on: eventLoop)
             .assumeIsolated()
             .whenComplete { result in
-                switch result {
-                case .success(let channel):
-                    listener.listening(on: channel)
-                    promise.assumeIsolated().succeed(listener)
-                case .failure(let error):
-                    promise.fail(DataPathError(code: .bindFailed, detail: "\(request.listenHost): \(error)"))
+                if case .failure(let error) = result {
+                    promise.fail(
+                        DataPathError(code: .clientUnreachable, detail: "\(request.client.logDescription): \(error)")
+                    )
+                    return
                 }
+                Self.listenerBootstrap(on: eventLoop)
+                    .childChannelInitializer { channel in
+                        bound.value.accept(channel)
+                    }
+                    .bind(host: request.listenHost, port: 0)
+                    .assumeIsolated()
+                    .whenComplete { result in
+                        switch result {
+                        case .success(let channel):
+                            listener.listening(on: channel)
+                            promise.assumeIsolated().succeed(listener)
+                        case .failure(let error):
+                            listener.close()
+                            promise.fail(DataPathError(code: .bindFailed, detail: "\(request.listenHost): \(error)"))
+                        }
+                    }
             }
         return promise.futureResult
     }
