@@ -16,8 +16,9 @@ final class ControlSession {
     var logger: Logger
     var summary: SessionSummary
 
-    private(set) var clientHandler: ClientControlHandler?
-    var serverHandler: ServerControlHandler?
+    // Weak: the handlers own the session, and the channels own the handlers.
+    private(set) weak var clientHandler: ClientControlHandler?
+    weak var serverHandler: ServerControlHandler?
     var serverChannel: Channel?
     var machine: ControlSessionStateMachine?
 
