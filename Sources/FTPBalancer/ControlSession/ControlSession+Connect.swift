@@ -29,7 +29,7 @@ extension ControlSession {
         bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let handler = ServerControlHandler(session: session.value)
+                    let handler = ControlConnectionHandler(session: session.value, side: .server)
                     try channel.pipeline.syncOperations.addHandlers([
                         // Replies may be longer than commands (a long path in a 257); an overlong
                         // one is cut, not buffered.

@@ -17,8 +17,8 @@ final class ControlSession {
     var summary: SessionSummary
 
     // Weak: the handlers own the session, and the channels own the handlers.
-    private(set) weak var clientHandler: ClientControlHandler?
-    weak var serverHandler: ServerControlHandler?
+    private(set) weak var clientHandler: ControlConnectionHandler?
+    weak var serverHandler: ControlConnectionHandler?
     var serverChannel: Channel?
     var machine: ControlSessionStateMachine?
 
@@ -61,7 +61,7 @@ final class ControlSession {
     /// Wires the client channel and starts connecting to a server. Called from the child channel
     /// initializer, so the channel reads nothing before its handlers are in place.
     func start() throws {
-        let handler = ClientControlHandler(session: self)
+        let handler = ControlConnectionHandler(session: self, side: .client)
         try self.clientChannel.pipeline.syncOperations.addHandlers([
             ByteToMessageHandler(ControlLineDecoder(maximumLineLength: ControlLineDecoder.defaultMaximumLineLength)),
             handler,
@@ -71,15 +71,16 @@ final class ControlSession {
         self.connect(to: self.service.pool.candidates()[...])
     }
 
-    /// Commands are read only while the server is connected, can take them, and nothing waits.
-    var acceptsClientInput: Bool {
-        self.serverOpen && !self.awaitingDataPath && self.heldAnswer == nil
-            && self.queuedClientLines.isEmpty && (self.serverChannel?.isWritable ?? false)
-    }
-
-    /// Replies are read only while the client keeps up and no listener is being opened.
-    var acceptsServerInput: Bool {
-        !self.awaitingDataPath && self.queuedServerLines.isEmpty && self.clientChannel.isWritable
+    /// Commands are read only while the server is connected, can take them, and nothing waits;
+    /// replies only while the client keeps up and no listener is being opened.
+    func acceptsInput(from side: ControlConnectionHandler.Side) -> Bool {
+        switch side {
+        case .client:
+            return self.serverOpen && !self.awaitingDataPath && self.heldAnswer == nil
+                && self.queuedClientLines.isEmpty && (self.serverChannel?.isWritable ?? false)
+        case .server:
+            return !self.awaitingDataPath && self.queuedServerLines.isEmpty && self.clientChannel.isWritable
+        }
     }
 
     // MARK: Writing
@@ -103,20 +104,21 @@ final class ControlSession {
         serverChannel.write(buffer, promise: nil)
     }
 
-    func clientReadComplete() {
-        self.serverChannel?.flush()
+    /// What one side read is written to the other in one flush.
+    func readComplete(from side: ControlConnectionHandler.Side) {
+        switch side {
+        case .client: self.serverChannel?.flush()
+        case .server: self.clientChannel.flush()
+        }
     }
 
-    func serverReadComplete() {
-        self.clientChannel.flush()
-    }
-
-    func clientWritabilityChanged() {
-        if self.clientChannel.isWritable { self.serverHandler?.resumeReading() }
-    }
-
-    func serverWritabilityChanged() {
-        if self.serverChannel?.isWritable ?? false { self.clientHandler?.resumeReading() }
+    /// A side that can take bytes again lets the other side read.
+    func writabilityChanged(on side: ControlConnectionHandler.Side) {
+        switch side {
+        case .client where self.clientChannel.isWritable: self.serverHandler?.resumeReading()
+        case .server where self.serverChannel?.isWritable ?? false: self.clientHandler?.resumeReading()
+        default: break
+        }
     }
 
     /// Lets both sides read again once whatever held them is done.
@@ -127,7 +129,7 @@ final class ControlSession {
 
     // MARK: Ending
 
-    func controlConnectionError(_ error: Error, side: String) {
+    func controlConnectionError(_ error: Error, side: ControlConnectionHandler.Side) {
         self.logger.debug("control connection error", metadata: ["ftp.side": "\(side)", "ftp.error": "\(error)"])
     }
 
