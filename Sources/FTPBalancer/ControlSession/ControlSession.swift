@@ -47,7 +47,7 @@ final class ControlSession {
         self.dataPath = dataPath
         let client = clientChannel.remoteAddress
         self.clientHost = ControlSessionStateMachine.canonical(client?.ipAddress ?? "")
-        self.summary = SessionSummary(client: client)
+        self.summary = SessionSummary()
         var logger = logger
         logger[metadataKey: "ftp.session"] = "\(id)"
         logger[metadataKey: "ftp.client"] = "\(client.logDescription)"

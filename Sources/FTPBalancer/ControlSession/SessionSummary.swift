@@ -14,7 +14,6 @@ struct SessionSummary {
     }
 
     let started = NIODeadline.now()
-    var client: SocketAddress?
     var server: String?
     var user: String?
     var lastVerb: String?
@@ -22,10 +21,6 @@ struct SessionSummary {
     var bytesToClient = 0
     var bytesToServer = 0
     var ending: Ending?
-
-    init(client: SocketAddress?) {
-        self.client = client
-    }
 
     /// Keeps what the summary needs of a command; never a password.
     mutating func noteCommand(_ command: FTPCommand) {
