@@ -6,16 +6,19 @@ import NIOCore
 /// byte for byte; `verb` is its leading letters upper-cased, for matching only.
 package struct FTPCommand: Equatable, Sendable {
     /// The command line without its line end, as received.
-    package var line: ByteBuffer
+    package let line: ByteBuffer
 
     /// The leading ASCII letters, upper-cased. Empty when the line does not start with a letter.
     ///
     /// Not "up to the first space": servers disagree on what ends a verb (proftpd splits at any
     /// white space, pure-ftpd ends it at the first non-letter), and `PORT\t…` or `PASS\t…` must not
     /// pass the balancer as an unknown verb and reach the server as PORT, or the log as text.
-    package var verb: String {
+    /// Derived once per line: the session, the state machine and the log all match on it.
+    package let verb: String
+
+    private static func verb(of line: ByteBuffer) -> String {
         var verb = ""
-        for byte in self.line.readableBytesView {
+        for byte in line.readableBytesView {
             guard let letter = Self.upperASCIILetter(byte) else { break }
             verb.unicodeScalars.append(Unicode.Scalar(letter))
         }
@@ -40,6 +43,7 @@ package struct FTPCommand: Equatable, Sendable {
 
     package init(line: ByteBuffer) {
         self.line = line
+        self.verb = Self.verb(of: line)
     }
 
     /// A command the balancer composes itself.
@@ -51,6 +55,7 @@ package struct FTPCommand: Equatable, Sendable {
             line.writeString(argument)
         }
         self.line = line
+        self.verb = Self.verb(of: line)
     }
 
     /// The line as it may be logged: the argument of PASS (and ACCT) is masked.
