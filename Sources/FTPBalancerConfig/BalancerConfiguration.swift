@@ -3,10 +3,18 @@
 package struct BalancerConfiguration: Equatable, Sendable {
     package var logLevel: LogLevel
     package var virtualServices: [VirtualServiceConfiguration]
+    /// How long running transfers may continue after SIGTERM or SIGINT before the balancer
+    /// closes what is left.
+    package var shutdownGrace: Duration
 
-    package init(logLevel: LogLevel = .info, virtualServices: [VirtualServiceConfiguration]) {
+    package init(
+        logLevel: LogLevel = .info,
+        virtualServices: [VirtualServiceConfiguration],
+        shutdownGrace: Duration = .seconds(30)
+    ) {
         self.logLevel = logLevel
         self.virtualServices = virtualServices
+        self.shutdownGrace = shutdownGrace
     }
 }
 
@@ -31,6 +39,15 @@ package struct VirtualServiceConfiguration: Equatable, Sendable {
     package var activeSourcePort: Int
     package var servers: [ServerConfiguration]
     package var timeouts: TimeoutConfiguration
+    package var algorithm: BalancingAlgorithm
+    /// Used only with `algorithm: per_user`.
+    package var userRouting: UserRoutingConfiguration
+    package var healthCheck: HealthCheckConfiguration
+    package var limits: SessionLimitConfiguration
+    /// The text of the 421 reply a client gets when no server can take its session.
+    package var unavailableMessage: String
+
+    package static let defaultUnavailableMessage = "Service not available: no FTP server is reachable."
 
     package init(
         name: String,
@@ -40,7 +57,12 @@ package struct VirtualServiceConfiguration: Equatable, Sendable {
         sourceAddress: String? = nil,
         activeSourcePort: Int = 20,
         servers: [ServerConfiguration],
-        timeouts: TimeoutConfiguration = TimeoutConfiguration()
+        timeouts: TimeoutConfiguration = TimeoutConfiguration(),
+        algorithm: BalancingAlgorithm = .roundRobin,
+        userRouting: UserRoutingConfiguration = UserRoutingConfiguration(),
+        healthCheck: HealthCheckConfiguration = HealthCheckConfiguration(),
+        limits: SessionLimitConfiguration = SessionLimitConfiguration(),
+        unavailableMessage: String = VirtualServiceConfiguration.defaultUnavailableMessage
     ) {
         self.name = name
         self.listen = listen
@@ -50,6 +72,11 @@ package struct VirtualServiceConfiguration: Equatable, Sendable {
         self.activeSourcePort = activeSourcePort
         self.servers = servers
         self.timeouts = timeouts
+        self.algorithm = algorithm
+        self.userRouting = userRouting
+        self.healthCheck = healthCheck
+        self.limits = limits
+        self.unavailableMessage = unavailableMessage
     }
 }
 
@@ -58,10 +85,28 @@ package struct ServerConfiguration: Equatable, Sendable {
     /// A name for logs; defaults to the address as written.
     package var name: String
     package var address: Endpoint
+    /// Share of new sessions relative to the other servers, for the weighted algorithms.
+    package var weight: Int
+    /// Running sessions at which the server takes no more; nil is unlimited.
+    package var maxSessions: Int?
+    /// Used only while no primary (non-backup) server is up.
+    package var backup: Bool
+    package var state: ServerAdminState
 
-    package init(name: String, address: Endpoint) {
+    package init(
+        name: String,
+        address: Endpoint,
+        weight: Int = 1,
+        maxSessions: Int? = nil,
+        backup: Bool = false,
+        state: ServerAdminState = .enabled
+    ) {
         self.name = name
         self.address = address
+        self.weight = weight
+        self.maxSessions = maxSessions
+        self.backup = backup
+        self.state = state
     }
 }
 
