@@ -54,12 +54,8 @@ struct RunCommand: AsyncParsableCommand {
             printError("ftplb: \(error)")
             throw ExitCode(2)
         }
-        let level = Logger.Level(rawValue: configuration.logLevel.rawValue) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        let level = DynamicLogLevel(configuration.logLevel)
+        LoggingSystem.bootstrap { label in ReloadableLogHandler(label: label, level: level) }
         let logger = Logger(label: "ftplb")
         do {
             try StartupChecks.checkActiveSourcePorts(configuration)
@@ -69,9 +65,20 @@ struct RunCommand: AsyncParsableCommand {
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let balancer = Balancer(configuration: configuration, group: group, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: balancer)]
+        if let path = self.config {
+            let reloader = ConfigurationReloader(
+                path: path,
+                balancer: balancer,
+                logLevel: level,
+                logLevelOverride: try self.logLevelOverride(),
+                logger: logger
+            )
+            services.append(.init(service: reloader))
+        }
         let serviceGroup = ServiceGroup(
             configuration: .init(
-                services: [.init(service: balancer)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -107,13 +114,18 @@ struct RunCommand: AsyncParsableCommand {
                 logLevel: nil
             )
         }
-        if let level = self.logLevel {
-            guard let parsed = LogLevel(rawValue: level) else {
-                throw ValidationError("--log-level: expected one of \(LogLevel.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            configuration.logLevel = parsed
+        if let level = try self.logLevelOverride() {
+            configuration.logLevel = level
         }
         return configuration
+    }
+
+    private func logLevelOverride() throws -> LogLevel? {
+        guard let level = self.logLevel else { return nil }
+        guard let parsed = LogLevel(rawValue: level) else {
+            throw ValidationError("--log-level: expected one of \(LogLevel.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return parsed
     }
 }
 

@@ -4,6 +4,10 @@ import NIOCore
 extension ControlSession {
     func clientLine(_ line: ControlLine) {
         self.lastActivity = .now()
+        if self.awaitingUser {
+            self.handleLineBeforeUser(line)
+            return
+        }
         guard self.machine != nil, self.queuedClientLines.isEmpty, !self.awaitingDataPath, self.heldAnswer == nil else {
             self.queuedClientLines.append(line)
             return

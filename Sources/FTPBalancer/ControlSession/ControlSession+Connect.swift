@@ -4,20 +4,33 @@ import NIOCore
 import NIOPosix
 
 extension ControlSession {
-    /// Tries the servers in the pool's order until one accepts; the client sees nothing of the
-    /// ones that refused or timed out. With none left, the client gets a 421.
-    func connect(to candidates: ArraySlice<ServerConfiguration>) {
-        guard let server = candidates.first else {
-            self.logger.error("no server of the pool accepted the connection")
-            self.end(reply: "421 Service not available: no FTP server is reachable.", reason: .noServer)
-            return
+    /// Asks the pool for a server this session has not tried yet and connects to it; the client
+    /// sees nothing of servers that refused or timed out. With none left, the client gets a 421.
+    func connectToNextServer() {
+        let key = PoolState.SelectionKey(clientHost: self.clientHost, user: self.userForSelection)
+        switch self.service.pool.select(for: key, excluding: self.triedServers) {
+        case .failure(let refusal):
+            self.logger.error("no server can take the session", metadata: ["ftp.refusal": "\(refusal.reason.rawValue)"])
+            let text =
+                refusal.reason == .serversFull
+                ? "Too many sessions: every server is at its limit; try again later."
+                : self.service.configuration.unavailableMessage
+            self.end(reply: "421 \(text)", reason: .noServer)
+        case .success(let lease):
+            self.triedServers.insert(lease.memberID)
+            self.connect(lease)
         }
+    }
+
+    private func connect(_ lease: ServerLease) {
+        let server = lease.server
         let address: SocketAddress
         do {
             address = try SocketAddress(ipAddress: server.address.host, port: server.address.port)
         } catch {
             self.logger.error("invalid server address", metadata: ["ftp.server": "\(server.name)"])
-            self.connect(to: candidates.dropFirst())
+            self.service.pool.connectFailed(lease, reason: "invalid address")
+            self.connectToNextServer()
             return
         }
         var bootstrap = ClientBootstrap(group: self.clientChannel.eventLoop)
@@ -26,6 +39,7 @@ extension ControlSession {
             bootstrap = bootstrap.bind(to: local)
         }
         let session = NIOLoopBound(self, eventLoop: self.clientChannel.eventLoop)
+        let started = NIODeadline.now()
         bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -44,22 +58,28 @@ extension ControlSession {
             .whenComplete { result in
                 switch result {
                 case .success(let channel):
-                    self.serverConnected(channel, server: server)
+                    self.service.pool.connected(lease, latency: .now() - started)
+                    self.serverConnected(channel, lease: lease)
                 case .failure(let error):
+                    self.service.pool.connectFailed(lease, reason: "\(error)")
+                    guard self.clientOpen else { return }
                     self.logger.warning(
                         "server did not accept the connection; trying the next",
                         metadata: ["ftp.server": "\(server.name)", "ftp.error": "\(error)"]
                     )
-                    self.connect(to: candidates.dropFirst())
+                    self.connectToNextServer()
                 }
             }
     }
 
-    private func serverConnected(_ channel: Channel, server: ServerConfiguration) {
+    private func serverConnected(_ channel: Channel, lease: ServerLease) {
         guard self.clientOpen else {
+            self.service.pool.release(lease)
             channel.close(promise: nil)
             return
         }
+        let server = lease.server
+        self.lease = lease
         self.serverChannel = channel
         self.serverOpen = true
         self.summary.server = server.name

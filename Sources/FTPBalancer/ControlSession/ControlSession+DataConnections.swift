@@ -133,5 +133,6 @@ extension ControlSession: DataFlowObserver {
             ]
         )
         self.reportIfFinished()
+        self.endIfShutdownAndQuiet()
     }
 }

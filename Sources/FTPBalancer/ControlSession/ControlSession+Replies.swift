@@ -24,6 +24,9 @@ extension ControlSession {
         }
         let action = machine.serverReplyLine(bytes)
         self.machine = machine
+        if self.swallowsGreetingLine(bytes) {
+            return
+        }
         switch action {
         case .forward(let line):
             self.sendClient(line)
@@ -40,5 +43,6 @@ extension ControlSession {
             self.sendClient(line)
         }
         self.releaseHeldAnswerIfDue()
+        self.endIfShutdownAndQuiet()
     }
 }

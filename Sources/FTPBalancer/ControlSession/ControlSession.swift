@@ -8,7 +8,9 @@ import NIOPosix
 /// `ControlSessionStateMachine` decides. Confined to the client channel's event loop; the server
 /// channel and every data channel of the session live on the same loop.
 final class ControlSession {
+    let id: Int
     let service: VirtualService
+    let registry: SessionTable
     let clientChannel: Channel
     /// The client's address, canonical: the only one allowed on its passive ports.
     let clientHost: String
@@ -21,6 +23,19 @@ final class ControlSession {
     weak var serverHandler: ControlConnectionHandler?
     var serverChannel: Channel?
     var machine: ControlSessionStateMachine?
+    /// The server this session holds in its pool, once connected.
+    var lease: ServerLease?
+    /// Servers this session failed to reach; the pool offers each at most once.
+    var triedServers: Set<Int> = []
+
+    /// `per_user`: the balancer has greeted the client and waits for USER.
+    var awaitingUser = false
+    /// The user name the pool places the session by (`per_user`).
+    var userForSelection: String?
+    /// `per_user`: frames the server's greeting, which the client must not see a second time.
+    var swallowedGreeting: ReplyFramer?
+    /// The balancer is shutting down: the session ends once no transfer is in flight.
+    var shuttingDown = false
 
     /// Lines that arrived while an earlier step was still running; handled in order afterwards.
     var queuedClientLines = CircularBuffer<ControlLine>()
@@ -41,8 +56,17 @@ final class ControlSession {
     var serverOpen = false
     private var reported = false
 
-    init(id: Int, service: VirtualService, clientChannel: Channel, dataPath: any DataPath, logger: Logger) {
+    init(
+        id: Int,
+        service: VirtualService,
+        registry: SessionTable,
+        clientChannel: Channel,
+        dataPath: any DataPath,
+        logger: Logger
+    ) {
+        self.id = id
         self.service = service
+        self.registry = registry
         self.clientChannel = clientChannel
         self.dataPath = dataPath
         let client = clientChannel.remoteAddress
@@ -68,13 +92,19 @@ final class ControlSession {
         ])
         self.clientHandler = handler
         self.scheduleIdleCheck(after: self.timeouts.controlIdle.timeAmount)
-        self.connect(to: self.service.pool.candidates()[...])
+        if self.service.configuration.algorithm == .perUser {
+            self.greetBeforeUser()
+        } else {
+            self.connectToNextServer()
+        }
     }
 
     /// Commands are read only while the server is connected, can take them, and nothing waits;
     /// replies only while the client keeps up and no listener is being opened.
     func acceptsInput(from side: ControlConnectionHandler.Side) -> Bool {
         switch side {
+        case .client where self.awaitingUser:
+            return self.clientChannel.isWritable
         case .client:
             return self.serverOpen && !self.awaitingDataPath && self.heldAnswer == nil
                 && self.queuedClientLines.isEmpty && (self.serverChannel?.isWritable ?? false)
@@ -180,7 +210,37 @@ final class ControlSession {
         guard !self.reported, !self.clientOpen, !self.serverOpen, self.openDataFlows == 0 else { return }
         self.reported = true
         self.idleCheck?.cancel()
+        if let lease = self.lease {
+            self.lease = nil
+            self.service.pool.release(lease)
+        }
+        self.registry.remove(self.id)
         self.logger.info("session ended", metadata: self.summary.metadata(now: .now()))
+    }
+
+    // MARK: Shutting down
+
+    /// The balancer is shutting down: end now if no transfer is in flight, else after it.
+    func beginShutdown() {
+        self.shuttingDown = true
+        self.endIfShutdownAndQuiet()
+    }
+
+    /// Ends a shutting-down session once nothing is in flight: no data connection, no listener
+    /// being opened, no command waiting for its reply.
+    func endIfShutdownAndQuiet() {
+        guard self.shuttingDown, self.clientOpen, self.openDataFlows == 0, !self.awaitingDataPath,
+            (self.machine?.outstandingReplies ?? 0) == 0
+        else { return }
+        self.end(reply: "421 Service shutting down; closing control connection.", reason: .shutdown)
+    }
+
+    /// The shutdown grace period is over: end whatever is still running.
+    func forceShutdown() {
+        self.logger.notice("shutdown grace period over; closing the session")
+        self.end(reply: "421 Service shutting down; closing control connection.", reason: .shutdown)
+        // Data connections still open close with the event loops, when the balancer exits.
+        self.closeListeners()
     }
 
     // MARK: Idle control connection

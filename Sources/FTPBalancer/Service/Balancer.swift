@@ -6,14 +6,29 @@ import NIOPosix
 import ServiceLifecycle
 
 /// The balancer as a long-running service: one listener per virtual service, a control session
-/// per accepted connection. On graceful shutdown it stops accepting; sessions already running
-/// are left to their event loops.
+/// per accepted connection, health checks for every pool. `reload(to:)` applies a new
+/// configuration to new sessions; graceful shutdown lets running transfers finish.
 package final class Balancer: Service, Sendable {
-    private let configuration: BalancerConfiguration
+    /// A listening socket and the virtual service it serves; keyed by its endpoint, so a service
+    /// renamed or changed in place keeps its socket.
+    private struct Listener {
+        var slot: VirtualServiceSlot
+        var channel: Channel
+    }
+
+    private struct State {
+        var configuration: BalancerConfiguration
+        var listeners: [Endpoint: Listener] = [:]
+    }
+
     private let group: any EventLoopGroup
     private let dataPath: any DataPath
     private let logger: Logger
+    private let sessions = SessionTable()
     private let sessionCounter = NIOLockedValueBox(0)
+    private let state: NIOLockedValueBox<State>
+    /// Reloads run one at a time; a second SIGHUP waits for the first.
+    private let reloading = NIOLockedValueBox(false)
 
     package init(
         configuration: BalancerConfiguration,
@@ -21,29 +36,107 @@ package final class Balancer: Service, Sendable {
         dataPath: any DataPath = NIODataPath(),
         logger: Logger
     ) {
-        self.configuration = configuration
         self.group = group
         self.dataPath = dataPath
         self.logger = logger
+        self.state = NIOLockedValueBox(State(configuration: configuration))
     }
+
+    /// Running control sessions.
+    package var sessionCount: Int { self.sessions.count }
 
     package func run() async throws {
-        var listeners: [Channel] = []
-        do {
-            for configuration in self.configuration.virtualServices {
-                let service = VirtualService(configuration: configuration)
-                listeners.append(try await self.listen(service))
+        let configuration = self.state.withLockedValue { $0.configuration }
+        try await self.apply(configuration)
+        await withDiscardingTaskGroup { tasks in
+            tasks.addTask {
+                await HealthMonitor(services: { self.services }, group: self.group).run()
             }
-        } catch {
-            for listener in listeners { try? await listener.close() }
-            throw error
+            try? await gracefulShutdown()
+            await self.drainSessions()
+            tasks.cancelAll()
         }
-        try? await gracefulShutdown()
-        self.logger.notice("shutting down: no new control connections")
-        for listener in listeners { try? await listener.close() }
+        for listener in self.state.withLockedValue({ $0.listeners.values }) {
+            try? await listener.channel.close()
+        }
     }
 
-    private func listen(_ service: VirtualService) async throws -> Channel {
+    /// The virtual services new sessions go to now.
+    var services: [VirtualService] {
+        self.state.withLockedValue { $0.listeners.values.map(\.slot.service) }
+    }
+
+    // MARK: Reload
+
+    /// Applies a new configuration: new sessions follow it, running sessions keep their server
+    /// and data connections. Listeners are added and removed without touching the others. If a
+    /// new listener cannot be opened, nothing changes and the error says why.
+    package func reload(to configuration: BalancerConfiguration) async throws {
+        while self.reloading.withLockedValue({ reloading in
+            defer { reloading = true }
+            return reloading
+        }) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        defer { self.reloading.withLockedValue { $0 = false } }
+        try await self.apply(configuration)
+        self.logger.notice("configuration reloaded", metadata: ["ftp.services": "\(configuration.virtualServices.count)"])
+    }
+
+    private func apply(_ configuration: BalancerConfiguration) async throws {
+        let running = self.state.withLockedValue { $0.listeners }
+        let previous = running.values.map(\.slot.service)
+        // Pools and passive ports outlive the configuration that made them, so that sessions
+        // already running still give back what they hold.
+        let services = configuration.virtualServices.map { service in
+            let pool =
+                previous.first { $0.name == service.name }?.pool
+                ?? ServerPool(configuration: service, logger: self.logger)
+            let ports =
+                previous.first {
+                    $0.configuration.advertisedAddress == service.advertisedAddress
+                        && $0.passivePorts.range == service.passivePorts
+                }?.passivePorts ?? PassivePortAllocator(range: service.passivePorts)
+            return VirtualService(configuration: service, pool: pool, passivePorts: ports)
+        }
+
+        // Open the new listeners first: if one fails, close those and change nothing.
+        var opened: [Endpoint: Listener] = [:]
+        for service in services where running[service.configuration.listen] == nil {
+            let slot = VirtualServiceSlot(service)
+            do {
+                opened[service.configuration.listen] = Listener(slot: slot, channel: try await self.listen(slot))
+            } catch {
+                for listener in opened.values { try? await listener.channel.close() }
+                throw error
+            }
+        }
+
+        for service in services where previous.contains(where: { $0.pool === service.pool }) {
+            service.pool.apply(service.configuration)
+        }
+        let kept = Set(services.map(\.configuration.listen))
+        let closing = self.state.withLockedValue { state in
+            state.configuration = configuration
+            for service in services {
+                state.listeners[service.configuration.listen]?.slot.service = service
+            }
+            state.listeners.merge(opened) { old, _ in old }
+            let closing = state.listeners.filter { !kept.contains($0.key) }
+            for endpoint in closing.keys { state.listeners[endpoint] = nil }
+            return closing
+        }
+        for (endpoint, listener) in closing {
+            try? await listener.channel.close()
+            self.logger.notice(
+                "virtual service no longer listening; its running sessions continue",
+                metadata: ["ftp.service": "\(listener.slot.service.name)", "ftp.listen": "\(endpoint)"]
+            )
+        }
+    }
+
+    private func listen(_ slot: VirtualServiceSlot) async throws -> Channel {
+        let service = slot.service
         let listen = service.configuration.listen
         let bootstrap = ServerBootstrap(group: self.group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -51,8 +144,9 @@ package final class Balancer: Service, Sendable {
             // Urgent data stays in the stream: ftplib sends ABOR's line end as urgent data, and
             // out of band it would be lost and the next command glued to ABOR.
             .childChannelOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_OOBINLINE)), value: 1)
-            .childChannelInitializer { [dataPath, logger, sessionCounter] channel in
+            .childChannelInitializer { [dataPath, logger, sessions, sessionCounter] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let service = slot.service
                     let id = sessionCounter.withLockedValue { counter in
                         counter += 1
                         return counter
@@ -60,10 +154,16 @@ package final class Balancer: Service, Sendable {
                     let session = ControlSession(
                         id: id,
                         service: service,
+                        registry: sessions,
                         clientChannel: channel,
                         dataPath: dataPath,
                         logger: logger
                     )
+                    if let refusal = sessions.admit(session, limits: service.configuration.limits) {
+                        session.logger.notice("session refused", metadata: ["ftp.refusal": "\(refusal.rawValue)"])
+                        try channel.pipeline.syncOperations.addHandler(RefusalHandler(reply: refusal.reply))
+                        return
+                    }
                     try session.start()
                 }
             }
@@ -79,9 +179,64 @@ package final class Balancer: Service, Sendable {
                 "ftp.service": "\(service.name)", "ftp.listen": "\(listen)",
                 "ftp.advertise": "\(service.configuration.advertisedAddress)",
                 "ftp.passive_ports": "\(service.configuration.passivePorts.lowerBound)-\(service.configuration.passivePorts.upperBound)",
+                "ftp.algorithm": "\(service.configuration.algorithm.rawValue)",
                 "ftp.servers": "\(service.configuration.servers.map(\.address.description).joined(separator: ","))",
             ]
         )
         return channel
     }
+
+    // MARK: Shutdown
+
+    /// New connections get a 421 from now on; idle sessions end at once, sessions with a
+    /// transfer in flight after it; whatever is left after the grace period is closed.
+    private func drainSessions() async {
+        let grace = self.state.withLockedValue { $0.configuration.shutdownGrace }
+        self.logger.notice(
+            "shutting down: new connections get 421; running transfers may finish",
+            metadata: ["ftp.sessions": "\(self.sessions.count)", "ftp.grace": "\(grace)"]
+        )
+        self.sessions.beginShutdown()
+        let deadline = ContinuousClock.now + grace
+        while self.sessions.count > 0, ContinuousClock.now < deadline {
+            do {
+                try await Task.sleep(for: .milliseconds(50))
+            } catch {
+                break
+            }
+        }
+        let left = self.sessions.count
+        guard left > 0 else {
+            self.logger.notice("every session has ended")
+            return
+        }
+        self.logger.warning("shutdown grace period over; closing the sessions left", metadata: ["ftp.sessions": "\(left)"])
+        self.sessions.forceShutdown()
+        // Long enough for the 421s to be written before the event loops stop.
+        try? await Task.sleep(for: .milliseconds(200))
+    }
 }
+
+/// Answers a connection the balancer will not serve with one 421 line, then closes it.
+final class RefusalHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let reply: String
+
+    init(reply: String) {
+        self.reply = reply
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let buffer = context.channel.allocator.buffer(string: self.reply + "\r\n")
+        let channel = context.channel
+        context.writeAndFlush(NIOAny(buffer)).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+}
+
+@available(*, unavailable)
+extension RefusalHandler: Sendable {}

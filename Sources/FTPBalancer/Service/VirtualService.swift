@@ -1,19 +1,36 @@
 import FTPBalancerConfig
+import NIOConcurrencyHelpers
 import NIOCore
 
-/// A virtual service as it runs: its configuration, its pool and its passive ports.
+/// A virtual service as it runs: its configuration, its pool and its passive ports. A reload
+/// makes a new one; sessions keep the one they started with, and share its pool and ports with
+/// its successor.
 package final class VirtualService: Sendable {
     package let configuration: VirtualServiceConfiguration
     package let pool: ServerPool
     package let passivePorts: PassivePortAllocator
 
-    package init(configuration: VirtualServiceConfiguration) {
+    package init(configuration: VirtualServiceConfiguration, pool: ServerPool, passivePorts: PassivePortAllocator) {
         self.configuration = configuration
-        self.pool = ServerPool(servers: configuration.servers)
-        self.passivePorts = PassivePortAllocator(range: configuration.passivePorts)
+        self.pool = pool
+        self.passivePorts = passivePorts
     }
 
     package var name: String { self.configuration.name }
+}
+
+/// The virtual service a listener hands its new sessions to; a reload swaps it.
+final class VirtualServiceSlot: Sendable {
+    private let current: NIOLockedValueBox<VirtualService>
+
+    init(_ service: VirtualService) {
+        self.current = NIOLockedValueBox(service)
+    }
+
+    var service: VirtualService {
+        get { self.current.withLockedValue { $0 } }
+        set { self.current.withLockedValue { $0 = newValue } }
+    }
 }
 
 extension Duration {

@@ -1,0 +1,46 @@
+import FTPBalancerConfig
+import NIOCore
+
+/// Runs the health checks of every pool: each server is checked once per interval, never by two
+/// checks at once, and the pool takes each result. Follows reloads: it asks for the current
+/// services on every tick.
+struct HealthMonitor {
+    /// How often due checks are looked for; the most a check can start late.
+    static let tick: Duration = .milliseconds(100)
+
+    let services: @Sendable () -> [VirtualService]
+    let group: any EventLoopGroup
+
+    func run() async {
+        await withDiscardingTaskGroup { checks in
+            while !Task.isCancelled {
+                let now = NIODeadline.now()
+                var seen: [ObjectIdentifier] = []
+                for service in self.services() {
+                    // Two listeners can share a pool only across a rename; check it once.
+                    let pool = service.pool
+                    guard !seen.contains(ObjectIdentifier(pool)) else { continue }
+                    seen.append(ObjectIdentifier(pool))
+                    let (configuration, due) = pool.dueChecks(now: now)
+                    for check in due {
+                        let probe = HealthProbe(
+                            configuration: configuration,
+                            server: check.configuration.address,
+                            sourceAddress: service.configuration.sourceAddress,
+                            eventLoop: self.group.next()
+                        )
+                        checks.addTask {
+                            let result = await probe.run()
+                            pool.checkFinished(check, result: result, now: .now())
+                        }
+                    }
+                }
+                do {
+                    try await Task.sleep(for: Self.tick)
+                } catch {
+                    break
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,327 @@
+import FTPBalancerConfig
+import NIOCore
+
+/// The servers of one pool with everything the balancer knows about them at run time, and the
+/// decisions made from it: which server takes a new session, and when health turns. No I/O, no
+/// lock, no clock: `ServerPool` holds it under a lock and passes `now` in.
+package struct PoolState {
+    /// Whether the health checks (or failed connects) currently count a server as usable.
+    package enum Health: String, Equatable, Sendable {
+        case up, down
+    }
+
+    /// The outcome of the latest health check of a server.
+    package struct CheckResult: Equatable, Sendable {
+        package var passed: Bool
+        package var detail: String
+        package var duration: TimeAmount
+        package var at: NIODeadline
+    }
+
+    /// One server with its run-time state. `id` stays the same across reloads as long as the
+    /// server keeps its name and address, so leases taken before a reload still count.
+    package struct Member {
+        package let id: Int
+        package var configuration: ServerConfiguration
+        package var health: Health = .up
+        package var consecutivePasses = 0
+        package var consecutiveFailures = 0
+        package var lastCheck: CheckResult?
+        package var activeSessions = 0
+        /// Smooth weighted round robin's running value.
+        package var currentWeight = 0
+        /// Exponentially weighted connect latency in seconds; nil until one is measured.
+        package var connectLatency: Double?
+        package var checkRunning = false
+        package var nextCheck: NIODeadline = .uptimeNanoseconds(0)
+        /// Removed by a reload; kept only while sessions still hold it.
+        package var retired = false
+
+        package var isPrimary: Bool { !self.configuration.backup }
+
+        package var hasRoom: Bool {
+            self.configuration.maxSessions.map { self.activeSessions < $0 } ?? true
+        }
+    }
+
+    /// What a new session needs to be placed: the key for the hashing algorithms.
+    package struct SelectionKey: Equatable, Sendable {
+        package var clientHost: String
+        package var user: String?
+
+        package init(clientHost: String, user: String?) {
+            self.clientHost = clientHost
+            self.user = user
+        }
+    }
+
+    /// Why no server was chosen.
+    package enum Refusal: String, Equatable, Sendable {
+        /// No server is up and enabled (or every one was tried).
+        case noServerUp = "no_server_up"
+        /// Servers are up, but each is at its `max_sessions`.
+        case serversFull = "servers_full"
+        /// The user is mapped to a server that cannot take a session.
+        case mappedServerUnavailable = "mapped_server_unavailable"
+    }
+
+    /// The result of `select`.
+    package enum Selection: Equatable {
+        case server(id: Int, configuration: ServerConfiguration)
+        case refused(Refusal)
+    }
+
+    /// A change of a server's health, for the log.
+    package struct HealthChange: Equatable, Sendable {
+        package var server: String
+        package var health: Health
+        package var reason: String
+    }
+
+    package private(set) var members: [Member] = []
+    package private(set) var algorithm: BalancingAlgorithm
+    package private(set) var healthCheck: HealthCheckConfiguration
+    package private(set) var userRouting: UserRoutingConfiguration
+    private var nextID = 0
+    private var turn = 0
+
+    package init(configuration: VirtualServiceConfiguration) {
+        self.algorithm = configuration.algorithm
+        self.healthCheck = configuration.healthCheck
+        self.userRouting = configuration.userRouting
+        self.apply(configuration)
+    }
+
+    package var checksEnabled: Bool { self.healthCheck.kind != .none }
+
+    package var activeMembers: [Member] { self.members.filter { !$0.retired } }
+
+    // MARK: Reload
+
+    /// Takes a new configuration: servers with the same name and address keep their state and
+    /// their running sessions; removed ones are retired until their last session ends.
+    package mutating func apply(_ configuration: VirtualServiceConfiguration) {
+        self.algorithm = configuration.algorithm
+        self.healthCheck = configuration.healthCheck
+        self.userRouting = configuration.userRouting
+        var kept: [Member] = []
+        var remaining = self.members
+        for server in configuration.servers {
+            if let index = remaining.firstIndex(where: {
+                !$0.retired && $0.configuration.name == server.name && $0.configuration.address == server.address
+            }) {
+                var member = remaining.remove(at: index)
+                member.configuration = server
+                kept.append(member)
+            } else {
+                kept.append(Member(id: self.nextID, configuration: server))
+                self.nextID += 1
+            }
+        }
+        for var member in remaining where member.activeSessions > 0 {
+            member.retired = true
+            kept.append(member)
+        }
+        self.members = kept
+    }
+
+    // MARK: Choosing a server
+
+    /// A server that can take a session now counts as up when checks are off.
+    private func isUsable(_ member: Member) -> Bool {
+        !member.retired && member.configuration.state == .enabled && (!self.checksEnabled || member.health == .up)
+    }
+
+    /// Picks the server for a new session and counts the session on it; `excluding` holds the
+    /// servers this session already failed to reach.
+    package mutating func select(for key: SelectionKey, excluding tried: Set<Int>) -> Selection {
+        let usable = self.members.indices.filter { self.isUsable(self.members[$0]) && !tried.contains(self.members[$0].id) }
+        // Backups only while no primary is up.
+        let primaries = usable.filter { self.members[$0].isPrimary }
+        let tier = primaries.isEmpty ? usable : primaries
+        guard !tier.isEmpty else { return .refused(.noServerUp) }
+        let withRoom = tier.filter { self.members[$0].hasRoom }
+
+        let chosen: Int?
+        if self.algorithm == .perUser, let user = key.user, let mapped = self.userRouting.users[user] {
+            chosen = withRoom.first { self.members[$0].configuration.name == mapped }
+            if chosen == nil { return .refused(.mappedServerUnavailable) }
+        } else {
+            guard !withRoom.isEmpty else { return .refused(.serversFull) }
+            chosen = self.choose(among: withRoom, key: key)
+        }
+        guard let index = chosen else { return .refused(.noServerUp) }
+        self.members[index].activeSessions += 1
+        return .server(id: self.members[index].id, configuration: self.members[index].configuration)
+    }
+
+    /// The algorithm's choice among `candidates` (indices into `members`, never empty).
+    private mutating func choose(among candidates: [Int], key: SelectionKey) -> Int {
+        defer { self.turn = self.turn == Int.max ? 0 : self.turn + 1 }
+        let rotation = self.turn % candidates.count
+        // Ties go to the next server in turn rather than always to the first listed.
+        let rotated = Array(candidates[rotation...] + candidates[..<rotation])
+        switch self.algorithm {
+        case .roundRobin:
+            return rotated[0]
+        case .weightedRoundRobin:
+            return self.smoothWeightedChoice(among: candidates)
+        case .leastConnections:
+            return rotated.min { a, b in
+                // active / weight, compared without division.
+                self.members[a].activeSessions * self.weight(b) < self.members[b].activeSessions * self.weight(a)
+            }!
+        case .leastResponseTime:
+            return rotated.min { a, b in self.responseScore(a) < self.responseScore(b) }!
+        case .sourceIPHash:
+            return self.highestRendezvousScore(among: candidates, key: Array(key.clientHost.utf8))
+        case .perUser:
+            return self.highestRendezvousScore(among: candidates, key: Array((key.user ?? key.clientHost).utf8))
+        }
+    }
+
+    private func weight(_ index: Int) -> Int { max(self.members[index].configuration.weight, 1) }
+
+    /// nginx's smooth weighted round robin: every candidate gains its weight, the highest is
+    /// chosen and pays back the total, so 1:2:3 runs c b a c b c rather than a b b c c c.
+    private mutating func smoothWeightedChoice(among candidates: [Int]) -> Int {
+        var total = 0
+        var best = candidates[0]
+        for index in candidates {
+            self.members[index].currentWeight += self.weight(index)
+            total += self.weight(index)
+            if self.members[index].currentWeight > self.members[best].currentWeight {
+                best = index
+            }
+        }
+        self.members[best].currentWeight -= total
+        return best
+    }
+
+    /// Recent connect latency times the sessions it would share the server with, per weight. A
+    /// server not yet measured scores 0, so it gets measured.
+    private func responseScore(_ index: Int) -> Double {
+        let member = self.members[index]
+        return (member.connectLatency ?? 0) * Double(member.activeSessions + 1) / Double(self.weight(index))
+    }
+
+    private func highestRendezvousScore(among candidates: [Int], key: [UInt8]) -> Int {
+        candidates.max { a, b in
+            self.rendezvousScore(a, key: key) < self.rendezvousScore(b, key: key)
+        }!
+    }
+
+    private func rendezvousScore(_ index: Int, key: [UInt8]) -> Double {
+        RendezvousHash.score(key: key, server: self.members[index].configuration.name.utf8, weight: self.weight(index))
+    }
+
+    // MARK: Sessions
+
+    private func index(of id: Int) -> Int? {
+        self.members.firstIndex { $0.id == id }
+    }
+
+    /// A session reached its server in `latency`; a real connect counts as a passed check's
+    /// worth of evidence only for the fall counter.
+    package mutating func sessionConnected(id: Int, latency: TimeAmount) {
+        guard let index = self.index(of: id) else { return }
+        self.noteLatency(latency, at: index)
+        self.members[index].consecutiveFailures = 0
+    }
+
+    /// A session could not reach its server: the session no longer counts on it, and `fall`
+    /// such failures in a row take the server down before the next check would.
+    package mutating func sessionConnectFailed(id: Int, reason: String) -> HealthChange? {
+        guard let index = self.index(of: id) else { return nil }
+        guard !self.members[index].retired else {
+            self.release(at: index)
+            return nil
+        }
+        self.release(at: index)
+        guard self.checksEnabled, self.members[index].health == .up else { return nil }
+        self.members[index].consecutiveFailures += 1
+        guard self.members[index].consecutiveFailures >= self.healthCheck.fall else { return nil }
+        return self.setHealth(index, to: .down, reason: "\(self.healthCheck.fall) client sessions in a row could not connect: \(reason)")
+    }
+
+    /// A session that reached its server ended.
+    package mutating func sessionEnded(id: Int) {
+        guard let index = self.index(of: id) else { return }
+        self.release(at: index)
+    }
+
+    private mutating func release(at index: Int) {
+        self.members[index].activeSessions = max(0, self.members[index].activeSessions - 1)
+        if self.members[index].retired, self.members[index].activeSessions == 0 {
+            self.members.remove(at: index)
+        }
+    }
+
+    // MARK: Health checks
+
+    /// One check that is due: which server, and where.
+    package struct DueCheck: Equatable, Sendable {
+        package var id: Int
+        package var configuration: ServerConfiguration
+    }
+
+    /// The checks to start now; each is marked running until its result comes back.
+    package mutating func dueChecks(now: NIODeadline) -> [DueCheck] {
+        guard self.checksEnabled else { return [] }
+        var due: [DueCheck] = []
+        for index in self.members.indices {
+            let member = self.members[index]
+            guard !member.retired, member.configuration.state != .disabled, !member.checkRunning, member.nextCheck <= now
+            else { continue }
+            self.members[index].checkRunning = true
+            self.members[index].nextCheck = now + self.healthCheck.interval.timeAmount
+            due.append(DueCheck(id: member.id, configuration: member.configuration))
+        }
+        return due
+    }
+
+    /// Takes a check's result: `rise` passes in a row bring a down server up, `fall` failures
+    /// take an up server down.
+    package mutating func checkFinished(
+        id: Int,
+        passed: Bool,
+        detail: String,
+        duration: TimeAmount,
+        connectLatency: TimeAmount?,
+        now: NIODeadline
+    ) -> HealthChange? {
+        guard let index = self.index(of: id) else { return nil }
+        self.members[index].checkRunning = false
+        self.members[index].lastCheck = CheckResult(passed: passed, detail: detail, duration: duration, at: now)
+        if let connectLatency { self.noteLatency(connectLatency, at: index) }
+        guard self.checksEnabled else { return nil }
+        if passed {
+            self.members[index].consecutiveFailures = 0
+            self.members[index].consecutivePasses += 1
+            if self.members[index].health == .down, self.members[index].consecutivePasses >= self.healthCheck.rise {
+                return self.setHealth(index, to: .up, reason: "\(self.healthCheck.rise) health checks in a row passed")
+            }
+        } else {
+            self.members[index].consecutivePasses = 0
+            self.members[index].consecutiveFailures += 1
+            if self.members[index].health == .up, self.members[index].consecutiveFailures >= self.healthCheck.fall {
+                return self.setHealth(index, to: .down, reason: "\(self.healthCheck.fall) health checks in a row failed: \(detail)")
+            }
+        }
+        return nil
+    }
+
+    private mutating func setHealth(_ index: Int, to health: Health, reason: String) -> HealthChange {
+        self.members[index].health = health
+        self.members[index].consecutivePasses = 0
+        self.members[index].consecutiveFailures = 0
+        return HealthChange(server: self.members[index].configuration.name, health: health, reason: reason)
+    }
+
+    private mutating func noteLatency(_ latency: TimeAmount, at index: Int) {
+        let seconds = Double(latency.nanoseconds) / 1e9
+        let previous = self.members[index].connectLatency
+        // Recent connects count most; a single slow one does not decide alone.
+        self.members[index].connectLatency = previous.map { 0.7 * $0 + 0.3 * seconds } ?? seconds
+    }
+}

@@ -1,0 +1,98 @@
+import FTPBalancerConfig
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Every running control session of the balancer: counted per virtual service and per client
+/// address for the limits, and reachable for a graceful shutdown.
+package final class SessionTable: Sendable {
+    /// Why a new session was turned away.
+    enum Refusal: String, Equatable, Sendable {
+        case serviceLimit = "service_session_limit"
+        case clientLimit = "client_session_limit"
+        case shuttingDown = "shutting_down"
+
+        var reply: String {
+            switch self {
+            case .serviceLimit: return "421 Too many sessions on this service; try again later."
+            case .clientLimit: return "421 Too many sessions from your address; try again later."
+            case .shuttingDown: return "421 Service shutting down; try again later."
+            }
+        }
+    }
+
+    private struct Entry {
+        var service: String
+        var clientKey: ClientKey
+        var session: NIOLoopBound<ControlSession>
+    }
+
+    private struct ClientKey: Hashable {
+        var service: String
+        var host: String
+    }
+
+    private struct State {
+        var entries: [Int: Entry] = [:]
+        var perService: [String: Int] = [:]
+        var perClient: [ClientKey: Int] = [:]
+        var shuttingDown = false
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    package init() {}
+
+    /// Counts a new session, or says which limit turns it away.
+    func admit(_ session: ControlSession, limits: SessionLimitConfiguration) -> Refusal? {
+        let service = session.service.name
+        let clientKey = ClientKey(service: service, host: session.clientHost)
+        let bound = NIOLoopBound(session, eventLoop: session.clientChannel.eventLoop)
+        return self.state.withLockedValue { state in
+            if state.shuttingDown { return .shuttingDown }
+            if let limit = limits.maxSessions, state.perService[service, default: 0] >= limit {
+                return .serviceLimit
+            }
+            if let limit = limits.maxSessionsPerClient, state.perClient[clientKey, default: 0] >= limit {
+                return .clientLimit
+            }
+            state.entries[session.id] = Entry(service: service, clientKey: clientKey, session: bound)
+            state.perService[service, default: 0] += 1
+            state.perClient[clientKey, default: 0] += 1
+            return nil
+        }
+    }
+
+    func remove(_ id: Int) {
+        self.state.withLockedValue { state in
+            guard let entry = state.entries.removeValue(forKey: id) else { return }
+            state.perService[entry.service]! -= 1
+            if state.perService[entry.service] == 0 { state.perService[entry.service] = nil }
+            state.perClient[entry.clientKey]! -= 1
+            if state.perClient[entry.clientKey] == 0 { state.perClient[entry.clientKey] = nil }
+        }
+    }
+
+    package var count: Int {
+        self.state.withLockedValue { $0.entries.count }
+    }
+
+    /// Turns away every new session from now on and asks each running one to end once its
+    /// transfer is done.
+    func beginShutdown() {
+        let sessions = self.state.withLockedValue { state in
+            state.shuttingDown = true
+            return state.entries.values.map(\.session)
+        }
+        for session in sessions {
+            session.eventLoop.execute { session.value.beginShutdown() }
+        }
+    }
+
+    /// Ends every session still running.
+    func forceShutdown() {
+        let sessions = self.state.withLockedValue { $0.entries.values.map(\.session) }
+        for session in sessions {
+            session.eventLoop.execute { session.value.forceShutdown() }
+        }
+    }
+}

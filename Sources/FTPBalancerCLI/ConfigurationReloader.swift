@@ -1,0 +1,43 @@
+import FTPBalancer
+import FTPBalancerConfig
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// Re-reads the configuration file on SIGHUP and hands it to the balancer. A file that does not
+/// validate is refused with the same message as `ftplb check-config`; the running configuration
+/// stays.
+struct ConfigurationReloader: Service {
+    let path: String
+    let balancer: Balancer
+    let logLevel: DynamicLogLevel
+    /// A `--log-level` flag wins over the file, on reload as at start.
+    let logLevelOverride: LogLevel?
+    let logger: Logger
+
+    func run() async throws {
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        for await _ in hangups.cancelOnGracefulShutdown() {
+            await self.reload()
+        }
+    }
+
+    private func reload() async {
+        self.logger.notice("SIGHUP: reloading the configuration", metadata: ["ftp.config": "\(self.path)"])
+        let configuration: BalancerConfiguration
+        do {
+            configuration = try ConfigurationLoader.load(path: self.path)
+            try StartupChecks.checkActiveSourcePorts(configuration)
+        } catch {
+            self.logger.error("configuration reload refused; the running configuration stays: \(error)")
+            return
+        }
+        do {
+            try await self.balancer.reload(to: configuration)
+        } catch {
+            self.logger.error("configuration reload failed; the running configuration stays: \(error)")
+            return
+        }
+        self.logLevel.set(self.logLevelOverride ?? configuration.logLevel)
+    }
+}
