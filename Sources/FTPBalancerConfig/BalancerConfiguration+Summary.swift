@@ -2,7 +2,10 @@ extension BalancerConfiguration {
     /// What would run, in a few lines per virtual service, for `ftplb check-config`: the values
     /// after defaults are applied, so the operator sees what the file left unsaid.
     package var summary: String {
-        var lines = ["log level: \(self.logLevel.rawValue)"]
+        var lines = [
+            "log level: \(self.logLevel.rawValue)",
+            "shutdown grace: \(VirtualServiceConfiguration.seconds(self.shutdownGrace))",
+        ]
         for service in self.virtualServices {
             lines.append(contentsOf: service.summaryLines)
         }
@@ -11,7 +14,8 @@ extension BalancerConfiguration {
 }
 
 extension VirtualServiceConfiguration {
-    /// The lines of `BalancerConfiguration.summary` that describe this service.
+    /// The lines of `BalancerConfiguration.summary` that describe this service. The health
+    /// check's password is never among them: `check-config` output gets pasted into tickets.
     package var summaryLines: [String] {
         let ports = self.passivePorts.count
         var lines = [
@@ -22,13 +26,17 @@ extension VirtualServiceConfiguration {
                 + "(\(ports) \(ports == 1 ? "port" : "ports"))",
             "  source address:     \(self.sourceAddress ?? "chosen by the kernel")",
             "  active source port: \(self.activeSourcePort == 0 ? "chosen by the kernel" : String(self.activeSourcePort))",
+            "  algorithm:          \(self.algorithm.rawValue)",
         ]
-        for server in self.servers {
-            // A name that is only the address as written would say the same thing twice.
-            let nameIsAddress = (try? ConfigurationValueParser.endpoint(server.name))?.endpoint == server.address
-            let shown = nameIsAddress ? server.address.description : "\(server.name) (\(server.address))"
-            lines.append("  server:             \(shown)")
+        if self.algorithm == .perUser {
+            lines.append(contentsOf: self.userRouting.summaryLines)
         }
+        for server in self.servers {
+            lines.append("  server:             \(server.summary)")
+        }
+        lines.append(contentsOf: self.healthCheck.summaryLines)
+        lines.append("  limits:             \(self.limits.summary)")
+        lines.append("  unavailable reply:  421 \(self.unavailableMessage)")
         let timeouts = self.timeouts
         let named: [(String, Duration)] = [
             ("server_connect", timeouts.serverConnect), ("passive_accept", timeouts.passiveAccept),
@@ -53,5 +61,85 @@ extension VirtualServiceConfiguration {
             fraction.removeLast()
         }
         return "\(seconds).\(fraction)s"
+    }
+}
+
+extension ServerConfiguration {
+    /// `ftp-a (10.0.2.11:21) weight 3, max 200 sessions, backup, draining`, naming only the
+    /// settings that differ from the defaults.
+    var summary: String {
+        // A name that is only the address as written would say the same thing twice.
+        let nameIsAddress = (try? ConfigurationValueParser.endpoint(self.name))?.endpoint == self.address
+        var shown = nameIsAddress ? self.address.description : "\(self.name) (\(self.address))"
+        var settings: [String] = []
+        if self.weight != 1 {
+            settings.append("weight \(self.weight)")
+        }
+        if let maxSessions = self.maxSessions {
+            settings.append("max \(maxSessions) \(maxSessions == 1 ? "session" : "sessions")")
+        }
+        if self.backup {
+            settings.append("backup")
+        }
+        if self.state != .enabled {
+            settings.append(self.state.rawValue)
+        }
+        if !settings.isEmpty {
+            shown += " " + settings.joined(separator: ", ")
+        }
+        return shown
+    }
+}
+
+extension UserRoutingConfiguration {
+    /// The greeting, then one line per mapped user in name order, then what happens to the rest.
+    var summaryLines: [String] {
+        var lines = ["  greeting:           220 \(self.greeting)"]
+        for user in self.users.keys.sorted() {
+            lines.append("  user:               \(user) -> \(self.users[user] ?? "")")
+        }
+        lines.append("  other users:        placed by a consistent hash of the user name")
+        return lines
+    }
+}
+
+extension HealthCheckConfiguration {
+    /// What is checked and how often; for the checks that log in, with what, but the password
+    /// only as `(set)`.
+    var summaryLines: [String] {
+        guard self.kind != .none else {
+            return ["  health check:       none (every enabled server counts as up)"]
+        }
+        let seconds = VirtualServiceConfiguration.seconds
+        var lines = [
+            "  health check:       \(self.kind.rawValue), interval \(seconds(self.interval)), "
+                + "timeout \(seconds(self.timeout)), rise \(self.rise), fall \(self.fall)"
+        ]
+        if self.kind == .ftpLogin || self.kind == .ftpTransfer {
+            lines.append(
+                "  check login:        user \(self.user ?? "(not set)"), "
+                    + "password: \(self.password == nil ? "(not set)" : "(set)")"
+            )
+        }
+        if self.kind == .ftpTransfer {
+            let size = self.expectedSize.map { "size \($0) \($0 == 1 ? "byte" : "bytes")" } ?? "any size"
+            lines.append(
+                "  check transfer:     file \(self.file ?? "(not set)"), \(self.transferMode.rawValue) mode, \(size)"
+            )
+        }
+        return lines
+    }
+}
+
+extension SessionLimitConfiguration {
+    /// `max 1000 sessions, max 16 per client address`, or `unlimited`.
+    var summary: String {
+        guard self.maxSessions != nil || self.maxSessionsPerClient != nil else {
+            return "unlimited"
+        }
+        let total = self.maxSessions.map { "max \($0) \($0 == 1 ? "session" : "sessions")" } ?? "unlimited sessions"
+        let perClient =
+            self.maxSessionsPerClient.map { "max \($0) per client address" } ?? "unlimited per client address"
+        return "\(total), \(perClient)"
     }
 }

@@ -1,9 +1,13 @@
 extension ConfigurationLoader {
     /// The name of the single virtual service that the quick command-line form describes.
     package static let quickServiceName = "default"
+    /// The health checks `--health-check` offers: the others need credentials, which have no
+    /// flags.
+    static let quickHealthCheckKinds: [HealthCheckKind] = [.none, .tcp, .ftp]
 
     /// Builds a one-service configuration from `ftplb run` flags, with the same checks as a file;
-    /// errors name the flag (`--passive-ports: expected FIRST-LAST ...`).
+    /// errors name the flag (`--passive-ports: expected FIRST-LAST ...`). `algorithm` and
+    /// `healthCheck` are `--algorithm` and `--health-check`; nil keeps the model's defaults.
     package static func quick(
         listen: String,
         servers: [String],
@@ -11,7 +15,9 @@ extension ConfigurationLoader {
         advertise: String?,
         sourceAddress: String?,
         activeSourcePort: Int?,
-        logLevel: String?
+        logLevel: String?,
+        algorithm: String? = nil,
+        healthCheck: String? = nil
     ) throws(ConfigurationError) -> BalancerConfiguration {
         let listenLocation = ConfigurationLocation.flag("--listen")
         let serverLocation = ConfigurationLocation.flag("--server")
@@ -40,6 +46,15 @@ extension ConfigurationLoader {
             }
             activePort = activeSourcePort
         }
+        let algorithmLocation = ConfigurationLocation.flag("--algorithm")
+        let healthCheckLocation = ConfigurationLocation.flag("--health-check")
+        let balancing = try algorithm.map { (text) throws(ConfigurationError) in
+            try Self.flag(algorithmLocation, text, ConfigurationValueParser.algorithm)
+        }
+        var check = HealthCheckConfiguration()
+        if let healthCheck {
+            check.kind = try Self.flag(healthCheckLocation, healthCheck, Self.quickHealthCheckKind)
+        }
         let draft = VirtualServiceDraft(
             name: Self.quickServiceName,
             nameLocation: ConfigurationLocation.flag("--listen"),
@@ -58,7 +73,18 @@ extension ConfigurationLoader {
             sourceAddressLocation: .flag("--source-address"),
             activeSourcePort: activePort,
             servers: serverDrafts,
-            timeouts: TimeoutConfiguration()
+            serversLocation: serverLocation,
+            timeouts: TimeoutConfiguration(),
+            algorithm: balancing ?? .roundRobin,
+            algorithmLocation: algorithm == nil ? nil : algorithmLocation,
+            userRouting: nil,
+            healthCheck: VirtualServiceDraft.HealthCheck(
+                configuration: check,
+                location: healthCheckLocation,
+                written: [:]
+            ),
+            limits: SessionLimitConfiguration(),
+            unavailableMessage: VirtualServiceConfiguration.defaultUnavailableMessage
         )
         let level = try logLevel.map { (text) throws(ConfigurationError) in
             try Self.flag(.flag("--log-level"), text, ConfigurationValueParser.logLevel)
@@ -67,6 +93,18 @@ extension ConfigurationLoader {
             logLevel: level ?? .info,
             virtualServices: try ConfigurationValidator.validate([draft])
         )
+    }
+
+    /// A `--health-check` value: a check type that needs no credentials.
+    private static func quickHealthCheckKind(_ text: String) throws(ValueProblem) -> HealthCheckKind {
+        do {
+            return try ConfigurationValueParser.choice(text, among: Self.quickHealthCheckKinds)
+        } catch {
+            throw ValueProblem(
+                "\(error.message) (ftp_login and ftp_transfer need a user and password, "
+                    + "which only a configuration file can give)"
+            )
+        }
     }
 
     /// One flag's value read by `parse`, with a refusal reported against the flag.

@@ -4,12 +4,12 @@ import Yams
 /// `BalancerConfiguration`, or into one `ConfigurationError` that says what is wrong and where.
 /// The YAML is walked node by node rather than decoded, so that every error can name its line.
 package enum ConfigurationLoader {
-    static let topLevelKeys = ["log_level", "virtual_services"]
+    static let topLevelKeys = ["log_level", "shutdown_grace", "virtual_services"]
     static let serviceKeys = [
         "name", "listen", "advertise", "passive_ports", "source_address", "active_source_port", "servers",
-        "timeouts",
+        "timeouts", "algorithm", "unavailable_message", "limits", "health_check", "per_user",
     ]
-    static let serverKeys = ["name", "address"]
+    static let serverKeys = ["name", "address"] + Self.serverOptionKeys
     static let timeoutKeys = ["server_connect", "passive_accept", "active_connect", "control_idle", "data_idle"]
     static let defaultActiveSourcePort = 20
 
@@ -40,6 +40,7 @@ package enum ConfigurationLoader {
         let root = ConfigurationNode(node: composed, path: "", file: file)
         let fields = try root.mapping(allowedKeys: Self.topLevelKeys)
         let logLevel = try fields.optional("log_level", ConfigurationValueParser.logLevel) ?? .info
+        let shutdownGrace = try fields.optional("shutdown_grace", ConfigurationValueParser.durationOrZero)
         let servicesNode = try fields.required("virtual_services")
         let items = try servicesNode.sequence()
         guard !items.isEmpty else {
@@ -50,7 +51,9 @@ package enum ConfigurationLoader {
             drafts.append(try Self.service(item))
         }
         let services = try ConfigurationValidator.validate(drafts)
-        return BalancerConfiguration(logLevel: logLevel, virtualServices: services)
+        var configuration = BalancerConfiguration(logLevel: logLevel, virtualServices: services)
+        configuration.shutdownGrace = shutdownGrace ?? configuration.shutdownGrace
+        return configuration
     }
 
     static func service(_ node: ConfigurationNode) throws(ConfigurationError) -> VirtualServiceDraft {
@@ -78,11 +81,22 @@ package enum ConfigurationLoader {
             sourceAddressLocation: fields.location(of: "source_address"),
             activeSourcePort: activeSourcePort ?? Self.defaultActiveSourcePort,
             servers: try Self.servers(try fields.required("servers")),
-            timeouts: try Self.timeouts(fields["timeouts"])
+            serversLocation: fields.keyLocation(of: "servers"),
+            timeouts: try Self.timeouts(fields["timeouts"]),
+            algorithm: try fields.optional("algorithm", ConfigurationValueParser.algorithm) ?? .roundRobin,
+            algorithmLocation: fields["algorithm"]?.location,
+            userRouting: try fields["per_user"].map { (section) throws(ConfigurationError) in
+                try Self.userRouting(section, location: fields.keyLocation(of: "per_user"))
+            },
+            healthCheck: try Self.healthCheck(fields["health_check"], location: fields.location(of: "health_check")),
+            limits: try Self.limits(fields["limits"]),
+            unavailableMessage: try fields.optional("unavailable_message", ConfigurationValueParser.replyText)
+                ?? VirtualServiceConfiguration.defaultUnavailableMessage
         )
     }
 
-    /// Each server is either `IP:port` or a mapping with `address` and an optional `name`.
+    /// Each server is either `IP:port` or a mapping with `address` and optional `name`, `weight`,
+    /// `max_sessions`, `backup` and `state`.
     static func servers(_ node: ConfigurationNode) throws(ConfigurationError) -> [VirtualServiceDraft.Server] {
         let items = try node.sequence()
         guard !items.isEmpty else {
@@ -92,18 +106,24 @@ package enum ConfigurationLoader {
         for item in items {
             let addressNode: ConfigurationNode
             var name: String?
+            var fields: ConfigurationNode.Mapping?
             if case .mapping = item.node {
-                let fields = try item.mapping(allowedKeys: Self.serverKeys)
-                addressNode = try fields.required("address")
-                name = try fields.optional("name", ConfigurationValueParser.name)
+                let mapping = try item.mapping(allowedKeys: Self.serverKeys)
+                addressNode = try mapping.required("address")
+                name = try mapping.optional("name", ConfigurationValueParser.name)
+                fields = mapping
             } else {
                 addressNode = item
             }
             let written = try addressNode.scalar()
             let address = try addressNode.value(ConfigurationValueParser.endpoint)
+            var configuration = ServerConfiguration(name: name ?? written, address: address.endpoint)
+            if let fields {
+                try Self.applyServerOptions(fields, to: &configuration)
+            }
             servers.append(
                 VirtualServiceDraft.Server(
-                    configuration: ServerConfiguration(name: name ?? written, address: address.endpoint),
+                    configuration: configuration,
                     address: address.address,
                     location: item.location
                 )

@@ -42,6 +42,15 @@ struct ConfigurationLocation: Sendable {
         return location
     }
 
+    /// The place of `key` inside the mapping here. A flag has no inside: a value it implies is
+    /// reported against the flag itself.
+    func child(_ key: String) -> ConfigurationLocation {
+        guard self.line != nil || !self.path.hasPrefix("--") else {
+            return self
+        }
+        return self.replacingPath(self.path.isEmpty ? key : "\(self.path).\(key)")
+    }
+
     func error(_ code: ConfigurationError.Code, _ message: String) -> ConfigurationError {
         ConfigurationError(
             code: code,

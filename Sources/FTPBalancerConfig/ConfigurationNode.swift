@@ -84,6 +84,7 @@ struct ConfigurationNode {
             throw self.error(.invalidValue, "expected a mapping of keys, found \(self.kind)")
         }
         var children: [String: ConfigurationNode] = [:]
+        var keys: [String: ConfigurationLocation] = [:]
         for (keyNode, valueNode) in mapping {
             let keyPlace = ConfigurationNode(node: keyNode, path: self.path, file: self.file)
             guard case .scalar(let key) = keyNode else {
@@ -98,8 +99,32 @@ struct ConfigurationNode {
             }
             // Yams already refuses a key written twice in one mapping.
             children[key.string] = ConfigurationNode(node: valueNode, path: childPath, file: self.file)
+            keys[key.string] = keyPlace.location.replacingPath(childPath)
         }
-        return Mapping(owner: self, children: children)
+        return Mapping(owner: self, children: children, keys: keys)
+    }
+
+    /// The entries of a mapping whose keys are data rather than settings (user names, say), in
+    /// the order written; each key is a scalar, and its node carries the entry's path.
+    func entries() throws(ConfigurationError) -> [(key: ConfigurationNode, value: ConfigurationNode)] {
+        guard case .mapping(let mapping) = self.node else {
+            throw self.error(.invalidValue, "expected a mapping of keys, found \(self.kind)")
+        }
+        var entries: [(key: ConfigurationNode, value: ConfigurationNode)] = []
+        for (keyNode, valueNode) in mapping {
+            guard case .scalar(let key) = keyNode else {
+                let keyPlace = ConfigurationNode(node: keyNode, path: self.path, file: self.file)
+                throw keyPlace.error(.invalidValue, "expected a key, found \(keyPlace.kind)")
+            }
+            let childPath = self.childPath(key.string)
+            entries.append(
+                (
+                    key: ConfigurationNode(node: keyNode, path: childPath, file: self.file),
+                    value: ConfigurationNode(node: valueNode, path: childPath, file: self.file)
+                )
+            )
+        }
+        return entries
     }
 
     func childPath(_ key: String) -> String {
@@ -110,6 +135,9 @@ struct ConfigurationNode {
     struct Mapping {
         let owner: ConfigurationNode
         let children: [String: ConfigurationNode]
+        /// Where each key itself is written: a section's own line, where its value may start on
+        /// the next one.
+        let keys: [String: ConfigurationLocation]
 
         subscript(key: String) -> ConfigurationNode? {
             self.children[key]
@@ -118,6 +146,11 @@ struct ConfigurationNode {
         /// Where `key` is, or would be: a missing key is reported on the line of its mapping.
         func location(of key: String) -> ConfigurationLocation {
             self.children[key]?.location ?? self.owner.location.replacingPath(self.owner.childPath(key))
+        }
+
+        /// Where `key` itself is written, for a complaint about a whole section.
+        func keyLocation(of key: String) -> ConfigurationLocation {
+            self.keys[key] ?? self.location(of: key)
         }
 
         func required(_ key: String) throws(ConfigurationError) -> ConfigurationNode {

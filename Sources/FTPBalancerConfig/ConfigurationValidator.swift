@@ -1,5 +1,6 @@
 /// The checks that look at more than one value: advertised addresses, address families,
-/// duplicates within a pool and clashes between virtual services. Both the YAML file and the
+/// duplicates within a pool, the pool settings that depend on each other and clashes between
+/// virtual services. Both the YAML file and the
 /// quick command-line form go through here, so they refuse the same things.
 enum ConfigurationValidator {
     /// Checks every draft, then the drafts against each other; returns the running model.
@@ -7,6 +8,9 @@ enum ConfigurationValidator {
         for draft in drafts {
             try Self.validateAddresses(of: draft)
             try Self.validatePool(of: draft)
+            try Self.validatePrimaryServer(of: draft)
+            try Self.validateHealthCheck(of: draft)
+            try Self.validateUserRouting(of: draft)
         }
         try Self.validateUniqueNames(drafts)
         try Self.validateUniqueListeners(drafts)

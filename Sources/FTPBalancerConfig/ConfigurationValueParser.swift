@@ -94,10 +94,28 @@ enum ConfigurationValueParser {
 
     /// A number of seconds, or a number followed by `ms`, `s`, `m` or `h`; greater than zero.
     static func duration(_ text: String) throws(ValueProblem) -> Duration {
-        let problem = ValueProblem(
-            "expected a duration greater than zero: a number of seconds, or a number followed by "
-                + "ms, s, m or h, such as 500ms, 30s or 5m; found '\(text)'"
-        )
+        guard let duration = Self.durationValue(text), duration > .zero else {
+            throw ValueProblem(
+                "expected a duration greater than zero: a number of seconds, or a number followed by "
+                    + "ms, s, m or h, such as 500ms, 30s or 5m; found '\(text)'"
+            )
+        }
+        return duration
+    }
+
+    /// Like `duration`, but zero is allowed: for a wait that may be skipped.
+    static func durationOrZero(_ text: String) throws(ValueProblem) -> Duration {
+        guard let duration = Self.durationValue(text) else {
+            throw ValueProblem(
+                "expected a duration: a number of seconds, or a number followed by ms, s, m or h, "
+                    + "such as 0s, 30s or 5m; found '\(text)'"
+            )
+        }
+        return duration
+    }
+
+    /// The duration `text` spells, zero included; nil when it is malformed.
+    private static func durationValue(_ text: String) -> Duration? {
         let units: [(suffix: String, nanoseconds: Int64)] = [
             ("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000), ("h", 3_600_000_000_000),
         ]
@@ -113,25 +131,17 @@ enum ConfigurationValueParser {
             parts.count == 1 || (1...9).contains(parts[1].count),
             let fraction = parts.count == 2 ? Self.integer(parts[1], in: 0...999_999_999) : 0
         else {
-            throw problem
+            return nil
         }
         var scale = 1
         for _ in 0..<(parts.count == 2 ? parts[1].count : 0) {
             scale *= 10
         }
-        let duration = Duration.nanoseconds(unit) * whole + Duration.nanoseconds(unit) * fraction / scale
-        guard duration > .zero else {
-            throw problem
-        }
-        return duration
+        return Duration.nanoseconds(unit) * whole + Duration.nanoseconds(unit) * fraction / scale
     }
 
     static func logLevel(_ text: String) throws(ValueProblem) -> LogLevel {
-        guard let level = LogLevel(rawValue: text) else {
-            let names = LogLevel.allCases.map(\.rawValue).joined(separator: ", ")
-            throw ValueProblem("expected one of \(names); found '\(text)'")
-        }
-        return level
+        try Self.choice(text)
     }
 
     /// A name for logs and metrics: not empty, and no spaces or control characters that would

@@ -9,6 +9,45 @@ struct VirtualServiceDraft {
         var location: ConfigurationLocation
     }
 
+    /// The health checks as read, with where each key was written: which keys were given
+    /// matters as much as their values, since a `user` under `type: tcp` is a typo to report.
+    struct HealthCheck {
+        var configuration: HealthCheckConfiguration
+        /// The `health_check` section, or where it would be; the flag for the quick form.
+        var location: ConfigurationLocation
+        /// The keys written in the section.
+        var written: [String: ConfigurationLocation]
+
+        /// Where `key` is, or would be: a missing key is reported on the line of the section.
+        func location(of key: String) -> ConfigurationLocation {
+            self.written[key] ?? self.location.child(key)
+        }
+    }
+
+    /// The `per_user` section as read: the map keeps its order, so that the first wrong entry
+    /// in the file is the one reported.
+    struct UserRouting {
+        /// One `user: server` entry.
+        struct Route {
+            var user: String
+            var server: String
+            var location: ConfigurationLocation
+        }
+
+        var greeting: String
+        var routes: [Route]
+        /// The `per_user` key.
+        var location: ConfigurationLocation
+
+        var configuration: UserRoutingConfiguration {
+            var users: [String: String] = [:]
+            for route in self.routes {
+                users[route.user] = route.server
+            }
+            return UserRoutingConfiguration(greeting: self.greeting, users: users)
+        }
+    }
+
     var name: String
     var nameLocation: ConfigurationLocation
     var listen: Endpoint
@@ -23,7 +62,16 @@ struct VirtualServiceDraft {
     var sourceAddressLocation: ConfigurationLocation
     var activeSourcePort: Int
     var servers: [Server]
+    var serversLocation: ConfigurationLocation
     var timeouts: TimeoutConfiguration
+    var algorithm: BalancingAlgorithm
+    /// Where `algorithm` is written; nil when it is left at its default.
+    var algorithmLocation: ConfigurationLocation?
+    /// The `per_user` section; nil when there is none, which `algorithm: per_user` allows.
+    var userRouting: UserRouting?
+    var healthCheck: HealthCheck
+    var limits: SessionLimitConfiguration
+    var unavailableMessage: String
 
     /// The address clients are told to connect to; nil until a wildcard listen is given one.
     var advertisedAddress: IPAddress? {
@@ -40,7 +88,12 @@ struct VirtualServiceDraft {
             sourceAddress: self.sourceAddress?.text,
             activeSourcePort: self.activeSourcePort,
             servers: self.servers.map(\.configuration),
-            timeouts: self.timeouts
+            timeouts: self.timeouts,
+            algorithm: self.algorithm,
+            userRouting: self.userRouting?.configuration ?? UserRoutingConfiguration(),
+            healthCheck: self.healthCheck.configuration,
+            limits: self.limits,
+            unavailableMessage: self.unavailableMessage
         )
     }
 }

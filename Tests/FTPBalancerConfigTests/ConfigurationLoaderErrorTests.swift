@@ -48,7 +48,8 @@ struct ConfigurationLoaderErrorTests {
         #expect(
             error?.message
                 == "unknown key 'passive_port'; allowed keys: name, listen, advertise, passive_ports, "
-                + "source_address, active_source_port, servers, timeouts"
+                + "source_address, active_source_port, servers, timeouts, algorithm, unavailable_message, limits, "
+                + "health_check, per_user"
         )
     }
 

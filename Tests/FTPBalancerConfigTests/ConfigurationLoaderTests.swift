@@ -148,16 +148,21 @@ struct ConfigurationLoaderTests {
         let configuration = try ConfigurationLoader.parse(yaml: Self.fullFile, file: nil)
         let lines = configuration.summary.split(separator: "\n").map(String.init)
         #expect(
-            Array(lines.prefix(11)) == [
+            Array(lines.prefix(16)) == [
                 "log level: debug",
+                "shutdown grace: 30s",
                 "virtual service 'ftp'",
                 "  listen:             10.0.0.1:21",
                 "  advertise:          192.0.2.10",
                 "  passive ports:      40000-40999 (1000 ports)",
                 "  source address:     10.0.2.1",
                 "  active source port: chosen by the kernel",
+                "  algorithm:          round_robin",
                 "  server:             10.0.2.11:21",
                 "  server:             ftp2 (10.0.2.12:2121)",
+                "  health check:       ftp, interval 5s, timeout 3s, rise 2, fall 3",
+                "  limits:             unlimited",
+                "  unavailable reply:  421 Service not available: no FTP server is reachable.",
                 "  timeouts:           server_connect 2s, passive_accept 0.5s, active_connect 45s, "
                     + "control_idle 600s, data_idle 3600s",
                 "virtual service 'ftp6'",
