@@ -8,7 +8,8 @@ import UnixSignals
 /// validate is refused with the same message as `ftplb check-config`; the running configuration
 /// stays.
 struct ConfigurationReloader: Service {
-    let path: String
+    /// Nil for the quick command-line form, which has no file to re-read.
+    let path: String?
     let balancer: Balancer
     let logLevel: DynamicLogLevel
     /// A `--log-level` flag wins over the file, on reload as at start.
@@ -23,10 +24,15 @@ struct ConfigurationReloader: Service {
     }
 
     private func reload() async {
-        self.logger.notice("SIGHUP: reloading the configuration", metadata: ["ftp.config": "\(self.path)"])
+        guard let path = self.path else {
+            // Without a handler SIGHUP would end the process.
+            self.logger.notice("SIGHUP ignored: the balancer runs from command-line flags, not from a file")
+            return
+        }
+        self.logger.notice("SIGHUP: reloading the configuration", metadata: ["ftp.config": "\(path)"])
         let configuration: BalancerConfiguration
         do {
-            configuration = try ConfigurationLoader.load(path: self.path)
+            configuration = try ConfigurationLoader.load(path: path)
             try StartupChecks.checkActiveSourcePorts(configuration)
         } catch {
             self.logger.error("configuration reload refused; the running configuration stays: \(error)")

@@ -19,6 +19,9 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             Either --config FILE, or the quick form for one virtual service:
               ftplb run --listen 10.0.0.1:21 --server 10.0.2.11:21 --server 10.0.2.12:21 --passive-ports 40000-40999
+
+            SIGHUP re-reads the configuration file; SIGTERM and SIGINT stop taking sessions, let
+            running transfers finish within shutdown_grace, then exit.
             """
     )
 
@@ -43,6 +46,12 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Quick form: the source port of active-mode data connections (default 20; 0: any).")
     var activeSourcePort: Int?
 
+    @Option(name: .long, help: "Quick form: round_robin (default), weighted_round_robin, least_connections, source_ip_hash, least_response_time or per_user.")
+    var algorithm: String?
+
+    @Option(name: .long, help: "Quick form: the health check: none, tcp or ftp (default).")
+    var healthCheck: String?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (overrides the file).")
     var logLevel: String?
 
@@ -65,17 +74,14 @@ struct RunCommand: AsyncParsableCommand {
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let balancer = Balancer(configuration: configuration, group: group, logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: balancer)]
-        if let path = self.config {
-            let reloader = ConfigurationReloader(
-                path: path,
-                balancer: balancer,
-                logLevel: level,
-                logLevelOverride: try self.logLevelOverride(),
-                logger: logger
-            )
-            services.append(.init(service: reloader))
-        }
+        let reloader = ConfigurationReloader(
+            path: self.config,
+            balancer: balancer,
+            logLevel: level,
+            logLevelOverride: try self.logLevelOverride(),
+            logger: logger
+        )
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: balancer), .init(service: reloader)]
         let serviceGroup = ServiceGroup(
             configuration: .init(
                 services: services,
@@ -96,7 +102,9 @@ struct RunCommand: AsyncParsableCommand {
     private func loadConfiguration() throws -> BalancerConfiguration {
         var configuration: BalancerConfiguration
         if let file = self.config {
-            guard self.listen == nil, self.server.isEmpty, self.passivePorts == nil else {
+            guard self.listen == nil, self.server.isEmpty, self.passivePorts == nil, self.algorithm == nil,
+                self.healthCheck == nil
+            else {
                 throw ValidationError("use either --config or the quick flags, not both")
             }
             configuration = try ConfigurationLoader.load(path: file)
@@ -111,7 +119,9 @@ struct RunCommand: AsyncParsableCommand {
                 advertise: self.advertise,
                 sourceAddress: self.sourceAddress,
                 activeSourcePort: self.activeSourcePort,
-                logLevel: nil
+                logLevel: nil,
+                algorithm: self.algorithm,
+                healthCheck: self.healthCheck
             )
         }
         if let level = try self.logLevelOverride() {
