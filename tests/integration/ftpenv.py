@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import ftplib
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -282,12 +283,14 @@ def populate_root(root: Path, server_name: str, big_file: Path | None = None) ->
 
 
 def start_vsftpd(workdir: Path, name: str, host: str, port: int, passive_ports: tuple[int, int],
-                 root: Path, tls: bool = True, ns: str | None = None) -> FTPServer:
+                 root: Path, tls: bool = True, ns: str | None = None,
+                 banner: str | None = None) -> FTPServer:
     """Start vsftpd in the foreground with a private config.
 
     vsftpd needs: the config owned by root; background=NO to stay our child; chroot with
     allow_writeable_chroot because the root is writable; isolate=NO so that it does not
-    build a network namespace per session (slow, and pointless here).
+    build a network namespace per session (slow, and pointless here). `banner` replaces
+    the text of its 220 greeting, so that a client can tell which server it reached.
     """
     protocol_log = workdir / f"{name}.protocol.log"
     lines = [
@@ -304,6 +307,9 @@ def start_vsftpd(workdir: Path, name: str, host: str, port: int, passive_ports: 
         "xferlog_enable=YES", "log_ftp_protocol=YES", f"vsftpd_log_file={protocol_log}",
         "use_localtime=NO", "hide_ids=NO",
     ]
+    if banner is not None:
+        assert "\n" not in banner, banner
+        lines.append(f"ftpd_banner={banner}")
     if tls:
         cert, key = make_tls_certificate(workdir)
         lines += [
@@ -432,6 +438,85 @@ def start_ftplb(workdir: Path, name: str, host: str, port: int, advertise: str,
         process.stop()
         raise
     return balancer
+
+
+def yaml_scalar(value) -> str:
+    """One YAML scalar: numbers and booleans as such, every string double-quoted (JSON
+    string syntax is valid YAML), so that `:` or `#` in a message cannot change meaning."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, tuple) and len(value) == 2:  # a port range
+        return f"{value[0]}-{value[1]}"
+    return json.dumps(str(value))
+
+
+def yaml_block(value, indent: int = 0) -> list[str]:
+    """Block-style YAML for nested dicts and lists of scalars, dicts and lists."""
+    pad = " " * indent
+    out: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, (dict, list)) and item:
+                out.append(f"{pad}{key}:")
+                out += yaml_block(item, indent + 2)
+            elif isinstance(item, dict):
+                out.append(f"{pad}{key}: {{}}")
+            elif isinstance(item, list):
+                out.append(f"{pad}{key}: []")
+            else:
+                out.append(f"{pad}{key}: {yaml_scalar(item)}")
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, (dict, list)):
+                inner = yaml_block(item, indent + 2)
+                out.append(f"{pad}- {inner[0].lstrip()}")
+                out += inner[1:]
+            else:
+                out.append(f"{pad}- {yaml_scalar(item)}")
+    else:
+        out.append(f"{pad}{yaml_scalar(value)}")
+    return out
+
+
+def ftplb_pools_yaml(services: Sequence[dict], log_level: str = "debug",
+                     shutdown_grace: str | None = None) -> str:
+    """A configuration file with the pool keys (algorithm, weights, states, health checks,
+    limits, per_user): each service is a dict of the file's own keys, emitted in order,
+    so a test writes exactly what an operator would. `None` values are left out."""
+    def prune(value):
+        if isinstance(value, dict):
+            return {k: prune(v) for k, v in value.items() if v is not None}
+        if isinstance(value, list):
+            return [prune(v) for v in value]
+        return value
+
+    top: dict = {"log_level": log_level}
+    if shutdown_grace is not None:
+        top["shutdown_grace"] = shutdown_grace
+    top["virtual_services"] = [prune(service) for service in services]
+    return "\n".join(yaml_block(top)) + "\n"
+
+
+def start_ftplb_file(workdir: Path, name: str, config: Path,
+                     listens: Sequence[tuple[str, int]]) -> ManagedProcess:
+    """Run ftplb on an existing configuration file and wait until every listen address
+    answers; the caller stops the returned process (also when its test fails)."""
+    binary = ftplb_binary()
+    if not binary.exists():
+        raise FileNotFoundError(f"ftplb binary not found at {binary}: build it or set FTPLB_BIN")
+    for host, port in listens:
+        ensure_port_free(host, port)
+    process = ManagedProcess(name, [str(binary), "run", "--config", str(config)],
+                             workdir / f"{name}.log")
+    try:
+        for host, port in listens:
+            wait_for_tcp(host, port, proc=process)
+    except BaseException:
+        process.stop()
+        raise
+    return process
 
 
 # --------------------------------------------------------------------------------------
@@ -599,7 +684,9 @@ class FTPClient(ftplib.FTP):
                 resp = self.sendcmd("EPSV")
                 host, port = ftplib.parse229(resp, self.sock.getpeername())
             self.data_replies.append(resp)
-            conn = socket.create_connection((host, port), self.timeout)
+            # From the control connection's source address: ftplb refuses passive data
+            # connections from any other address than the client's.
+            conn = socket.create_connection((host, port), self.timeout, source_address=self.source_address)
             try:
                 resp = self._start_transfer(cmd, rest)
             except BaseException:
@@ -735,15 +822,21 @@ def ftp_url(host: str, port: int, path: str) -> str:
     return f"ftp://{host}:{port}/{path}"
 
 
-def curl(host: str, port: int, path: str, mode: str, extra: Sequence[str] = (),
-         timeout: float = 120.0, ns: str | None = None) -> ClientResult:
-    """Run curl on ftp://host:port/path; `extra` may hold more options and URLs before it."""
+def curl_argv(host: str, port: int, path: str, mode: str, extra: Sequence[str] = (),
+              timeout: float = 120.0, ns: str | None = None) -> list[str]:
+    """The argv of `curl()`, for a caller that runs curl in the background itself."""
     url = ftp_url(host, port, path)
-    argv = ns_prefix(ns) + [
+    return ns_prefix(ns) + [
         "curl", "--silent", "--show-error", "--verbose", "--max-time", str(int(timeout)),
         "--connect-timeout", "10", "--user", f"{FTP_USER}:{FTP_PASSWORD}",
         *CURL_MODE_FLAGS[mode], *extra, url,
     ]
+
+
+def curl(host: str, port: int, path: str, mode: str, extra: Sequence[str] = (),
+         timeout: float = 120.0, ns: str | None = None) -> ClientResult:
+    """Run curl on ftp://host:port/path; `extra` may hold more options and URLs before it."""
+    argv = curl_argv(host, port, path, mode, extra, timeout, ns)
     result = subprocess.run(argv, capture_output=True, timeout=timeout + 15)
     return ClientResult(argv, result.returncode, result.stdout, result.stderr.decode("utf-8", "replace"))
 
