@@ -1,19 +1,25 @@
 import FTPBalancerConfig
 import Logging
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// The process's log level, which a reload may change: every log handler reads it from here.
+/// Atomic rather than locked: every log call below the level reads it, and those must cost
+/// next to nothing.
 final class DynamicLogLevel: Sendable {
-    private let level: NIOLockedValueBox<Logger.Level>
+    private let levelIndex: Atomic<Int>
 
     init(_ level: LogLevel) {
-        self.level = NIOLockedValueBox(Logger.Level(level))
+        self.levelIndex = Atomic(Self.index(of: Logger.Level(level)))
     }
 
-    var current: Logger.Level { self.level.withLockedValue { $0 } }
+    var current: Logger.Level { Logger.Level.allCases[self.levelIndex.load(ordering: .relaxed)] }
 
     func set(_ level: LogLevel) {
-        self.level.withLockedValue { $0 = Logger.Level(level) }
+        self.levelIndex.store(Self.index(of: Logger.Level(level)), ordering: .relaxed)
+    }
+
+    private static func index(of level: Logger.Level) -> Int {
+        Logger.Level.allCases.firstIndex(of: level) ?? 0
     }
 }
 
