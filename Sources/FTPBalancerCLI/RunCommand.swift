@@ -52,6 +52,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Quick form: the health check: none, tcp or ftp (default).")
     var healthCheck: String?
 
+    @Option(name: .long, help: "Quick form: how servers learn the client's address: none (default), proxy_protocol_v1 or proxy_protocol_v2.")
+    var clientAddress: String?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (overrides the file).")
     var logLevel: String?
 
@@ -103,7 +106,7 @@ struct RunCommand: AsyncParsableCommand {
         var configuration: BalancerConfiguration
         if let file = self.config {
             guard self.listen == nil, self.server.isEmpty, self.passivePorts == nil, self.algorithm == nil,
-                self.healthCheck == nil
+                self.healthCheck == nil, self.clientAddress == nil
             else {
                 throw ValidationError("use either --config or the quick flags, not both")
             }
@@ -121,7 +124,8 @@ struct RunCommand: AsyncParsableCommand {
                 activeSourcePort: self.activeSourcePort,
                 logLevel: nil,
                 algorithm: self.algorithm,
-                healthCheck: self.healthCheck
+                healthCheck: self.healthCheck,
+                clientAddress: self.clientAddress
             )
         }
         if let level = try self.logLevelOverride() {

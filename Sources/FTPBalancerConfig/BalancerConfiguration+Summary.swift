@@ -26,6 +26,7 @@ extension VirtualServiceConfiguration {
                 + "(\(ports) \(ports == 1 ? "port" : "ports"))",
             "  source address:     \(self.sourceAddress ?? "chosen by the kernel")",
             "  active source port: \(self.activeSourcePort == 0 ? "chosen by the kernel" : String(self.activeSourcePort))",
+            "  client address:     \(self.clientAddressSummary)",
             "  algorithm:          \(self.algorithm.rawValue)",
         ]
         if self.algorithm == .perUser {
@@ -46,6 +47,14 @@ extension VirtualServiceConfiguration {
         let rendered = named.map { "\($0.0) \(Self.seconds($0.1))" }.joined(separator: ", ")
         lines.append("  timeouts:           \(rendered)")
         return lines
+    }
+
+    private var clientAddressSummary: String {
+        switch self.clientAddress {
+        case .none: return "not passed on (servers see the balancer)"
+        case .proxyProtocolV1: return "PROXY protocol v1 header on each control connection"
+        case .proxyProtocolV2: return "PROXY protocol v2 header on each control connection"
+        }
     }
 
     /// `5s`, `0.5s`: seconds, with as many decimals as the duration needs, down to nanoseconds.

@@ -46,6 +46,8 @@ package struct VirtualServiceConfiguration: Equatable, Sendable {
     package var limits: SessionLimitConfiguration
     /// The text of the 421 reply a client gets when no server can take its session.
     package var unavailableMessage: String
+    /// How the servers learn the client's address.
+    package var clientAddress: ClientAddressMode
 
     package static let defaultUnavailableMessage = "Service not available: no FTP server is reachable."
 
@@ -62,7 +64,8 @@ package struct VirtualServiceConfiguration: Equatable, Sendable {
         userRouting: UserRoutingConfiguration = UserRoutingConfiguration(),
         healthCheck: HealthCheckConfiguration = HealthCheckConfiguration(),
         limits: SessionLimitConfiguration = SessionLimitConfiguration(),
-        unavailableMessage: String = VirtualServiceConfiguration.defaultUnavailableMessage
+        unavailableMessage: String = VirtualServiceConfiguration.defaultUnavailableMessage,
+        clientAddress: ClientAddressMode = .none
     ) {
         self.name = name
         self.listen = listen
@@ -77,6 +80,7 @@ package struct VirtualServiceConfiguration: Equatable, Sendable {
         self.healthCheck = healthCheck
         self.limits = limits
         self.unavailableMessage = unavailableMessage
+        self.clientAddress = clientAddress
     }
 }
 

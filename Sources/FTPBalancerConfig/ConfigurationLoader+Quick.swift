@@ -17,7 +17,8 @@ extension ConfigurationLoader {
         activeSourcePort: Int?,
         logLevel: String?,
         algorithm: String? = nil,
-        healthCheck: String? = nil
+        healthCheck: String? = nil,
+        clientAddress: String? = nil
     ) throws(ConfigurationError) -> BalancerConfiguration {
         let listenLocation = ConfigurationLocation.flag("--listen")
         let serverLocation = ConfigurationLocation.flag("--server")
@@ -84,7 +85,10 @@ extension ConfigurationLoader {
                 written: [:]
             ),
             limits: SessionLimitConfiguration(),
-            unavailableMessage: VirtualServiceConfiguration.defaultUnavailableMessage
+            unavailableMessage: VirtualServiceConfiguration.defaultUnavailableMessage,
+            clientAddress: try clientAddress.map { (text) throws(ConfigurationError) in
+                try Self.flag(.flag("--client-address"), text, ConfigurationValueParser.clientAddress)
+            } ?? .none
         )
         let level = try logLevel.map { (text) throws(ConfigurationError) in
             try Self.flag(.flag("--log-level"), text, ConfigurationValueParser.logLevel)

@@ -7,7 +7,7 @@ package enum ConfigurationLoader {
     static let topLevelKeys = ["log_level", "shutdown_grace", "virtual_services"]
     static let serviceKeys = [
         "name", "listen", "advertise", "passive_ports", "source_address", "active_source_port", "servers",
-        "timeouts", "algorithm", "unavailable_message", "limits", "health_check", "per_user",
+        "timeouts", "algorithm", "unavailable_message", "limits", "health_check", "per_user", "client_address",
     ]
     static let serverKeys = ["name", "address"] + Self.serverOptionKeys
     static let timeoutKeys = ["server_connect", "passive_accept", "active_connect", "control_idle", "data_idle"]
@@ -91,7 +91,8 @@ package enum ConfigurationLoader {
             healthCheck: try Self.healthCheck(fields["health_check"], location: fields.location(of: "health_check")),
             limits: try Self.limits(fields["limits"]),
             unavailableMessage: try fields.optional("unavailable_message", ConfigurationValueParser.replyText)
-                ?? VirtualServiceConfiguration.defaultUnavailableMessage
+                ?? VirtualServiceConfiguration.defaultUnavailableMessage,
+            clientAddress: try fields.optional("client_address", ConfigurationValueParser.clientAddress) ?? .none
         )
     }
 

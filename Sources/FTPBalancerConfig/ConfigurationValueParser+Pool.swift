@@ -18,6 +18,10 @@ extension ConfigurationValueParser {
         return value
     }
 
+    static func clientAddress(_ text: String) throws(ValueProblem) -> ClientAddressMode {
+        try Self.choice(text)
+    }
+
     static func algorithm(_ text: String) throws(ValueProblem) -> BalancingAlgorithm {
         try Self.choice(text)
     }

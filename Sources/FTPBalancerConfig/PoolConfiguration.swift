@@ -91,3 +91,13 @@ package struct SessionLimitConfiguration: Equatable, Sendable {
         self.maxSessionsPerClient = maxSessionsPerClient
     }
 }
+
+/// How the servers of a pool learn the real client's address.
+package enum ClientAddressMode: String, Equatable, Sendable, CaseIterable {
+    /// They don't: they see the balancer's server-side address.
+    case none
+    /// A PROXY protocol version 1 header (text) opens each upstream control connection.
+    case proxyProtocolV1 = "proxy_protocol_v1"
+    /// A PROXY protocol version 2 header (binary) opens each upstream control connection.
+    case proxyProtocolV2 = "proxy_protocol_v2"
+}

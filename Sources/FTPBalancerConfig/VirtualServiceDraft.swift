@@ -72,6 +72,7 @@ struct VirtualServiceDraft {
     var healthCheck: HealthCheck
     var limits: SessionLimitConfiguration
     var unavailableMessage: String
+    var clientAddress: ClientAddressMode
 
     /// The address clients are told to connect to; nil until a wildcard listen is given one.
     var advertisedAddress: IPAddress? {
@@ -93,7 +94,8 @@ struct VirtualServiceDraft {
             userRouting: self.userRouting?.configuration ?? UserRoutingConfiguration(),
             healthCheck: self.healthCheck.configuration,
             limits: self.limits,
-            unavailableMessage: self.unavailableMessage
+            unavailableMessage: self.unavailableMessage,
+            clientAddress: self.clientAddress
         )
     }
 }

@@ -148,7 +148,7 @@ struct ConfigurationLoaderTests {
         let configuration = try ConfigurationLoader.parse(yaml: Self.fullFile, file: nil)
         let lines = configuration.summary.split(separator: "\n").map(String.init)
         #expect(
-            Array(lines.prefix(16)) == [
+            Array(lines.prefix(17)) == [
                 "log level: debug",
                 "shutdown grace: 30s",
                 "virtual service 'ftp'",
@@ -157,6 +157,7 @@ struct ConfigurationLoaderTests {
                 "  passive ports:      40000-40999 (1000 ports)",
                 "  source address:     10.0.2.1",
                 "  active source port: chosen by the kernel",
+                "  client address:     not passed on (servers see the balancer)",
                 "  algorithm:          round_robin",
                 "  server:             10.0.2.11:21",
                 "  server:             ftp2 (10.0.2.12:2121)",

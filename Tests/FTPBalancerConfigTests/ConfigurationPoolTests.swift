@@ -157,6 +157,17 @@ struct ConfigurationPoolTests {
         }
     }
 
+    @Test("client_address takes none and both PROXY protocol versions, defaults to none, and names other words.")
+    func clientAddress() throws {
+        #expect(try self.service(Self.file("")).clientAddress == ClientAddressMode.none)
+        for mode in ClientAddressMode.allCases {
+            #expect(try self.service(Self.file("    client_address: \(mode.rawValue)")).clientAddress == mode)
+        }
+        let error = self.error(Self.file("    client_address: proxy_v3"))
+        #expect(error?.path == "virtual_services[0].client_address")
+        #expect(error?.message == "expected one of none, proxy_protocol_v1, proxy_protocol_v2; found 'proxy_v3'")
+    }
+
     @Test("A shutdown grace of zero is allowed; a negative or malformed one names the key.")
     func shutdownGrace() throws {
         let zero = try ConfigurationLoader.parse(yaml: "shutdown_grace: 0s\n" + Self.file(""), file: nil)
@@ -470,6 +481,7 @@ struct ConfigurationPoolTests {
                 "  passive ports:      40000-40999 (1000 ports)",
                 "  source address:     chosen by the kernel",
                 "  active source port: 20",
+                "  client address:     not passed on (servers see the balancer)",
                 "  algorithm:          per_user",
                 "  greeting:           220 Welcome to FTP.",
                 "  user:               alice -> ftp-a",

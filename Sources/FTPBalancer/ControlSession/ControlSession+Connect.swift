@@ -82,6 +82,7 @@ extension ControlSession {
         self.lease = lease
         self.serverChannel = channel
         self.serverOpen = true
+        self.sendProxyHeader(on: channel)
         self.summary.server = server.name
         self.logger[metadataKey: "ftp.server"] = "\(server.name)"
         let serverSideHost = channel.localAddress?.ipAddress ?? ""
@@ -94,5 +95,17 @@ extension ControlSession {
         )
         self.logger.debug("connected to server")
         self.drainQueues()
+    }
+
+    /// `client_address: proxy_protocol_v1|v2`: the header goes first on the control connection
+    /// and on nothing else.
+    private func sendProxyHeader(on channel: Channel) {
+        guard let version = self.service.configuration.clientAddress.proxyHeaderVersion,
+            let client = self.clientChannel.remoteAddress, let destination = self.clientChannel.localAddress
+        else { return }
+        var header = channel.allocator.buffer(capacity: 108)
+        ProxyProtocolHeader.write(version, client: client, destination: destination, into: &header)
+        // Flushed now: a receiver waits for the header before the server greets.
+        channel.writeAndFlush(header, promise: nil)
     }
 }

@@ -1,4 +1,5 @@
 import FTPBalancerConfig
+import FTPProtocol
 import NIOCore
 
 /// Runs the health checks of every pool: each server is checked once per interval, never by two
@@ -27,6 +28,7 @@ struct HealthMonitor {
                             configuration: configuration,
                             server: check.configuration.address,
                             sourceAddress: service.configuration.sourceAddress,
+                            proxyHeader: service.configuration.clientAddress.proxyHeaderVersion,
                             eventLoop: self.group.next()
                         )
                         checks.addTask {
@@ -41,6 +43,17 @@ struct HealthMonitor {
                     break
                 }
             }
+        }
+    }
+}
+
+extension ClientAddressMode {
+    /// The PROXY protocol version this mode sends, if any.
+    var proxyHeaderVersion: ProxyProtocolHeader.Version? {
+        switch self {
+        case .none: return nil
+        case .proxyProtocolV1: return .v1
+        case .proxyProtocolV2: return .v2
         }
     }
 }

@@ -22,12 +22,21 @@ package struct HealthProbe: Sendable {
     package let server: Endpoint
     /// Where connections to the server leave from, as for client sessions.
     package let sourceAddress: String?
+    /// The PROXY protocol version the servers expect, if any: checks say they are local.
+    package let proxyHeader: ProxyProtocolHeader.Version?
     package let eventLoop: any EventLoop
 
-    package init(configuration: HealthCheckConfiguration, server: Endpoint, sourceAddress: String?, eventLoop: any EventLoop) {
+    package init(
+        configuration: HealthCheckConfiguration,
+        server: Endpoint,
+        sourceAddress: String?,
+        proxyHeader: ProxyProtocolHeader.Version? = nil,
+        eventLoop: any EventLoop
+    ) {
         self.configuration = configuration
         self.server = server
         self.sourceAddress = sourceAddress
+        self.proxyHeader = proxyHeader
         self.eventLoop = eventLoop
     }
 
@@ -65,10 +74,15 @@ package struct HealthProbe: Sendable {
         let connectStarted = NIODeadline.now()
         let control = try await self.connectControl(connections: connections)
         connected(NIODeadline.now() - connectStarted)
-        if self.configuration.kind == .tcp {
-            return "connected"
-        }
         return try await control.executeThenClose { inbound, outbound in
+            if let version = self.proxyHeader {
+                var header = ByteBuffer()
+                ProxyProtocolHeader.writeLocal(version, into: &header)
+                try await outbound.write(header)
+            }
+            if self.configuration.kind == .tcp {
+                return "connected"
+            }
             var session = ProbeSession(inbound: inbound.makeAsyncIterator(), outbound: outbound)
             try await session.expect(220, after: nil, step: "greeting")
             switch self.configuration.kind {
