@@ -12,6 +12,7 @@ packages=(
     nftables tcpdump    # for debugging flows by hand
     procps              # sysctl
     openssl             # self-signed certificate so vsftpd offers AUTH TLS
+    haproxy             # a real PROXY protocol receiver (accept-proxy)
 )
 
 missing=()

@@ -284,13 +284,14 @@ def populate_root(root: Path, server_name: str, big_file: Path | None = None) ->
 
 def start_vsftpd(workdir: Path, name: str, host: str, port: int, passive_ports: tuple[int, int],
                  root: Path, tls: bool = True, ns: str | None = None,
-                 banner: str | None = None) -> FTPServer:
+                 banner: str | None = None, extra: Sequence[str] = ()) -> FTPServer:
     """Start vsftpd in the foreground with a private config.
 
     vsftpd needs: the config owned by root; background=NO to stay our child; chroot with
     allow_writeable_chroot because the root is writable; isolate=NO so that it does not
     build a network namespace per session (slow, and pointless here). `banner` replaces
-    the text of its 220 greeting, so that a client can tell which server it reached.
+    the text of its 220 greeting, so that a client can tell which server it reached;
+    `extra` holds more `key=value` lines.
     """
     protocol_log = workdir / f"{name}.protocol.log"
     lines = [
@@ -310,6 +311,7 @@ def start_vsftpd(workdir: Path, name: str, host: str, port: int, passive_ports: 
     if banner is not None:
         assert "\n" not in banner, banner
         lines.append(f"ftpd_banner={banner}")
+    lines += list(extra)
     if tls:
         cert, key = make_tls_certificate(workdir)
         lines += [
