@@ -8,6 +8,9 @@ import NIOCore
 /// expects one completion reply (2xx-5xx), and 1xx replies come before it. Lines are handled one
 /// at a time so that no reply is buffered whole.
 package struct ControlSessionStateMachine {
+    /// The answer to AUTH: the balancer reads the control connection, so it cannot be TLS.
+    package static let tlsUnavailableReply = "534 TLS is not available through this load balancer."
+
     package enum PassiveKind: Equatable, Sendable { case pasv, epsv }
     package enum ActiveKind: Equatable, Sendable { case port, eprt }
 
@@ -141,7 +144,7 @@ extension ControlSessionStateMachine {
         case "LPRT", "LPSV", "SPSV":
             return .refuse("502 \(command.verb) is not supported here; use EPSV or PASV.", .unsupportedCommand)
         case "AUTH":
-            return .refuse("534 TLS is not available through this load balancer.", .tlsUnavailable)
+            return .refuse(Self.tlsUnavailableReply, .tlsUnavailable)
         case "FEAT":
             self.expectations.append(.featureList)
             return .forward(command)

@@ -58,13 +58,13 @@ extension PoolState {
 
     mutating func fail(_ name: String, times: Int) -> [HealthChange] {
         (0..<times).compactMap { _ in
-            self.checkFinished(id: self.id(of: name), passed: false, detail: "refused", duration: .zero, connectLatency: nil, now: .now())
+            self.checkFinished(id: self.id(of: name), passed: false, detail: "refused", connectLatency: nil)
         }
     }
 
     mutating func pass(_ name: String, times: Int) -> [HealthChange] {
         (0..<times).compactMap { _ in
-            self.checkFinished(id: self.id(of: name), passed: true, detail: "ok", duration: .zero, connectLatency: nil, now: .now())
+            self.checkFinished(id: self.id(of: name), passed: true, detail: "ok", connectLatency: nil)
         }
     }
 }

@@ -776,25 +776,22 @@ class ClientResult:
     stdout: bytes
     trace: str  # curl -v / lftp -d output: commands sent and replies received
 
-    def sent(self) -> list[str]:
-        """Commands the client sent, as its trace shows them."""
+    def _trace_lines(self, curl_prefix: str, lftp_prefix: str) -> list[str]:
         out = []
         for line in self.trace.splitlines():
-            if line.startswith("> "):  # curl
-                out.append(line[2:])
-            elif line.startswith("---> "):  # lftp
-                out.append(line[5:])
+            for prefix in (curl_prefix, lftp_prefix):
+                if line.startswith(prefix):
+                    out.append(line[len(prefix):])
+                    break
         return out
+
+    def sent(self) -> list[str]:
+        """Commands the client sent, as its trace shows them."""
+        return self._trace_lines("> ", "---> ")
 
     def replies(self) -> list[str]:
         """Reply lines the client received, as its trace shows them."""
-        out = []
-        for line in self.trace.splitlines():
-            if line.startswith("< "):  # curl
-                out.append(line[2:])
-            elif line.startswith("<--- "):  # lftp
-                out.append(line[5:])
-        return out
+        return self._trace_lines("< ", "<--- ")
 
     def verbs(self) -> list[str]:
         return [cmd.split(" ", 1)[0].upper() for cmd in self.sent()]

@@ -37,7 +37,7 @@ extension ControlSession {
         case "NOOP":
             self.sendClient("200 NOOP ok.")
         case "AUTH":
-            self.sendClient("534 TLS is not available through this load balancer.")
+            self.sendClient(ControlSessionStateMachine.tlsUnavailableReply)
         default:
             self.sendClient("530 Please log in with USER and PASS first.")
         }

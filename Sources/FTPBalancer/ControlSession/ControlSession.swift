@@ -220,6 +220,8 @@ final class ControlSession {
 
     // MARK: Shutting down
 
+    static let shutdownReply = "421 Service shutting down; closing control connection."
+
     /// The balancer is shutting down: end now if no transfer is in flight, else after it.
     func beginShutdown() {
         self.shuttingDown = true
@@ -232,13 +234,13 @@ final class ControlSession {
         guard self.shuttingDown, self.clientOpen, self.openDataFlows == 0, !self.awaitingDataPath,
             (self.machine?.outstandingReplies ?? 0) == 0
         else { return }
-        self.end(reply: "421 Service shutting down; closing control connection.", reason: .shutdown)
+        self.end(reply: Self.shutdownReply, reason: .shutdown)
     }
 
     /// The shutdown grace period is over: end whatever is still running.
     func forceShutdown() {
         self.logger.notice("shutdown grace period over; closing the session")
-        self.end(reply: "421 Service shutting down; closing control connection.", reason: .shutdown)
+        self.end(reply: Self.shutdownReply, reason: .shutdown)
         // Data connections still open close with the event loops, when the balancer exits.
         self.closeListeners()
     }

@@ -33,7 +33,7 @@ struct HealthMonitor {
                         )
                         checks.addTask {
                             let result = await probe.run()
-                            pool.checkFinished(check, result: result, now: .now())
+                            pool.checkFinished(check, result: result)
                         }
                     }
                 }

@@ -25,8 +25,8 @@ struct ProbeSession {
         try await self.outbound.write(buffer)
     }
 
-    /// Sends `line` and returns the reply that completes it, skipping preliminary (1yz) replies
-    /// only when the caller does not want them: RETR's 150 is returned.
+    /// Sends `line` and returns the next complete reply, preliminary (1yz) ones included:
+    /// RETR's caller wants its 150.
     mutating func command(_ line: String, step: String) async throws -> Reply {
         try await self.send(line)
         return try await self.nextReply(step: step)

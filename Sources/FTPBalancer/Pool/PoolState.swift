@@ -10,14 +10,6 @@ package struct PoolState {
         case up, down
     }
 
-    /// The outcome of the latest health check of a server.
-    package struct CheckResult: Equatable, Sendable {
-        package var passed: Bool
-        package var detail: String
-        package var duration: TimeAmount
-        package var at: NIODeadline
-    }
-
     /// One server with its run-time state. `id` stays the same across reloads as long as the
     /// server keeps its name and address, so leases taken before a reload still count.
     package struct Member {
@@ -26,7 +18,6 @@ package struct PoolState {
         package var health: Health = .up
         package var consecutivePasses = 0
         package var consecutiveFailures = 0
-        package var lastCheck: CheckResult?
         package var activeSessions = 0
         /// Smooth weighted round robin's running value.
         package var currentWeight = 0
@@ -286,13 +277,10 @@ package struct PoolState {
         id: Int,
         passed: Bool,
         detail: String,
-        duration: TimeAmount,
-        connectLatency: TimeAmount?,
-        now: NIODeadline
+        connectLatency: TimeAmount?
     ) -> HealthChange? {
         guard let index = self.index(of: id) else { return nil }
         self.members[index].checkRunning = false
-        self.members[index].lastCheck = CheckResult(passed: passed, detail: detail, duration: duration, at: now)
         if let connectLatency { self.noteLatency(connectLatency, at: index) }
         guard self.checksEnabled else { return nil }
         if passed {

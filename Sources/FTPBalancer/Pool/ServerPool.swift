@@ -58,29 +58,25 @@ package final class ServerPool: Sendable {
         }
     }
 
-    func checkFinished(_ check: PoolState.DueCheck, result: HealthProbeResult, now: NIODeadline) {
+    func checkFinished(_ check: PoolState.DueCheck, result: HealthProbeResult) {
         let change = self.state.withLockedValue {
             $0.checkFinished(
                 id: check.id,
                 passed: result.passed,
                 detail: result.detail,
-                duration: result.duration,
-                connectLatency: result.connectLatency,
-                now: now
+                connectLatency: result.connectLatency
             )
         }
         if !result.passed {
             self.logger.debug(
                 "health check failed",
-                metadata: ["ftp.server": "\(check.configuration.name)", "ftp.check.detail": "\(result.detail)"]
+                metadata: [
+                    "ftp.server": "\(check.configuration.name)", "ftp.check.detail": "\(result.detail)",
+                    "ftp.check.ms": "\(result.duration.nanoseconds / 1_000_000)",
+                ]
             )
         }
         change.map(self.log)
-    }
-
-    /// A copy of every server's state, for tests and, later, the admin API.
-    package var snapshot: [PoolState.Member] {
-        self.state.withLockedValue { $0.activeMembers }
     }
 
     private func log(_ change: PoolState.HealthChange) {

@@ -27,8 +27,6 @@ package final class Balancer: Service, Sendable {
     private let sessions = SessionTable()
     private let sessionCounter = NIOLockedValueBox(0)
     private let state: NIOLockedValueBox<State>
-    /// Reloads run one at a time; a second SIGHUP waits for the first.
-    private let reloading = NIOLockedValueBox(false)
 
     package init(
         configuration: BalancerConfiguration,
@@ -41,9 +39,6 @@ package final class Balancer: Service, Sendable {
         self.logger = logger
         self.state = NIOLockedValueBox(State(configuration: configuration))
     }
-
-    /// Running control sessions.
-    package var sessionCount: Int { self.sessions.count }
 
     package func run() async throws {
         let configuration = self.state.withLockedValue { $0.configuration }
@@ -70,15 +65,9 @@ package final class Balancer: Service, Sendable {
 
     /// Applies a new configuration: new sessions follow it, running sessions keep their server
     /// and data connections. Listeners are added and removed without touching the others. If a
-    /// new listener cannot be opened, nothing changes and the error says why.
+    /// new listener cannot be opened, nothing changes and the error says why. One reload at a
+    /// time: the caller (the SIGHUP loop) waits for each before starting the next.
     package func reload(to configuration: BalancerConfiguration) async throws {
-        while self.reloading.withLockedValue({ reloading in
-            defer { reloading = true }
-            return reloading
-        }) {
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        defer { self.reloading.withLockedValue { $0 = false } }
         try await self.apply(configuration)
         self.logger.notice("configuration reloaded", metadata: ["ftp.services": "\(configuration.virtualServices.count)"])
     }
