@@ -34,6 +34,9 @@ struct ConfigurationReloader: Service {
         do {
             configuration = try ConfigurationLoader.load(path: path)
             try StartupChecks.checkActiveSourcePorts(configuration)
+            for warning in try StartupChecks.checkTransparentSetup(configuration) {
+                self.logger.warning("\(warning)")
+            }
         } catch {
             self.logger.error("configuration reload refused; the running configuration stays: \(error)")
             return

@@ -25,35 +25,7 @@ struct RunCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "The YAML configuration file.")
-    var config: String?
-
-    @Option(name: .long, help: "Quick form: the address and port to listen on (IP:PORT).")
-    var listen: String?
-
-    @Option(name: .long, help: "Quick form: a server of the pool (IP:PORT); repeat for more.")
-    var server: [String] = []
-
-    @Option(name: .long, help: "Quick form: the passive port range (FIRST-LAST).")
-    var passivePorts: String?
-
-    @Option(name: .long, help: "Quick form: the address written into PASV/EPSV replies (default: the listen address).")
-    var advertise: String?
-
-    @Option(name: .long, help: "Quick form: the local address for connections to the servers.")
-    var sourceAddress: String?
-
-    @Option(name: .long, help: "Quick form: the source port of active-mode data connections (default 20; 0: any).")
-    var activeSourcePort: Int?
-
-    @Option(name: .long, help: "Quick form: round_robin (default), weighted_round_robin, least_connections, source_ip_hash, least_response_time or per_user.")
-    var algorithm: String?
-
-    @Option(name: .long, help: "Quick form: the health check: none, tcp or ftp (default).")
-    var healthCheck: String?
-
-    @Option(name: .long, help: "Quick form: how servers learn the client's address: none (default), proxy_protocol_v1 or proxy_protocol_v2.")
-    var clientAddress: String?
+    @OptionGroup var source: ConfigurationOptions
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (overrides the file).")
     var logLevel: String?
@@ -71,6 +43,9 @@ struct RunCommand: AsyncParsableCommand {
         let logger = Logger(label: "ftplb")
         do {
             try StartupChecks.checkActiveSourcePorts(configuration)
+            for warning in try StartupChecks.checkTransparentSetup(configuration) {
+                logger.warning("\(warning)")
+            }
         } catch {
             logger.critical("\(error)")
             throw ExitCode(1)
@@ -78,7 +53,7 @@ struct RunCommand: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let balancer = Balancer(configuration: configuration, group: group, logger: logger)
         let reloader = ConfigurationReloader(
-            path: self.config,
+            path: self.source.config,
             balancer: balancer,
             logLevel: level,
             logLevelOverride: try self.logLevelOverride(),
@@ -103,31 +78,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     private func loadConfiguration() throws -> BalancerConfiguration {
-        var configuration: BalancerConfiguration
-        if let file = self.config {
-            guard self.listen == nil, self.server.isEmpty, self.passivePorts == nil, self.algorithm == nil,
-                self.healthCheck == nil, self.clientAddress == nil
-            else {
-                throw ValidationError("use either --config or the quick flags, not both")
-            }
-            configuration = try ConfigurationLoader.load(path: file)
-        } else {
-            guard let listen = self.listen, let passivePorts = self.passivePorts else {
-                throw ValidationError("give --config FILE, or --listen, --server and --passive-ports")
-            }
-            configuration = try ConfigurationLoader.quick(
-                listen: listen,
-                servers: self.server,
-                passivePorts: passivePorts,
-                advertise: self.advertise,
-                sourceAddress: self.sourceAddress,
-                activeSourcePort: self.activeSourcePort,
-                logLevel: nil,
-                algorithm: self.algorithm,
-                healthCheck: self.healthCheck,
-                clientAddress: self.clientAddress
-            )
-        }
+        var configuration = try self.source.load()
         if let level = try self.logLevelOverride() {
             configuration.logLevel = level
         }

@@ -6,6 +6,11 @@ extension BalancerConfiguration {
             "log level: \(self.logLevel.rawValue)",
             "shutdown grace: \(VirtualServiceConfiguration.seconds(self.shutdownGrace))",
         ]
+        if !self.transparentServices.isEmpty {
+            lines.append(
+                "transparent mode: fwmark 0x\(String(self.transparent.fwmark, radix: 16)), route table \(self.transparent.routeTable)"
+            )
+        }
         for service in self.virtualServices {
             lines.append(contentsOf: service.summaryLines)
         }
@@ -24,7 +29,7 @@ extension VirtualServiceConfiguration {
             "  advertise:          \(self.advertisedAddress)",
             "  passive ports:      \(self.passivePorts.lowerBound)-\(self.passivePorts.upperBound) "
                 + "(\(ports) \(ports == 1 ? "port" : "ports"))",
-            "  source address:     \(self.sourceAddress ?? "chosen by the kernel")",
+            "  source address:     \(self.sourceAddressSummary)",
             "  active source port: \(self.activeSourcePort == 0 ? "chosen by the kernel" : String(self.activeSourcePort))",
             "  client address:     \(self.clientAddressSummary)",
             "  algorithm:          \(self.algorithm.rawValue)",
@@ -49,11 +54,17 @@ extension VirtualServiceConfiguration {
         return lines
     }
 
+    private var sourceAddressSummary: String {
+        let address = self.sourceAddress ?? "chosen by the kernel"
+        return self.clientAddress == .transparent ? "\(address) (health checks only; sessions use the client's)" : address
+    }
+
     private var clientAddressSummary: String {
         switch self.clientAddress {
         case .none: return "not passed on (servers see the balancer)"
         case .proxyProtocolV1: return "PROXY protocol v1 header on each control connection"
         case .proxyProtocolV2: return "PROXY protocol v2 header on each control connection"
+        case .transparent: return "transparent (upstream connections leave from the client's address)"
         }
     }
 

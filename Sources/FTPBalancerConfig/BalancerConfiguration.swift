@@ -6,15 +6,36 @@ package struct BalancerConfiguration: Equatable, Sendable {
     /// How long running transfers may continue after SIGTERM or SIGINT before the balancer
     /// closes what is left.
     package var shutdownGrace: Duration
+    /// The host plumbing that `client_address: transparent` relies on.
+    package var transparent: TransparentConfiguration
 
     package init(
         logLevel: LogLevel = .info,
         virtualServices: [VirtualServiceConfiguration],
-        shutdownGrace: Duration = .seconds(30)
+        shutdownGrace: Duration = .seconds(30),
+        transparent: TransparentConfiguration = TransparentConfiguration()
     ) {
         self.logLevel = logLevel
         self.virtualServices = virtualServices
         self.shutdownGrace = shutdownGrace
+        self.transparent = transparent
+    }
+
+    /// The services whose upstream connections leave from the client's address.
+    package var transparentServices: [VirtualServiceConfiguration] {
+        self.virtualServices.filter { $0.clientAddress == .transparent }
+    }
+}
+
+/// Transparent mode: packets of the balancer's transparent sockets are marked with `fwmark`
+/// and routed by table `routeTable`, whose only route delivers everything locally.
+package struct TransparentConfiguration: Equatable, Sendable {
+    package var fwmark: UInt32
+    package var routeTable: Int
+
+    package init(fwmark: UInt32 = 0x1, routeTable: Int = 100) {
+        self.fwmark = fwmark
+        self.routeTable = routeTable
     }
 }
 

@@ -4,7 +4,8 @@ import Yams
 /// `BalancerConfiguration`, or into one `ConfigurationError` that says what is wrong and where.
 /// The YAML is walked node by node rather than decoded, so that every error can name its line.
 package enum ConfigurationLoader {
-    static let topLevelKeys = ["log_level", "shutdown_grace", "virtual_services"]
+    static let topLevelKeys = ["log_level", "shutdown_grace", "transparent", "virtual_services"]
+    static let transparentKeys = ["fwmark", "route_table"]
     static let serviceKeys = [
         "name", "listen", "advertise", "passive_ports", "source_address", "active_source_port", "servers",
         "timeouts", "algorithm", "unavailable_message", "limits", "health_check", "per_user", "client_address",
@@ -53,7 +54,19 @@ package enum ConfigurationLoader {
         let services = try ConfigurationValidator.validate(drafts)
         var configuration = BalancerConfiguration(logLevel: logLevel, virtualServices: services)
         configuration.shutdownGrace = shutdownGrace ?? configuration.shutdownGrace
+        configuration.transparent = try Self.transparent(fields["transparent"])
         return configuration
+    }
+
+    static func transparent(_ node: ConfigurationNode?) throws(ConfigurationError) -> TransparentConfiguration {
+        var transparent = TransparentConfiguration()
+        guard let node else {
+            return transparent
+        }
+        let fields = try node.mapping(allowedKeys: Self.transparentKeys)
+        transparent.fwmark = try fields.optional("fwmark", ConfigurationValueParser.fwmark) ?? transparent.fwmark
+        transparent.routeTable = try fields.optional("route_table", ConfigurationValueParser.routeTable) ?? transparent.routeTable
+        return transparent
     }
 
     static func service(_ node: ConfigurationNode) throws(ConfigurationError) -> VirtualServiceDraft {

@@ -146,3 +146,35 @@ extension ConfigurationValueParser {
         }
     }
 }
+
+extension ConfigurationValueParser {
+    /// The routing tables Linux itself uses: `default`, `main` and `local`.
+    static let reservedRouteTables: Set<Int> = [253, 254, 255]
+
+    /// A packet mark: `0x` and up to 8 hex digits, or decimal; never 0, which marks nothing.
+    static func fwmark(_ text: String) throws(ValueProblem) -> UInt32 {
+        let problem = ValueProblem("expected a packet mark from 1 to 0xffffffff, in hex (0x1) or decimal; found '\(text)'")
+        let value: UInt32?
+        if text.hasPrefix("0x") || text.hasPrefix("0X") {
+            let digits = text.dropFirst(2)
+            value = (1...8).contains(digits.count) ? UInt32(digits, radix: 16) : nil
+        } else {
+            value = Self.integer(text[...], in: 1...Self.largestWholeNumber).map(UInt32.init)
+        }
+        guard let value, value != 0 else {
+            throw problem
+        }
+        return value
+    }
+
+    /// A routing table number for `ip rule ... lookup N`, not one Linux uses itself.
+    static func routeTable(_ text: String) throws(ValueProblem) -> Int {
+        guard let value = Self.integer(text[...], in: 1...Self.largestWholeNumber), !Self.reservedRouteTables.contains(value) else {
+            throw ValueProblem(
+                "expected a routing table number from 1 to \(Self.largestWholeNumber), other than 253, 254 and 255 "
+                    + "(default, main and local); found '\(text)'"
+            )
+        }
+        return value
+    }
+}

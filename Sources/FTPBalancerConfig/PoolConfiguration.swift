@@ -100,4 +100,7 @@ package enum ClientAddressMode: String, Equatable, Sendable, CaseIterable {
     case proxyProtocolV1 = "proxy_protocol_v1"
     /// A PROXY protocol version 2 header (binary) opens each upstream control connection.
     case proxyProtocolV2 = "proxy_protocol_v2"
+    /// Upstream control and data connections leave from the client's own address
+    /// (IP_TRANSPARENT); the servers route their replies back through the balancer.
+    case transparent
 }

@@ -217,6 +217,7 @@ func openPassive(
             clientHost: "127.0.0.1",
             server: server,
             serverSideSource: serverSideSource,
+            transparent: false,
             acceptTimeout: acceptTimeout,
             connectTimeout: connectTimeout,
             idleTimeout: .seconds(30)

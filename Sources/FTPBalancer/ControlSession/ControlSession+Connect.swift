@@ -35,7 +35,22 @@ extension ControlSession {
         }
         var bootstrap = ClientBootstrap(group: self.clientChannel.eventLoop)
             .connectTimeout(self.timeouts.serverConnect.timeAmount)
-        if let source = self.service.configuration.sourceAddress, let local = try? SocketAddress(ipAddress: source, port: 0) {
+        if self.isTransparent {
+            // The server sees the client itself; its answers come back because this host is
+            // its gateway and the transparent socket claims them.
+            guard let local = try? SocketAddress(ipAddress: self.clientHost, port: 0), local.protocol == address.protocol else {
+                self.logger.error(
+                    "transparent mode cannot reach a server of another address family than the client's",
+                    metadata: ["ftp.server": "\(server.name)"]
+                )
+                self.service.pool.release(lease)
+                self.connectToNextServer()
+                return
+            }
+            bootstrap = bootstrap.channelOption(TransparentSocket.option(for: local), value: 1).bind(to: local)
+        } else if let source = self.service.configuration.sourceAddress,
+            let local = try? SocketAddress(ipAddress: source, port: 0)
+        {
             bootstrap = bootstrap.bind(to: local)
         }
         let session = NIOLoopBound(self, eventLoop: self.clientChannel.eventLoop)
@@ -85,17 +100,22 @@ extension ControlSession {
         self.sendProxyHeader(on: channel)
         self.summary.server = server.name
         self.logger[metadataKey: "ftp.server"] = "\(server.name)"
-        let serverSideHost = channel.localAddress?.ipAddress ?? ""
+        // The balancer's own server-side address is hidden from the client; in transparent mode
+        // that local address is the client's, which it may see.
+        let serverSideHost = self.isTransparent ? "" : ControlSessionStateMachine.canonical(channel.localAddress?.ipAddress ?? "")
         self.machine = ControlSessionStateMachine(
             addresses: .init(
                 client: self.clientHost,
                 advertised: self.service.configuration.advertisedAddress,
-                hidden: [server.address.host, ControlSessionStateMachine.canonical(serverSideHost)]
+                hidden: [server.address.host, serverSideHost]
             )
         )
         self.logger.debug("connected to server")
         self.drainQueues()
     }
+
+    /// `client_address: transparent`: upstream connections leave from the client's address.
+    var isTransparent: Bool { self.service.configuration.clientAddress == .transparent }
 
     /// `client_address: proxy_protocol_v1|v2`: the header goes first on the control connection
     /// and on nothing else.

@@ -33,6 +33,7 @@ extension ControlSession: DataFlowObserver {
             clientHost: self.clientHost,
             server: target,
             serverSideSource: serverSideSource,
+            transparent: self.isTransparent,
             acceptTimeout: self.timeouts.passiveAccept.timeAmount,
             connectTimeout: self.timeouts.serverConnect.timeAmount,
             idleTimeout: self.timeouts.dataIdle.timeAmount
@@ -60,7 +61,8 @@ extension ControlSession: DataFlowObserver {
     }
 
     /// The client asked for active mode: listen where the server can reach the balancer, and
-    /// send the server PORT/EPRT for that listener.
+    /// send the server PORT/EPRT for that listener. In transparent mode the session's
+    /// server-side address is the client's, so the PORT the server gets is the client's own.
     func openActive(_ request: ControlSessionStateMachine.ActiveRequest) {
         let configuration = self.service.configuration
         guard let serverChannel = self.serverChannel, let serverHost = serverChannel.remoteAddress?.ipAddress,
@@ -77,6 +79,9 @@ extension ControlSession: DataFlowObserver {
         let dataRequest = ActiveDataRequest(
             mode: mode,
             listenHost: listenHost,
+            // Transparent: the server connects to the address and port the client named.
+            listenPort: self.isTransparent ? request.clientPort : 0,
+            transparent: self.isTransparent,
             serverHost: ControlSessionStateMachine.canonical(serverHost),
             client: client,
             clientSideSource: source,

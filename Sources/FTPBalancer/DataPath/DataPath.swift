@@ -43,6 +43,8 @@ package struct PassiveDataRequest {
     /// The local address (port 0) the server already knows from the control connection: servers
     /// such as vsftpd refuse data connections from another address.
     package var serverSideSource: SocketAddress
+    /// `serverSideSource` is the client's address (transparent mode).
+    package var transparent: Bool
     package var acceptTimeout: TimeAmount
     package var connectTimeout: TimeAmount
     package var idleTimeout: TimeAmount
@@ -51,8 +53,14 @@ package struct PassiveDataRequest {
 /// Active mode: the server connects to the balancer, the balancer to the client.
 package struct ActiveDataRequest {
     package var mode: DataConnectionMode
-    /// Where the listener is opened: the balancer's address on the server side.
+    /// Where the listener is opened: the balancer's address on the server side, or in
+    /// transparent mode the client's own address and port, where the server's connection to
+    /// the client is intercepted.
     package var listenHost: String
+    /// 0 lets the kernel choose.
+    package var listenPort: Int
+    /// The listener binds an address of another host (the client's).
+    package var transparent: Bool
     /// Only this address may connect: the session's server.
     package var serverHost: String
     /// The address and port the client named in PORT/EPRT.

@@ -81,11 +81,11 @@ package struct NIODataPath: DataPath {
                     )
                     return
                 }
-                Self.listenerBootstrap(on: eventLoop)
+                Self.activeListenerBootstrap(for: request, on: eventLoop)
                     .childChannelInitializer { channel in
                         bound.value.accept(channel)
                     }
-                    .bind(host: request.listenHost, port: 0)
+                    .bind(host: request.listenHost, port: request.listenPort)
                     .assumeIsolated()
                     .whenComplete { result in
                         switch result {
@@ -99,6 +99,18 @@ package struct NIODataPath: DataPath {
                     }
             }
         return promise.futureResult
+    }
+
+    /// In transparent mode the listener takes the client's address and port, which an earlier
+    /// transfer of the same client may have left in TIME_WAIT here.
+    private static func activeListenerBootstrap(for request: ActiveDataRequest, on eventLoop: any EventLoop) -> ServerBootstrap {
+        let bootstrap = Self.listenerBootstrap(on: eventLoop)
+        guard request.transparent, let address = try? SocketAddress(ipAddress: request.listenHost, port: request.listenPort) else {
+            return bootstrap
+        }
+        return bootstrap
+            .serverChannelOption(TransparentSocket.option(for: address), value: 1)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
     }
 
     /// A listener for one data connection, whose accepted channel gets the data options.

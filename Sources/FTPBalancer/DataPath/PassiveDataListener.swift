@@ -73,7 +73,11 @@ final class PassiveDataListener: DataListener {
 
     private func connectToServer(flow: DataFlow, clientSide: Channel) {
         let boundFlow = NIOLoopBound(flow, eventLoop: clientSide.eventLoop)
-        DataFlow.configure(ClientBootstrap(group: clientSide.eventLoop))
+        var bootstrap = DataFlow.configure(ClientBootstrap(group: clientSide.eventLoop))
+        if self.request.transparent {
+            bootstrap = bootstrap.channelOption(TransparentSocket.option(for: self.request.serverSideSource), value: 1)
+        }
+        bootstrap
             .connectTimeout(self.request.connectTimeout)
             .bind(to: self.request.serverSideSource)
             .channelInitializer { channel in

@@ -51,7 +51,7 @@ extension ClientAddressMode {
     /// The PROXY protocol version this mode sends, if any.
     var proxyHeaderVersion: ProxyProtocolHeader.Version? {
         switch self {
-        case .none: return nil
+        case .none, .transparent: return nil
         case .proxyProtocolV1: return .v1
         case .proxyProtocolV2: return .v2
         }

@@ -3,6 +3,7 @@ package struct BalancerError: Error, Sendable, CustomStringConvertible {
     package enum Code: Sendable {
         case listenFailed
         case activeSourcePortUnavailable
+        case transparentSetupMissing
     }
 
     package var code: Code

@@ -31,6 +31,46 @@ package enum StartupChecks {
         }
     }
 
+    /// `client_address: transparent` needs CAP_NET_ADMIN and the policy routing and nftables
+    /// rules of `TransparentSetup`; without them upstream connections would time out one by one.
+    /// Throws naming each missing command; returns warnings for what only non-FTP traffic needs.
+    package static func checkTransparentSetup(_ configuration: BalancerConfiguration) throws(BalancerError) -> [String] {
+        let services = configuration.transparentServices
+        guard !services.isEmpty else { return [] }
+        let names = services.map { "'\($0.name)'" }.joined(separator: ", ")
+        if let problem = TransparentSocket.permissionProblem() {
+            throw BalancerError(
+                .transparentSetupMissing,
+                "client_address: transparent (virtual service \(names)): cannot set IP_TRANSPARENT on a socket: \(problem). "
+                    + "Run ftplb as root or grant it CAP_NET_ADMIN."
+            )
+        }
+        let setup = TransparentSetup(for: configuration)
+        let (state, problems) = TransparentHostState.read(for: setup)
+        let missing = state.missing(setup)
+        let required = missing.filter(\.isRequired)
+        guard required.isEmpty else {
+            var lines = [
+                "client_address: transparent (virtual service \(names)) needs policy routing and nftables rules "
+                    + "that are not in place on this host. Missing:"
+            ]
+            for step in required {
+                lines.append("  # \(step.purpose)")
+                lines.append(contentsOf: step.shellCommands.map { "  " + $0 })
+            }
+            lines.append(contentsOf: problems.map { "  (\($0))" })
+            lines.append(
+                "Run `ftplb setup-transparent` with the same --config file or quick flags to see every command, "
+                    + "and add --apply to run them."
+            )
+            throw BalancerError(.transparentSetupMissing, lines.joined(separator: "\n"))
+        }
+        return missing.map { step in
+            "transparent mode: \(step.purpose) needs `\(step.shellCommands.joined(separator: "; "))`; "
+                + "FTP works without it, but other traffic between clients and servers is not routed"
+        }
+    }
+
     /// The errno of binding a TCP socket to `address` the way active connections do (with
     /// SO_REUSEADDR), or nil when it works.
     private static func bindError(_ address: SocketAddress) -> Int32? {
