@@ -154,13 +154,14 @@ extension ConfigurationValueParser {
     /// A packet mark: `0x` and up to 8 hex digits, or decimal; never 0, which marks nothing.
     static func fwmark(_ text: String) throws(ValueProblem) -> UInt32 {
         let problem = ValueProblem("expected a packet mark from 1 to 0xffffffff, in hex (0x1) or decimal; found '\(text)'")
-        let value: UInt32?
-        if text.hasPrefix("0x") || text.hasPrefix("0X") {
-            let digits = text.dropFirst(2)
-            value = (1...8).contains(digits.count) ? UInt32(digits, radix: 16) : nil
-        } else {
-            value = Self.integer(text[...], in: 1...Self.largestWholeNumber).map(UInt32.init)
+        let hex = text.hasPrefix("0x") || text.hasPrefix("0X")
+        let digits = hex ? text.dropFirst(2) : text[...]
+        // UInt32(_:radix:) alone would also take a sign.
+        let allowed = hex ? "0123456789abcdefABCDEF" : "0123456789"
+        guard (1...10).contains(digits.count), digits.allSatisfy(allowed.contains) else {
+            throw problem
         }
+        let value = UInt32(digits, radix: hex ? 16 : 10)
         guard let value, value != 0 else {
             throw problem
         }

@@ -157,7 +157,7 @@ struct ConfigurationPoolTests {
         }
     }
 
-    @Test("client_address takes none and both PROXY protocol versions, defaults to none, and names other words.")
+    @Test("client_address takes none, both PROXY protocol versions and transparent, defaults to none, and names other words.")
     func clientAddress() throws {
         #expect(try self.service(Self.file("")).clientAddress == ClientAddressMode.none)
         for mode in ClientAddressMode.allCases {
@@ -165,7 +165,36 @@ struct ConfigurationPoolTests {
         }
         let error = self.error(Self.file("    client_address: proxy_v3"))
         #expect(error?.path == "virtual_services[0].client_address")
-        #expect(error?.message == "expected one of none, proxy_protocol_v1, proxy_protocol_v2; found 'proxy_v3'")
+        #expect(error?.message == "expected one of none, proxy_protocol_v1, proxy_protocol_v2, transparent; found 'proxy_v3'")
+    }
+
+    @Test("The transparent section takes a mark in hex or decimal and a routing table Linux does not use itself.")
+    func transparentSection() throws {
+        let defaults = try ConfigurationLoader.parse(yaml: Self.file("    client_address: transparent"), file: nil)
+        #expect(defaults.transparent == TransparentConfiguration(fwmark: 0x1, routeTable: 100))
+        #expect(defaults.transparentServices.map(\.name) == ["ftp"])
+        #expect(defaults.summary.contains("transparent mode: fwmark 0x1, route table 100"))
+        #expect(defaults.summary.contains("client address:     transparent"))
+
+        let hex = try ConfigurationLoader.parse(yaml: "transparent:\n  fwmark: 0x4000\n  route_table: 4242\n" + Self.file(""), file: nil)
+        #expect(hex.transparent == TransparentConfiguration(fwmark: 0x4000, routeTable: 4242))
+        #expect(hex.transparentServices.isEmpty)
+        #expect(!hex.summary.contains("transparent mode"))
+        let decimal = try ConfigurationLoader.parse(yaml: "transparent: {fwmark: 4294967295}\n" + Self.file(""), file: nil)
+        #expect(decimal.transparent.fwmark == 4_294_967_295)
+
+        for bad in ["0", "0x0", "0x123456789", "-1", "mark"] {
+            let error = self.error("transparent:\n  fwmark: \(bad)\n" + Self.file(""))
+            #expect(error?.path == "transparent.fwmark")
+            #expect(error?.line == 2)
+        }
+        for reserved in ["0", "253", "254", "255", "main"] {
+            let error = self.error("transparent:\n  route_table: \(reserved)\n" + Self.file(""))
+            #expect(error?.path == "transparent.route_table")
+            #expect(error?.message.contains("other than 253, 254 and 255") == true)
+        }
+        let unknown = self.error("transparent:\n  mark: 1\n" + Self.file(""))
+        #expect(unknown?.message == "unknown key 'mark'; allowed keys: fwmark, route_table")
     }
 
     @Test("A shutdown grace of zero is allowed; a negative or malformed one names the key.")
