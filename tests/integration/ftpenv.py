@@ -16,6 +16,7 @@ import ftplib
 import hashlib
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -454,7 +455,6 @@ def start_pureftpd(workdir: Path, name: str, host: str, port: int, passive_ports
     if not PUREFTPD.exists():
         raise FileNotFoundError(f"pure-ftpd not found at {PUREFTPD}: run scripts/install-test-deps.sh "
                                 "(it unpacks it there) or set FTPLB_IT_PUREFTPD")
-    import pwd
     home = pwd.getpwnam(FTP_USER).pw_dir
     transfer_log = workdir / f"{name}.xfer-clf.log"
     flags = [

@@ -72,7 +72,7 @@ SETUP_COMMANDS = [
     "sysctl -w net.ipv4.ip_forward=1",
 ]
 IP_RULE, IP_ROUTE = SETUP_COMMANDS[0], SETUP_COMMANDS[1]
-NFT_WILDCARD_RULE, NFT_MARK_RULE = SETUP_COMMANDS[5], SETUP_COMMANDS[6]
+NFT_MARK_RULE = SETUP_COMMANDS[6]
 
 
 # --------------------------------------------------------------------------------------
@@ -281,7 +281,8 @@ def check_server_logs(server: ftpenv.FTPServer, offset: int, uploaded: list[str]
     wanted = [("put", name) for name in uploaded] + [("get", downloaded)]
     transfers = wait_for_transfers(server, offset, wanted)
     mine = [t for t in transfers if (t.direction, t.name) in wanted]
-    assert {t.client for t in mine} == {CLIENT_IP}, mine
+    assert {t.client for t in mine} == {CLIENT_IP}, \
+        f"{server.name} logged these transfers from another address than {CLIENT_IP}: {mine}"
     text = server.client_log_text(offset)
     foreign = sessions_naming_others(server, text, CLIENT_IP)
     assert not foreign, f"{server.name} logged sessions from another address:\n" + "\n".join(foreign[:20])
@@ -515,11 +516,11 @@ def test_setup_transparent_prints_the_commands(lab, transparent_config):
     assert_setup_absent(ns)
 
 
-def test_setup_transparent_follows_the_transparent_section(workdir):
+def test_setup_transparent_follows_the_transparent_section(lab, workdir):
     """fwmark and route_table of the top-level `transparent` section reach the commands."""
     path = workdir / "tp-ftplb-mark2.yaml"
     path.write_text(transparent_yaml({"fwmark": 2, "route_table": 102}))
-    result = setup_transparent(["--config", str(path)], None)
+    result = setup_transparent(["--config", str(path)], lab.balancer_ns)
     assert result.returncode == 0, describe(result)
     printed = command_lines(result.stdout.decode())
     for command in ("ip rule add fwmark 0x2 lookup 102",
