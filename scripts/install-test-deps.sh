@@ -13,6 +13,8 @@ packages=(
     procps              # sysctl
     openssl             # self-signed certificate so vsftpd offers AUTH TLS
     haproxy             # a real PROXY protocol receiver (accept-proxy)
+    # pure-ftpd's libraries: the server itself is unpacked below, not installed
+    libc6 libcap2 libcrypt1 libpam0g libsodium23 libssl3
 )
 
 missing=()
@@ -35,8 +37,35 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# pure-ftpd, the second real server. Its package conflicts with vsftpd's (both provide
+# ftp-server), so it is downloaded and unpacked into .test-deps/pure-ftpd of this work tree
+# (ignored by git), never installed; tests run .test-deps/pure-ftpd/usr/sbin/pure-ftpd.
+repo=$(cd "$(dirname "$0")/.." && pwd)
+pureftpd_dir="$repo/.test-deps/pure-ftpd"
+pureftpd="$pureftpd_dir/usr/sbin/pure-ftpd"
+if [[ ! -x $pureftpd ]]; then
+    download=$(mktemp -d)
+    chmod 755 "$download"
+    # apt-get download drops privileges to _apt where it can write.
+    if id _apt >/dev/null 2>&1; then chown _apt "$download"; fi
+    if ! (cd "$download" && apt-get download -q pure-ftpd); then
+        apt-get update -q  # a fresh machine may have no package lists yet
+        (cd "$download" && apt-get download -q pure-ftpd)
+    fi
+    rm -rf "$pureftpd_dir.new"
+    mkdir -p "$pureftpd_dir.new"
+    dpkg -x "$download"/pure-ftpd_*.deb "$pureftpd_dir.new"
+    rm -rf "$download" "$pureftpd_dir"
+    mv "$pureftpd_dir.new" "$pureftpd_dir"
+fi
+if ldd "$pureftpd" | grep 'not found'; then
+    echo "pure-ftpd in $pureftpd_dir misses the libraries above" >&2
+    exit 1
+fi
+
 # The FTP user of every test server. vsftpd authenticates it through PAM, whose
-# Debian config wants a shell listed in /etc/shells. SHA512 keeps logins cheap.
+# Debian config wants a shell listed in /etc/shells; pure-ftpd reads /etc/shadow
+# itself (-l unix). SHA512 keeps logins cheap.
 if ! id ftptest >/dev/null 2>&1; then
     useradd --create-home --shell /bin/sh ftptest
 fi

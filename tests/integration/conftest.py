@@ -73,8 +73,9 @@ def pytest_addoption(parser):
 
 @pytest.hookimpl(tryfirst=True)  # before fixtures are set up: they may need ftplb
 def pytest_runtest_setup(item):
-    if item.get_closest_marker("balancer_only") and item.config.getoption("--ftplb-target") == "direct":
-        pytest.skip("only meaningful through ftplb (direct mode)")
+    marker = item.get_closest_marker("balancer_only")
+    if marker and item.config.getoption("--ftplb-target") == "direct":
+        pytest.skip(marker.kwargs.get("reason", "only meaningful through ftplb (direct mode)"))
 
 
 @pytest.fixture(autouse=True)

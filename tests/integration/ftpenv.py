@@ -1,6 +1,6 @@
 """Real FTP peers for the ftplb integration tests.
 
-Everything here starts real programs (vsftpd, a pyftpdlib server, ftplb) as foreground
+Everything here starts real programs (vsftpd, pure-ftpd, a pyftpdlib server, ftplb) as foreground
 subprocesses, drives real clients (curl, lftp, Python's ftplib and a raw control
 connection) and builds network namespaces. Nothing is left running: every start
 returns an object whose stop() the fixtures call, also when a test fails.
@@ -16,6 +16,7 @@ import ftplib
 import hashlib
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -32,6 +33,10 @@ REPO = HERE.parent.parent
 # PATH may be another one (pyenv).
 SYSTEM_PYTHON = "/usr/bin/python3"
 VSFTPD = "/usr/sbin/vsftpd"
+# Debian's pure-ftpd package conflicts with vsftpd's (both provide ftp-server), so
+# scripts/install-test-deps.sh unpacks it into the work tree instead of installing it.
+PUREFTPD = Path(os.environ.get("FTPLB_IT_PUREFTPD",
+                               REPO / ".test-deps" / "pure-ftpd" / "usr" / "sbin" / "pure-ftpd"))
 
 FTP_USER = "ftptest"
 FTP_PASSWORD = "ftptest-pw"
@@ -68,12 +73,16 @@ class ManagedProcess:
     """A foreground daemon whose stdout+stderr go to a log file.
 
     `ip netns exec` execs its command, so the pid is the daemon's own pid either way.
+    With group=True stop() signals the daemon's whole process group (it leads one, see
+    start_new_session), for daemons whose session processes outlive their master.
     """
 
-    def __init__(self, name: str, argv: Sequence[str], log_path: Path, env: dict | None = None):
+    def __init__(self, name: str, argv: Sequence[str], log_path: Path, env: dict | None = None,
+                 group: bool = False):
         self.name = name
         self.argv = list(argv)
         self.log_path = log_path
+        self.group = group
         self._log = open(log_path, "ab")
         self.proc = subprocess.Popen(
             self.argv,
@@ -99,7 +108,9 @@ class ManagedProcess:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
     def stop(self, grace: float = 5.0) -> None:
-        if self.proc.poll() is None:
+        if self.group:
+            self._stop_group(grace)
+        elif self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=grace)
@@ -107,6 +118,31 @@ class ManagedProcess:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
         self._log.close()
+
+    def _stop_group(self, grace: float) -> None:
+        """SIGTERM to the group, then SIGKILL to whatever is left of it.
+
+        The leader is waited for without being reaped (WNOWAIT): while it is a zombie
+        its pid, which is the group id, cannot be reused, so killpg cannot hit a stranger.
+        """
+        pid = self.proc.pid
+        if self.proc.returncode is None:
+            self._killpg(signal.SIGTERM)
+            deadline = time.monotonic() + grace
+            for _ in range(int(grace / 0.05) + 1):
+                if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT | os.WNOHANG) is not None:
+                    break
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            self._killpg(signal.SIGKILL)
+            self.proc.wait(timeout=5)
+
+    def _killpg(self, sig: int) -> None:
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
 
 
 def wait_for_tcp(host: str, port: int, timeout: float = 15.0, proc: ManagedProcess | None = None,
@@ -159,6 +195,41 @@ def listening_sockets(pid: int, ns: str | None = None) -> list[str]:
     return sorted(found)
 
 
+TCP_ECHO_SERVER = r"""
+import socket, sys, threading
+host, port = sys.argv[1], int(sys.argv[2])
+def serve(conn, peer):
+    with conn:
+        conn.settimeout(60)
+        conn.sendall(f"peer {peer[0]}:{peer[1]}\n".encode())
+        try:
+            while data := conn.recv(65536):
+                conn.sendall(data)
+        except OSError:
+            pass
+listener = socket.create_server((host, port))
+print(f"listening on {host}:{port}", flush=True)
+while True:
+    conn, peer = listener.accept()
+    print(f"connection from {peer[0]}:{peer[1]}", flush=True)
+    threading.Thread(target=serve, args=(conn, peer), daemon=True).start()
+"""
+
+
+def start_tcp_echo(workdir: Path, name: str, host: str, port: int, ns: str | None = None) -> ManagedProcess:
+    """A plain TCP service (not FTP) on host:port: it greets each connection with
+    `peer IP:PORT` (the address it sees) and echoes what it receives."""
+    ensure_port_free(host, port, ns)
+    process = ManagedProcess(name, ns_prefix(ns) + [SYSTEM_PYTHON, "-c", TCP_ECHO_SERVER, host, str(port)],
+                             workdir / f"{name}.log")
+    try:
+        wait_for_tcp(host, port, proc=process, ns=ns)
+    except BaseException:
+        process.stop()
+        raise
+    return process
+
+
 # --------------------------------------------------------------------------------------
 # Files
 
@@ -200,6 +271,16 @@ def copy_prefix(src: Path, dst: Path, length: int) -> None:
                 break
             o.write(chunk)
             remaining -= len(chunk)
+
+
+def read_from(path: Path, offset: int = 0) -> str:
+    """A log file's text from byte `offset` on; "" if the file does not exist yet."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return f.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
 
 
 def make_world_readable_dir(path: Path) -> Path:
@@ -258,10 +339,22 @@ class FTPServer:
     passive_ports: tuple[int, int] = (0, 0)
     offers_tls: bool = False
     masquerade: str | None = None
+    # The server's own log that names the client's address: vsftpd's protocol log
+    # (CONNECT, LOGIN, commands, transfers), pure-ftpd's transfer log (one line per
+    # RETR/STOR, starting with the address).
+    client_log: Path | None = None
+    active_source_port: int | None = None  # where its PORT/EPRT data connections come from
 
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+    def client_log_text(self, offset: int = 0) -> str:
+        """The client log from byte `offset` on ("" while the server has written none)."""
+        return read_from(self.client_log, offset) if self.client_log else ""
+
+    def client_log_size(self) -> int:
+        return self.client_log.stat().st_size if self.client_log and self.client_log.exists() else 0
 
     def stop(self) -> None:
         self.process.stop()
@@ -328,7 +421,55 @@ def start_vsftpd(workdir: Path, name: str, host: str, port: int, passive_ports: 
     ensure_port_free(host, port, ns)
     process = ManagedProcess(name, ns_prefix(ns) + [VSFTPD, str(conf)], workdir / f"{name}.log")
     server = FTPServer(name, "vsftpd", host, port, root, process, ns, protocol_log,
-                       passive_ports=passive_ports, offers_tls=tls)
+                       passive_ports=passive_ports, offers_tls=tls, client_log=protocol_log,
+                       active_source_port=20)
+    try:
+        wait_for_tcp(host, port, proc=process, ns=ns)
+    except BaseException:
+        process.stop()
+        raise
+    return server
+
+
+def start_pureftpd(workdir: Path, name: str, host: str, port: int, passive_ports: tuple[int, int],
+                   root: Path, ns: str | None = None, extra: Sequence[str] = ()) -> FTPServer:
+    """Start pure-ftpd in the foreground (no -B) on host:port, serving `root` to ftptest.
+
+    pure-ftpd logs sessions (connect, login) to syslog only, and nothing reads syslog
+    here; its transfer log (--altlog) goes to a file of its own: CLF lines that start
+    with the client's address, `10.77.1.2 - ftptest [date] "GET /home/ftptest/f" 200 6`
+    (the path is the one outside the chroot). FTPServer.client_log points at it.
+
+    Flags: -S host,port; -l unix: system accounts from /etc/shadow, like vsftpd's users
+    (no PAM service file needed); -E: no anonymous; -A: every user chrooted to its home;
+    -H: addresses, not names, in the log; -f none: no syslog; -O clf:FILE: the transfer
+    log; -p: the passive range; -c/-C: enough sessions for concurrent tests, from one
+    address too. Active data connections come from port 20 (pure-ftpd runs as root).
+
+    ftptest's home is the chroot; pure-ftpd runs in a private mount namespace in which
+    `root` is bind-mounted over that home, so each instance serves its own root and the
+    real home stays untouched. unshare and sh exec, so the pid is pure-ftpd's own.
+    Session processes are forked children in pure-ftpd's process group; stop() ends them
+    too.
+    """
+    if not PUREFTPD.exists():
+        raise FileNotFoundError(f"pure-ftpd not found at {PUREFTPD}: run scripts/install-test-deps.sh "
+                                "(it unpacks it there) or set FTPLB_IT_PUREFTPD")
+    home = pwd.getpwnam(FTP_USER).pw_dir
+    transfer_log = workdir / f"{name}.xfer-clf.log"
+    flags = [
+        "-S", f"{host},{port}", "-l", "unix", "-E", "-A", "-H", "-f", "none",
+        "-O", f"clf:{transfer_log}", "-p", f"{passive_ports[0]}:{passive_ports[1]}",
+        "-c", "200", "-C", "200", "-U", "133:022", *extra,
+    ]
+    script = 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
+    argv = ns_prefix(ns) + ["unshare", "--mount", "--propagation", "private", "--",
+                            "/bin/sh", "-c", script, "pure-ftpd-start", str(root), home,
+                            str(PUREFTPD), *flags]
+    ensure_port_free(host, port, ns)
+    process = ManagedProcess(name, argv, workdir / f"{name}.log", group=True)
+    server = FTPServer(name, "pure-ftpd", host, port, root, process, ns,
+                       passive_ports=passive_ports, client_log=transfer_log, active_source_port=20)
     try:
         wait_for_tcp(host, port, proc=process, ns=ns)
     except BaseException:
@@ -483,10 +624,12 @@ def yaml_block(value, indent: int = 0) -> list[str]:
 
 
 def ftplb_pools_yaml(services: Sequence[dict], log_level: str = "debug",
-                     shutdown_grace: str | None = None) -> str:
+                     shutdown_grace: str | None = None, transparent: dict | None = None) -> str:
     """A configuration file with the pool keys (algorithm, weights, states, health checks,
-    limits, per_user): each service is a dict of the file's own keys, emitted in order,
-    so a test writes exactly what an operator would. `None` values are left out."""
+    limits, per_user, client_address): each service is a dict of the file's own keys,
+    emitted in order, so a test writes exactly what an operator would. `None` values are
+    left out. `transparent` is the top-level section of client_address: transparent
+    (fwmark, route_table)."""
     def prune(value):
         if isinstance(value, dict):
             return {k: prune(v) for k, v in value.items() if v is not None}
@@ -497,24 +640,27 @@ def ftplb_pools_yaml(services: Sequence[dict], log_level: str = "debug",
     top: dict = {"log_level": log_level}
     if shutdown_grace is not None:
         top["shutdown_grace"] = shutdown_grace
+    if transparent is not None:
+        top["transparent"] = prune(transparent)
     top["virtual_services"] = [prune(service) for service in services]
     return "\n".join(yaml_block(top)) + "\n"
 
 
 def start_ftplb_file(workdir: Path, name: str, config: Path,
-                     listens: Sequence[tuple[str, int]]) -> ManagedProcess:
-    """Run ftplb on an existing configuration file and wait until every listen address
-    answers; the caller stops the returned process (also when its test fails)."""
+                     listens: Sequence[tuple[str, int]], ns: str | None = None) -> ManagedProcess:
+    """Run ftplb on an existing configuration file (in network namespace `ns` if given)
+    and wait until every listen address answers; the caller stops the returned process
+    (also when its test fails)."""
     binary = ftplb_binary()
     if not binary.exists():
         raise FileNotFoundError(f"ftplb binary not found at {binary}: build it or set FTPLB_BIN")
     for host, port in listens:
-        ensure_port_free(host, port)
-    process = ManagedProcess(name, [str(binary), "run", "--config", str(config)],
+        ensure_port_free(host, port, ns)
+    process = ManagedProcess(name, ns_prefix(ns) + [str(binary), "run", "--config", str(config)],
                              workdir / f"{name}.log")
     try:
         for host, port in listens:
-            wait_for_tcp(host, port, proc=process)
+            wait_for_tcp(host, port, proc=process, ns=ns)
     except BaseException:
         process.stop()
         raise
@@ -894,7 +1040,8 @@ class NetnsTopology:
         server1 10.77.2.11/24, server2 10.77.2.12/24, default via 10.77.2.1
 
     Namespace names start with PREFIX and the creating pid, so a crashed run's
-    leftovers can be recognised and removed by the next run.
+    leftovers can be recognised and removed by the next run; a `tag` after the pid keeps
+    two topologies of one run apart (PREFIX<pid>-<tag>-c ...).
     """
 
     PREFIX = "ftplbit"
@@ -904,11 +1051,16 @@ class NetnsTopology:
     BALANCER_SERVER_SIDE = "10.77.2.1"
     SERVER_IPS = ("10.77.2.11", "10.77.2.12")
 
-    def __init__(self) -> None:
-        tag = f"{self.PREFIX}{os.getpid()}"
-        self.client, self.balancer = f"{tag}-c", f"{tag}-b"
-        self.servers = (f"{tag}-s1", f"{tag}-s2")
+    def __init__(self, tag: str | None = None) -> None:
+        assert tag is None or re.fullmatch(r"[a-z0-9]+", tag), tag
+        stem = f"{self.PREFIX}{os.getpid()}" + (f"-{tag}" if tag else "")
+        self.client, self.balancer = f"{stem}-c", f"{stem}-b"
+        self.servers = (f"{stem}-s1", f"{stem}-s2")
         self.created: list[str] = []
+
+    @property
+    def namespaces(self) -> list[str]:
+        return [self.client, self.balancer, *self.servers]
 
     @classmethod
     def remove_stale(cls) -> list[str]:
@@ -917,7 +1069,7 @@ class NetnsTopology:
         listing = run(["ip", "netns", "list"], timeout=10).stdout.decode()
         for line in listing.splitlines():
             name = line.split()[0] if line.split() else ""
-            match = re.fullmatch(rf"{cls.PREFIX}(\d+)-\w+", name)
+            match = re.fullmatch(rf"{cls.PREFIX}(\d+)-[\w-]+", name)
             if match and not Path(f"/proc/{match.group(1)}").exists():
                 cls._delete_namespace(name)
                 removed.append(name)
