@@ -173,6 +173,15 @@ def is_listening(host: str, port: int, ns: str | None = None) -> bool:
                for line in out.splitlines() if len(line.split()) > 3)
 
 
+def wait_started(process: "ManagedProcess", host: str, port: int, ns: str | None = None) -> None:
+    """Wait until a server just started answers on host:port; stop it if it does not."""
+    try:
+        wait_for_tcp(host, port, proc=process, ns=ns)
+    except BaseException:
+        process.stop()
+        raise
+
+
 def ensure_port_free(host: str, port: int, ns: str | None = None) -> None:
     """Refuse to start a daemon where something already listens: waiting for the port
     would otherwise succeed on the stranger (say, a leftover from an earlier run)."""
@@ -222,11 +231,7 @@ def start_tcp_echo(workdir: Path, name: str, host: str, port: int, ns: str | Non
     ensure_port_free(host, port, ns)
     process = ManagedProcess(name, ns_prefix(ns) + [SYSTEM_PYTHON, "-c", TCP_ECHO_SERVER, host, str(port)],
                              workdir / f"{name}.log")
-    try:
-        wait_for_tcp(host, port, proc=process, ns=ns)
-    except BaseException:
-        process.stop()
-        raise
+    wait_started(process, host, port, ns)
     return process
 
 
@@ -423,11 +428,7 @@ def start_vsftpd(workdir: Path, name: str, host: str, port: int, passive_ports: 
     server = FTPServer(name, "vsftpd", host, port, root, process, ns, protocol_log,
                        passive_ports=passive_ports, offers_tls=tls, client_log=protocol_log,
                        active_source_port=20)
-    try:
-        wait_for_tcp(host, port, proc=process, ns=ns)
-    except BaseException:
-        process.stop()
-        raise
+    wait_started(process, host, port, ns)
     return server
 
 
@@ -470,11 +471,7 @@ def start_pureftpd(workdir: Path, name: str, host: str, port: int, passive_ports
     process = ManagedProcess(name, argv, workdir / f"{name}.log", group=True)
     server = FTPServer(name, "pure-ftpd", host, port, root, process, ns,
                        passive_ports=passive_ports, client_log=transfer_log, active_source_port=20)
-    try:
-        wait_for_tcp(host, port, proc=process, ns=ns)
-    except BaseException:
-        process.stop()
-        raise
+    wait_started(process, host, port, ns)
     return server
 
 
@@ -491,11 +488,7 @@ def start_pyftpdlib(workdir: Path, name: str, host: str, port: int, passive_port
     process = ManagedProcess(name, ns_prefix(ns) + argv, workdir / f"{name}.log")
     server = FTPServer(name, "pyftpdlib", host, port, root, process, ns,
                        passive_ports=passive_ports, masquerade=masquerade)
-    try:
-        wait_for_tcp(host, port, proc=process, ns=ns)
-    except BaseException:
-        process.stop()
-        raise
+    wait_started(process, host, port, ns)
     return server
 
 
@@ -575,11 +568,7 @@ def start_ftplb(workdir: Path, name: str, host: str, port: int, advertise: str,
     process = ManagedProcess(name, argv, workdir / f"{name}.log")
     balancer = Balancer(name, host, port, advertise, passive_ports, source_address,
                         list(servers), config, process, ns)
-    try:
-        wait_for_tcp(host, port, proc=process, ns=ns)
-    except BaseException:
-        process.stop()
-        raise
+    wait_started(process, host, port, ns)
     return balancer
 
 
