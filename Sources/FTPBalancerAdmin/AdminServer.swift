@@ -36,7 +36,7 @@ package struct AdminServer: Service {
                 .bind(host: listen.host, port: listen.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandlers([
-                            IdleStateHandler(readTimeout: Self.idleTimeout), IdleConnectionCloser(),
+                            IdleStateHandler(readTimeout: Self.idleTimeout), IdleChannelCloser(),
                         ])
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                         return try NIOAsyncChannel(wrappingChannelSynchronously: channel)
@@ -141,11 +141,13 @@ package struct AdminServerError: Error, CustomStringConvertible {
     package var description: String { self.message }
 }
 
-/// Closes a connection on which the idle timeout fired.
-private final class IdleConnectionCloser: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
+/// Closes a connection on which the idle timeout fired: an async channel does not see the event.
+package final class IdleChannelCloser: ChannelInboundHandler {
+    package typealias InboundIn = ByteBuffer
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    package init() {}
+
+    package func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent {
             context.close(promise: nil)
             return
@@ -153,3 +155,6 @@ private final class IdleConnectionCloser: ChannelInboundHandler {
         context.fireUserInboundEventTriggered(event)
     }
 }
+
+@available(*, unavailable)
+extension IdleChannelCloser: Sendable {}
