@@ -7,7 +7,7 @@ import ServiceLifecycle
 
 /// The admin HTTP API as a long-running service on the balancer's event loops. On graceful
 /// shutdown it stops accepting and lets the requests under way be answered.
-package struct AdminServer: Service {
+package struct AdminServer: Service, CustomStringConvertible {
     /// Bodies are a few bytes (`{"weight": 3}`); anything larger is refused unread.
     static let bodyLimit = 64 * 1024
     /// A connection that sends nothing for this long is closed, so none can hold up shutdown.
@@ -25,8 +25,14 @@ package struct AdminServer: Service {
         self.logger = logger
     }
 
+    /// ServiceLifecycle logs this: one line, and never the token.
+    package var description: String {
+        "AdminServer(\(self.configuration.listen?.description ?? "off"))"
+    }
+
     package func run() async throws {
         guard let listen = self.configuration.listen else {
+            self.logger.info("admin API off (admin.listen: none)")
             return
         }
         let server: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>

@@ -8,7 +8,7 @@ import UnixSignals
 /// Re-reads the configuration file on SIGHUP, or when the admin API asks, and hands it to the
 /// balancer. A file that does not validate is refused with the same message as
 /// `ftplb check-config`; the running configuration stays.
-struct ConfigurationReloader: Service {
+struct ConfigurationReloader: Service, CustomStringConvertible {
     /// Nil for the quick command-line form, which has no file to re-read.
     let path: String?
     let balancer: Balancer
@@ -20,6 +20,9 @@ struct ConfigurationReloader: Service {
     /// A `--log-level` flag wins over the file, on reload as at start.
     let logLevelOverride: LogLevel?
     let logger: Logger
+
+    /// ServiceLifecycle logs this: one line, without the admin token.
+    var description: String { "ConfigurationReloader(\(self.path ?? "command-line flags"))" }
 
     func run() async throws {
         let hangups = await UnixSignalsSequence(trapping: .sighup)
