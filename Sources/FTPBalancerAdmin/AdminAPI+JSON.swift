@@ -11,7 +11,9 @@ extension VirtualService {
             "name": .string(self.name),
             "listen": .string(configuration.listen.description),
             "advertise": .string(configuration.advertisedAddress),
-            "passive_ports": .string("\(configuration.passivePorts.lowerBound)-\(configuration.passivePorts.upperBound)"),
+            "passive_ports": .string(
+                "\(configuration.passivePorts.lowerBound)-\(configuration.passivePorts.upperBound)"
+            ),
             "algorithm": .string(configuration.algorithm.rawValue),
             "client_address": .string(configuration.clientAddress.rawValue),
             "servers": .integer(configuration.servers.count),
@@ -26,10 +28,14 @@ extension VirtualService {
             "sessions_total": .integer(counters.sessions),
             "sessions_active": .integer(activeSessions),
             "data_connections": .object(
-                DataConnectionMode.allCases.map { JSONField(key: $0.rawValue, value: .integer(counters.dataConnections[$0, default: 0])) }
+                DataConnectionMode.allCases.map {
+                    JSONField(key: $0.rawValue, value: .integer(counters.dataConnections[$0, default: 0]))
+                }
             ),
             "rewritten_replies": .integer(counters.rewrittenReplies),
-            "refusals": .object(counters.refusals.sorted { $0.key < $1.key }.map { JSONField(key: $0.key, value: .integer($0.value)) }),
+            "refusals": .object(
+                counters.refusals.sorted { $0.key < $1.key }.map { JSONField(key: $0.key, value: .integer($0.value)) }
+            ),
             "bytes_to_client": .integer(counters.bytesToClient),
             "bytes_to_server": .integer(counters.bytesToServer),
         ])
@@ -50,7 +56,9 @@ extension PoolSnapshot {
 extension ServerSnapshot {
     var json: JSONValue {
         var override: [JSONField] = []
-        if let state = self.adminOverride.state { override.append(JSONField(key: "state", value: .string(state.rawValue))) }
+        if let state = self.adminOverride.state {
+            override.append(JSONField(key: "state", value: .string(state.rawValue)))
+        }
         if let weight = self.adminOverride.weight { override.append(JSONField(key: "weight", value: .integer(weight))) }
         return .object([
             "name": .string(self.name),

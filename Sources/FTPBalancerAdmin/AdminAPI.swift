@@ -15,7 +15,8 @@ package struct AdminRequest: Sendable {
     /// Who asked, for the log.
     package var peer: String
 
-    package init(method: HTTPMethod, uri: String, authorization: String?, body: ByteBuffer = ByteBuffer(), peer: String) {
+    package init(method: HTTPMethod, uri: String, authorization: String?, body: ByteBuffer = ByteBuffer(), peer: String)
+    {
         self.method = method
         let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         self.path = String(parts[0])
@@ -39,8 +40,18 @@ package struct AdminResponse: Sendable {
     package var body: JSONValue
     package var headers: [(String, String)] = []
 
-    static func error(_ status: HTTPResponseStatus, _ message: String, _ more: KeyValuePairs<String, JSONValue> = [:]) -> AdminResponse {
-        AdminResponse(status: status, body: .object([JSONField(key: "error", value: .string(message))] + more.map { JSONField(key: $0.key, value: $0.value) }))
+    static func error(
+        _ status: HTTPResponseStatus,
+        _ message: String,
+        _ more: KeyValuePairs<String, JSONValue> = [:]
+    ) -> AdminResponse {
+        AdminResponse(
+            status: status,
+            body: .object(
+                [JSONField(key: "error", value: .string(message))]
+                    + more.map { JSONField(key: $0.key, value: $0.value) }
+            )
+        )
     }
 }
 
@@ -59,14 +70,21 @@ package enum AdminReloadResult: Sendable {
 package struct AdminAPI: Sendable {
     package static let prefix = "/api/v1"
     static let views = ["services", "pools", "sessions", "flows", "stats"]
-    static let serverActions: [String: ServerAdminState] = ["enable": .enabled, "disable": .disabled, "drain": .draining]
+    static let serverActions: [String: ServerAdminState] = [
+        "enable": .enabled, "disable": .disabled, "drain": .draining,
+    ]
 
     let balancer: Balancer
     let token: String?
     let reload: @Sendable () async -> AdminReloadResult
     let logger: Logger
 
-    package init(balancer: Balancer, token: String?, reload: @escaping @Sendable () async -> AdminReloadResult, logger: Logger) {
+    package init(
+        balancer: Balancer,
+        token: String?,
+        reload: @escaping @Sendable () async -> AdminReloadResult,
+        logger: Logger
+    ) {
         self.balancer = balancer
         self.token = token
         self.reload = reload
@@ -75,15 +93,24 @@ package struct AdminAPI: Sendable {
 
     package func respond(to request: AdminRequest) async -> AdminResponse {
         if let token = self.token, !Self.authorized(request.authorization, token: token) {
-            self.logger.notice("admin API: request refused: missing or wrong bearer token", metadata: ["ftp.admin.peer": "\(request.peer)"])
-            var response = AdminResponse.error(.unauthorized, "a valid token is required: send Authorization: Bearer TOKEN (admin.token)")
+            self.logger.notice(
+                "admin API: request refused: missing or wrong bearer token",
+                metadata: ["ftp.admin.peer": "\(request.peer)"]
+            )
+            var response = AdminResponse.error(
+                .unauthorized,
+                "a valid token is required: send Authorization: Bearer TOKEN (admin.token)"
+            )
             response.headers.append(("WWW-Authenticate", "Bearer realm=\"ftplb\""))
             return response
         }
         guard request.path.hasPrefix(Self.prefix + "/") else {
             return self.notFound(request.path)
         }
-        let components = request.path.dropFirst(Self.prefix.count + 1).split(separator: "/", omittingEmptySubsequences: false)
+        let components = request.path.dropFirst(Self.prefix.count + 1).split(
+            separator: "/",
+            omittingEmptySubsequences: false
+        )
         switch (request.method, components.count) {
         case (.GET, 1) where Self.views.contains(String(components[0])):
             return await self.view(String(components[0]))
@@ -126,14 +153,24 @@ package struct AdminAPI: Sendable {
         let active = self.balancer.activeSessionCounts
         switch name {
         case "services":
-            return AdminResponse(status: .ok, body: .object(["services": .array(services.map { $0.json(activeSessions: active[$0.name, default: 0]) })]))
+            return AdminResponse(
+                status: .ok,
+                body: .object([
+                    "services": .array(services.map { $0.json(activeSessions: active[$0.name, default: 0]) })
+                ])
+            )
         case "pools":
             let now = NIODeadline.now()
-            return AdminResponse(status: .ok, body: .object(["pools": .array(services.map { $0.pool.snapshot(now: now).json })]))
+            return AdminResponse(
+                status: .ok,
+                body: .object(["pools": .array(services.map { $0.pool.snapshot(now: now).json })])
+            )
         case "stats":
             return AdminResponse(
                 status: .ok,
-                body: .object(["services": .array(services.map { $0.statisticsJSON(activeSessions: active[$0.name, default: 0]) })])
+                body: .object([
+                    "services": .array(services.map { $0.statisticsJSON(activeSessions: active[$0.name, default: 0]) })
+                ])
             )
         default:
             let sessions: [SessionSnapshot]
@@ -145,7 +182,10 @@ package struct AdminAPI: Sendable {
             if name == "sessions" {
                 return AdminResponse(status: .ok, body: .object(["sessions": .array(sessions.map(\.json))]))
             }
-            return AdminResponse(status: .ok, body: .object(["flows": .array(sessions.flatMap(\.dataFlows).map(\.json))]))
+            return AdminResponse(
+                status: .ok,
+                body: .object(["flows": .array(sessions.flatMap(\.dataFlows).map(\.json))])
+            )
         }
     }
 
@@ -157,7 +197,9 @@ package struct AdminAPI: Sendable {
             change = .setState(state)
         } else if action == "weight" {
             let body = try? JSONValue(parsing: request.body.readableBytesView)
-            guard let weight = body?["weight"]?.intValue ?? request.query["weight"].flatMap({ Int($0) }), (1...1000).contains(weight) else {
+            guard let weight = body?["weight"]?.intValue ?? request.query["weight"].flatMap({ Int($0) }),
+                (1...1000).contains(weight)
+            else {
                 return .error(.badRequest, "expected a weight from 1 to 1000, as {\"weight\": N} in the body")
             }
             change = .setWeight(weight)
@@ -181,9 +223,17 @@ package struct AdminAPI: Sendable {
                 ])
             )
         case .unknownService(let name, let known):
-            return .error(.notFound, "no virtual service '\(name)'; known: \(known.joined(separator: ", "))", ["known": .array(known.map { .string($0) })])
+            return .error(
+                .notFound,
+                "no virtual service '\(name)'; known: \(known.joined(separator: ", "))",
+                ["known": .array(known.map { .string($0) })]
+            )
         case .unknownServer(let name, let known):
-            return .error(.notFound, "no server '\(name)'; known: \(known.joined(separator: ", "))", ["known": .array(known.map { .string($0) })])
+            return .error(
+                .notFound,
+                "no server '\(name)'; known: \(known.joined(separator: ", "))",
+                ["known": .array(known.map { .string($0) })]
+            )
         case .ambiguous(let name, let services):
             return .error(
                 .conflict,
@@ -197,7 +247,10 @@ package struct AdminAPI: Sendable {
         self.logger.notice("admin API: reload requested", metadata: ["ftp.admin.peer": "\(request.peer)"])
         switch await self.reload() {
         case .reloaded(let services):
-            return AdminResponse(status: .ok, body: .object(["result": .string("reloaded"), "services": .integer(services)]))
+            return AdminResponse(
+                status: .ok,
+                body: .object(["result": .string("reloaded"), "services": .integer(services)])
+            )
         case .refused(let message):
             return .error(.unprocessableEntity, message)
         case .unavailable(let message):

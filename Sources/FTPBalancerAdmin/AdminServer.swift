@@ -61,7 +61,10 @@ package struct AdminServer: Service, CustomStringConvertible {
         }
         self.logger.notice(
             "admin API listening",
-            metadata: ["ftp.admin.listen": "\(listen)", "ftp.admin.token": "\(self.configuration.token == nil ? "none" : "(set)")"]
+            metadata: [
+                "ftp.admin.listen": "\(listen)",
+                "ftp.admin.token": "\(self.configuration.token == nil ? "none" : "(set)")",
+            ]
         )
         try await withGracefulShutdownHandler {
             try await server.executeThenClose { connections in
@@ -98,7 +101,10 @@ package struct AdminServer: Service, CustomStringConvertible {
                             guard let requestHead = head else { continue }
                             let response: AdminResponse
                             if tooLarge {
-                                response = .error(.payloadTooLarge, "the request body is larger than \(Self.bodyLimit) bytes")
+                                response = .error(
+                                    .payloadTooLarge,
+                                    "the request body is larger than \(Self.bodyLimit) bytes"
+                                )
                             } else {
                                 let request = AdminRequest(
                                     method: requestHead.method,
@@ -118,7 +124,10 @@ package struct AdminServer: Service, CustomStringConvertible {
                 connection.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
             }
         } catch {
-            self.logger.debug("admin API connection ended with an error", metadata: ["ftp.admin.peer": "\(peer)", "ftp.error": "\(error)"])
+            self.logger.debug(
+                "admin API connection ended with an error",
+                metadata: ["ftp.admin.peer": "\(peer)", "ftp.error": "\(error)"]
+            )
         }
     }
 

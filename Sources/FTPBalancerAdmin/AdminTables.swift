@@ -8,8 +8,10 @@ package enum AdminTables {
         )
         for service in answer["services"]?.arrayValue ?? [] {
             table.rows.append([
-                text(service["name"]), text(service["listen"]), text(service["advertise"]), text(service["passive_ports"]),
-                text(service["algorithm"]), text(service["client_address"]), text(service["servers"]), text(service["active_sessions"]),
+                text(service["name"]), text(service["listen"]), text(service["advertise"]),
+                text(service["passive_ports"]),
+                text(service["algorithm"]), text(service["client_address"]), text(service["servers"]),
+                text(service["active_sessions"]),
             ])
         }
         return table
@@ -44,7 +46,9 @@ package enum AdminTables {
 
     package static func sessions(_ answer: JSONValue) -> Table {
         var table = Table(
-            headers: ["ID", "SERVICE", "CLIENT", "SERVER", "USER", "STATE", "LAST_COMMAND", "AGE", "TO_CLIENT", "TO_SERVER"],
+            headers: [
+                "ID", "SERVICE", "CLIENT", "SERVER", "USER", "STATE", "LAST_COMMAND", "AGE", "TO_CLIENT", "TO_SERVER",
+            ],
             numeric: [0, 7, 8, 9]
         )
         for session in answer["sessions"]?.arrayValue ?? [] {
@@ -52,7 +56,8 @@ package enum AdminTables {
                 text(session["id"]), text(session["service"]), text(session["client"]), text(session["server"]),
                 text(session["user"]), text(session["state"]), text(session["last_command"]),
                 Human.duration(session["age_seconds"]?.doubleValue ?? 0),
-                Human.bytes(session["bytes_to_client"]?.intValue ?? 0), Human.bytes(session["bytes_to_server"]?.intValue ?? 0),
+                Human.bytes(session["bytes_to_client"]?.intValue ?? 0),
+                Human.bytes(session["bytes_to_server"]?.intValue ?? 0),
             ])
         }
         return table
@@ -71,7 +76,8 @@ package enum AdminTables {
                 text(flow["session"]), text(flow["service"]), text(flow["mode"]).uppercased(),
                 "\(text(clientSide?["client"])) > \(text(clientSide?["balancer"]))",
                 "\(text(serverSide?["balancer"])) > \(text(serverSide?["server"]))",
-                text(flow["direction"]), Human.bytes(bytes), Human.bytes(flow["bytes_per_second"]?.intValue ?? 0) + "/s",
+                text(flow["direction"]), Human.bytes(bytes),
+                Human.bytes(flow["bytes_per_second"]?.intValue ?? 0) + "/s",
                 Human.duration(flow["age_seconds"]?.doubleValue ?? 0),
             ])
         }
@@ -80,7 +86,10 @@ package enum AdminTables {
 
     package static func stats(_ answer: JSONValue) -> Table {
         var table = Table(
-            headers: ["SERVICE", "SESSIONS", "ACTIVE", "PASV", "EPSV", "PORT", "EPRT", "REWRITTEN", "TO_CLIENT", "TO_SERVER", "REFUSALS"],
+            headers: [
+                "SERVICE", "SESSIONS", "ACTIVE", "PASV", "EPSV", "PORT", "EPRT", "REWRITTEN", "TO_CLIENT", "TO_SERVER",
+                "REFUSALS",
+            ],
             numeric: Set(1...9)
         )
         for service in answer["services"]?.arrayValue ?? [] {
@@ -90,7 +99,8 @@ package enum AdminTables {
                 text(service["service"]), text(service["sessions_total"]), text(service["sessions_active"]),
                 text(data?["pasv"]), text(data?["epsv"]), text(data?["port"]), text(data?["eprt"]),
                 text(service["rewritten_replies"]),
-                Human.bytes(service["bytes_to_client"]?.intValue ?? 0), Human.bytes(service["bytes_to_server"]?.intValue ?? 0),
+                Human.bytes(service["bytes_to_client"]?.intValue ?? 0),
+                Human.bytes(service["bytes_to_server"]?.intValue ?? 0),
                 refusals.isEmpty ? "-" : refusals.joined(separator: ","),
             ])
         }

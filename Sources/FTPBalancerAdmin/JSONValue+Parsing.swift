@@ -55,7 +55,9 @@ private struct JSONReader {
     }
 
     mutating func value(depth: Int) throws(JSONParseError) -> JSONValue {
-        guard depth < JSONValue.parseDepthLimit else { throw self.error("nested deeper than \(JSONValue.parseDepthLimit)") }
+        guard depth < JSONValue.parseDepthLimit else {
+            throw self.error("nested deeper than \(JSONValue.parseDepthLimit)")
+        }
         self.skipWhitespace()
         guard !self.atEnd else { throw self.error("unexpected end") }
         switch self.bytes[self.offset] {
@@ -119,7 +121,9 @@ private struct JSONReader {
         var isInteger = true
         while !self.atEnd {
             let byte = self.bytes[self.offset]
-            if byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") || byte == UInt8(ascii: "+") {
+            if byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E")
+                || byte == UInt8(ascii: "+")
+            {
                 isInteger = false
             } else if !(byte == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)) {
                 break
@@ -188,7 +192,8 @@ private struct JSONReader {
             else { throw self.error("lone high surrogate") }
             self.offset += 2
             let low = try self.hex4()
-            guard (0xDC00..<0xE000).contains(low), let scalar = Unicode.Scalar(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+            guard (0xDC00..<0xE000).contains(low),
+                let scalar = Unicode.Scalar(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
             else { throw self.error("invalid surrogate pair") }
             return scalar
         default:

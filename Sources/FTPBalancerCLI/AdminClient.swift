@@ -32,10 +32,14 @@ struct AdminClient {
             hostPart = address[..<colon]
             portPart = address[address.index(after: colon)...]
         } else {
-            throw AdminClientError("--admin: expected ADDR:PORT such as 127.0.0.1:9021 or [::1]:9021; found '\(address)'")
+            throw AdminClientError(
+                "--admin: expected ADDR:PORT such as 127.0.0.1:9021 or [::1]:9021; found '\(address)'"
+            )
         }
         guard !hostPart.isEmpty, let port = Int(portPart), (1...65535).contains(port) else {
-            throw AdminClientError("--admin: expected ADDR:PORT such as 127.0.0.1:9021 or [::1]:9021; found '\(address)'")
+            throw AdminClientError(
+                "--admin: expected ADDR:PORT such as 127.0.0.1:9021 or [::1]:9021; found '\(address)'"
+            )
         }
         self.host = String(hostPart)
         self.port = port
@@ -62,14 +66,20 @@ struct AdminClient {
         return answer
     }
 
-    private func exchange(_ method: HTTPMethod, _ path: String, body: JSONValue?) async throws -> (HTTPResponseStatus, JSONValue?) {
+    private func exchange(
+        _ method: HTTPMethod,
+        _ path: String,
+        body: JSONValue?
+    ) async throws -> (HTTPResponseStatus, JSONValue?) {
         let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
         do {
             channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.seconds(5))
                 .connect(host: self.host, port: self.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandlers([IdleStateHandler(readTimeout: Self.timeout), IdleChannelCloser()])
+                        try channel.pipeline.syncOperations.addHandlers([
+                            IdleStateHandler(readTimeout: Self.timeout), IdleChannelCloser(),
+                        ])
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
                         return try NIOAsyncChannel(wrappingChannelSynchronously: channel)
                     }
@@ -80,7 +90,9 @@ struct AdminClient {
             }
             // A refusal says it all; anything else (a timeout, no route) is worth its detail.
             let detail = refused == true ? "" : ": \(error)"
-            throw AdminClientError("no ftplb admin API at \(self.address) (is ftplb running? is admin.listen set?)\(detail)")
+            throw AdminClientError(
+                "no ftplb admin API at \(self.address) (is ftplb running? is admin.listen set?)\(detail)"
+            )
         }
         let payload = body.map { ByteBuffer(string: $0.prettyText) }
         var headers = HTTPHeaders()

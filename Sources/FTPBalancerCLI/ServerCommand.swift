@@ -39,7 +39,8 @@ struct ServerCommand: AsyncParsableCommand {
     func validate() throws {
         switch (self.action, self.weight) {
         case (.weight, nil): throw ValidationError("weight needs a number: ftplb server weight NAME N")
-        case (.weight, let weight?) where !(1...1000).contains(weight): throw ValidationError("the weight must be from 1 to 1000")
+        case (.weight, let weight?) where !(1...1000).contains(weight):
+            throw ValidationError("the weight must be from 1 to 1000")
         case (.weight, _): break
         case (_, _?): throw ValidationError("only `weight` takes a number")
         case (_, nil): break

@@ -26,7 +26,9 @@ struct ShowCommand: AsyncParsableCommand {
 
     func run() async throws {
         let client = try self.options.client()
-        let answer = try await runAdminCommand { try await client.request(.GET, "\(AdminAPI.prefix)/\(self.view.rawValue)") }
+        let answer = try await runAdminCommand {
+            try await client.request(.GET, "\(AdminAPI.prefix)/\(self.view.rawValue)")
+        }
         if self.options.json {
             print(answer.prettyText, terminator: "")
             return

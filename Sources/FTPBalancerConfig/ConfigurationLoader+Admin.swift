@@ -31,7 +31,8 @@ extension ConfigurationLoader {
             }
             for service in services where service.listen.port == listen.endpoint.port {
                 guard let other = IPAddress(service.listen.host),
-                    other == listen.address || (other.family == listen.address.family && (other.isWildcard || listen.address.isWildcard))
+                    other == listen.address
+                        || (other.family == listen.address.family && (other.isWildcard || listen.address.isWildcard))
                 else { continue }
                 throw listenNode.error(
                     .duplicate,

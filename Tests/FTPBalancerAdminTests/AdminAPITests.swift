@@ -23,8 +23,17 @@ import Testing
                 )
             ]
         )
-        let balancer = Balancer(configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test"))
-        return AdminAPI(balancer: balancer, token: token, reload: { .refused("test: refused") }, logger: Logger(label: "test"))
+        let balancer = Balancer(
+            configuration: configuration,
+            group: MultiThreadedEventLoopGroup.singleton,
+            logger: Logger(label: "test")
+        )
+        return AdminAPI(
+            balancer: balancer,
+            token: token,
+            reload: { .refused("test: refused") },
+            logger: Logger(label: "test")
+        )
     }
 
     static func request(_ method: HTTPMethod, _ uri: String, token: String? = Self.token) -> AdminRequest {
@@ -34,8 +43,14 @@ import Testing
     @Test func aRequestWithoutOrWithAWrongTokenGets401() async {
         let api = Self.api()
         #expect(await api.respond(to: Self.request(.GET, "/api/v1/services", token: nil)).status == .unauthorized)
-        #expect(await api.respond(to: Self.request(.GET, "/api/v1/services", token: Self.token + "x")).status == .unauthorized)
-        #expect(await api.respond(to: Self.request(.GET, "/api/v1/services", token: "0123456789abcdef-tokeN")).status == .unauthorized)
+        #expect(
+            await api.respond(to: Self.request(.GET, "/api/v1/services", token: Self.token + "x")).status
+                == .unauthorized
+        )
+        #expect(
+            await api.respond(to: Self.request(.GET, "/api/v1/services", token: "0123456789abcdef-tokeN")).status
+                == .unauthorized
+        )
         #expect(await api.respond(to: Self.request(.GET, "/api/v1/services")).status == .ok)
     }
 
@@ -84,13 +99,25 @@ import Testing
 @Suite struct AdminSnapshotJSONTests {
     @Test func aSessionHasItsFieldsInOrderWithAbsentValuesAsNull() {
         let session = SessionSnapshot(
-            id: 7, service: "ftp", client: "192.0.2.7:50000", server: nil, serverAddress: nil, user: nil,
-            state: .connecting, lastCommand: nil, age: .milliseconds(1500), bytesToClient: 0, bytesToServer: 0, dataFlows: []
+            id: 7,
+            service: "ftp",
+            client: "192.0.2.7:50000",
+            server: nil,
+            serverAddress: nil,
+            user: nil,
+            state: .connecting,
+            lastCommand: nil,
+            age: .milliseconds(1500),
+            bytesToClient: 0,
+            bytesToServer: 0,
+            dataFlows: []
         )
-        #expect(session.json.fields?.map(\.key) == [
-            "id", "service", "client", "server", "server_address", "user", "state", "last_command", "age_seconds",
-            "bytes_to_client", "bytes_to_server", "data_connections",
-        ])
+        #expect(
+            session.json.fields?.map(\.key) == [
+                "id", "service", "client", "server", "server_address", "user", "state", "last_command", "age_seconds",
+                "bytes_to_client", "bytes_to_server", "data_connections",
+            ]
+        )
         #expect(session.json["server"] == .null)
         #expect(session.json["state"] == .string("connecting"))
         #expect(session.json["age_seconds"] == .number(1.5))
@@ -98,17 +125,29 @@ import Testing
 
     @Test func aFlowCarriesBothAddressPairsItsDirectionAndAverageRate() {
         let flow = DataFlowSnapshot(
-            session: 7, service: "ftp", mode: .epsv, client: "192.0.2.7:50000", clientSideLocal: "10.0.0.1:40001",
-            serverSideLocal: "10.0.2.1:33000", server: "10.0.2.11:30001", bytesToClient: 4_000_000, bytesToServer: 0,
+            session: 7,
+            service: "ftp",
+            mode: .epsv,
+            client: "192.0.2.7:50000",
+            clientSideLocal: "10.0.0.1:40001",
+            serverSideLocal: "10.0.2.1:33000",
+            server: "10.0.2.11:30001",
+            bytesToClient: 4_000_000,
+            bytesToServer: 0,
             age: .seconds(2)
         )
         #expect(
             flow.json
                 == .object([
                     "session": .integer(7), "service": .string("ftp"), "mode": .string("epsv"),
-                    "client_side": .object(["client": .string("192.0.2.7:50000"), "balancer": .string("10.0.0.1:40001")]),
-                    "server_side": .object(["balancer": .string("10.0.2.1:33000"), "server": .string("10.0.2.11:30001")]),
-                    "direction": .string("to_client"), "bytes_to_client": .integer(4_000_000), "bytes_to_server": .integer(0),
+                    "client_side": .object([
+                        "client": .string("192.0.2.7:50000"), "balancer": .string("10.0.0.1:40001"),
+                    ]),
+                    "server_side": .object([
+                        "balancer": .string("10.0.2.1:33000"), "server": .string("10.0.2.11:30001"),
+                    ]),
+                    "direction": .string("to_client"), "bytes_to_client": .integer(4_000_000),
+                    "bytes_to_server": .integer(0),
                     "bytes_per_second": .integer(2_000_000), "age_seconds": .number(2),
                 ])
         )
@@ -122,12 +161,23 @@ import Testing
 
     @Test func aServerShowsItsLastCheckAndOnlyTheSettingsAnOperatorChanged() {
         let server = ServerSnapshot(
-            name: "one", address: Endpoint(host: "192.0.2.1", port: 21), state: .draining, health: .up,
-            lastCheck: .init(passed: true, detail: "greeting 220", age: .milliseconds(250)), activeSessions: 2, weight: 3,
-            maxSessions: nil, backup: false, retired: false, adminOverride: .init(state: .draining, weight: nil)
+            name: "one",
+            address: Endpoint(host: "192.0.2.1", port: 21),
+            state: .draining,
+            health: .up,
+            lastCheck: .init(passed: true, detail: "greeting 220", age: .milliseconds(250)),
+            activeSessions: 2,
+            weight: 3,
+            maxSessions: nil,
+            backup: false,
+            retired: false,
+            adminOverride: .init(state: .draining, weight: nil)
         )
         #expect(server.json["admin_override"] == .object(["state": .string("draining")]))
-        #expect(server.json["last_check"] == .object(["passed": .bool(true), "detail": .string("greeting 220"), "seconds_ago": .number(0.25)]))
+        #expect(
+            server.json["last_check"]
+                == .object(["passed": .bool(true), "detail": .string("greeting 220"), "seconds_ago": .number(0.25)])
+        )
         #expect(server.json["max_sessions"] == .null)
     }
 }

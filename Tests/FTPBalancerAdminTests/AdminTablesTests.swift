@@ -35,7 +35,9 @@ import Testing
                         .object([
                             "name": .string("one"), "address": .string("10.0.2.11:21"), "state": .string("draining"),
                             "health": .string("up"),
-                            "last_check": .object(["passed": .bool(false), "detail": .string("refused"), "seconds_ago": .number(2.2)]),
+                            "last_check": .object([
+                                "passed": .bool(false), "detail": .string("refused"), "seconds_ago": .number(2.2),
+                            ]),
                             "active_sessions": .integer(3), "weight": .integer(1), "max_sessions": .integer(200),
                             "retired": .bool(false), "admin_override": .object(["state": .string("draining")]),
                         ])
@@ -57,9 +59,14 @@ import Testing
             "flows": .array([
                 .object([
                     "session": .integer(3), "service": .string("ftp"), "mode": .string("epsv"),
-                    "client_side": .object(["client": .string("192.0.2.7:50000"), "balancer": .string("10.0.0.1:40001")]),
-                    "server_side": .object(["balancer": .string("10.0.2.1:33000"), "server": .string("10.0.2.11:30001")]),
-                    "direction": .string("to_client"), "bytes_to_client": .integer(2_097_152), "bytes_to_server": .integer(0),
+                    "client_side": .object([
+                        "client": .string("192.0.2.7:50000"), "balancer": .string("10.0.0.1:40001"),
+                    ]),
+                    "server_side": .object([
+                        "balancer": .string("10.0.2.1:33000"), "server": .string("10.0.2.11:30001"),
+                    ]),
+                    "direction": .string("to_client"), "bytes_to_client": .integer(2_097_152),
+                    "bytes_to_server": .integer(0),
                     "bytes_per_second": .integer(1_048_576), "age_seconds": .number(2.0),
                 ])
             ])
@@ -77,7 +84,9 @@ import Testing
             "services": .array([
                 .object([
                     "service": .string("ftp"), "sessions_total": .integer(10), "sessions_active": .integer(2),
-                    "data_connections": .object(["pasv": .integer(1), "epsv": .integer(4), "port": .integer(0), "eprt": .integer(2)]),
+                    "data_connections": .object([
+                        "pasv": .integer(1), "epsv": .integer(4), "port": .integer(0), "eprt": .integer(2),
+                    ]),
                     "rewritten_replies": .integer(5),
                     "refusals": .object(["bounce_address": .integer(1), "no_server_up": .integer(2)]),
                     "bytes_to_client": .integer(2048), "bytes_to_server": .integer(10),

@@ -26,14 +26,19 @@ import Testing
     }
 
     @Test func theParserReadsEscapesAndSurrogatePairs() throws {
-        #expect(try JSONValue(parsing: #"["\u00e9\ud83d\ude00\/\\", 1e3, -0.5]"#) == .array([.string("é😀/\\"), .number(1000), .number(-0.5)]))
+        #expect(
+            try JSONValue(parsing: #"["\u00e9\ud83d\ude00\/\\", 1e3, -0.5]"#)
+                == .array([.string("é😀/\\"), .number(1000), .number(-0.5)])
+        )
     }
 
     @Test func malformedDocumentsAreRefusedWithTheirOffset() {
         for text in ["", "{", "[1,]", "{\"a\" 1}", "nul", "\"abc", "\"\\ud800\"", "1 2", "\"a\u{01}\""] {
             #expect(throws: JSONParseError.self, "\(text)") { try JSONValue(parsing: text) }
         }
-        #expect(throws: JSONParseError(offset: 2, reason: "unexpected text after the document")) { try JSONValue(parsing: "1 2") }
+        #expect(throws: JSONParseError(offset: 2, reason: "unexpected text after the document")) {
+            try JSONValue(parsing: "1 2")
+        }
     }
 
     @Test func nestingBeyondTheLimitIsRefused() {

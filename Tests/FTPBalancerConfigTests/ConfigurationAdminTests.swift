@@ -24,7 +24,10 @@ struct ConfigurationAdminTests {
     @Test("Without an admin section the API listens on 127.0.0.1:9021 without a token, best effort.")
     func defaults() throws {
         let configuration = try ConfigurationLoader.parse(yaml: Self.file(""), file: nil)
-        #expect(configuration.admin == AdminConfiguration(listen: Endpoint(host: "127.0.0.1", port: 9021), token: nil, mustListen: false))
+        #expect(
+            configuration.admin
+                == AdminConfiguration(listen: Endpoint(host: "127.0.0.1", port: 9021), token: nil, mustListen: false)
+        )
     }
 
     @Test("A written listen address and token are taken, and the listener becomes required.")

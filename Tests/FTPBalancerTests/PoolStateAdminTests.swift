@@ -1,14 +1,23 @@
-@testable import FTPBalancer
 import FTPBalancerConfig
 import NIOCore
 import Testing
 
+@testable import FTPBalancer
+
 private func server(_ name: String, weight: Int = 1, state: ServerAdminState = .enabled) -> ServerConfiguration {
     let octet = Int(name.unicodeScalars.first!.value) % 200 + 1
-    return ServerConfiguration(name: name, address: Endpoint(host: "192.0.2.\(octet)", port: 21), weight: weight, state: state)
+    return ServerConfiguration(
+        name: name,
+        address: Endpoint(host: "192.0.2.\(octet)", port: 21),
+        weight: weight,
+        state: state
+    )
 }
 
-private func service(_ servers: [ServerConfiguration], algorithm: BalancingAlgorithm = .roundRobin) -> VirtualServiceConfiguration {
+private func service(
+    _ servers: [ServerConfiguration],
+    algorithm: BalancingAlgorithm = .roundRobin
+) -> VirtualServiceConfiguration {
     VirtualServiceConfiguration(
         name: "test",
         listen: Endpoint(host: "127.0.0.1", port: 21),
@@ -24,7 +33,9 @@ private let anyClient = PoolState.SelectionKey(clientHost: "198.51.100.7", user:
 extension PoolState {
     fileprivate mutating func picks(_ count: Int) -> [String] {
         (0..<count).compactMap { _ in
-            guard case .server(let id, let configuration) = self.select(for: anyClient, excluding: []) else { return nil }
+            guard case .server(let id, let configuration) = self.select(for: anyClient, excluding: []) else {
+                return nil
+            }
             self.sessionEnded(id: id)
             return configuration.name
         }
@@ -39,7 +50,10 @@ extension PoolState {
 @Suite struct PoolStateAdminTests {
     @Test func drainingAServerTakesItOutOfSelectionButKeepsItsSessions() {
         var pool = PoolState(configuration: service([server("a"), server("b")]))
-        guard case .server(let held, _) = pool.select(for: anyClient, excluding: []) else { Issue.record(); return }
+        guard case .server(let held, _) = pool.select(for: anyClient, excluding: []) else {
+            Issue.record()
+            return
+        }
         let change = pool.administer("a", .setState(.draining))
         #expect(change == PoolState.AdminChange(server: "a", setting: "state", from: "enabled", to: "draining"))
         #expect(Set(pool.picks(4)) == ["b"])
@@ -97,7 +111,16 @@ extension PoolState {
     @Test func theLastHealthCheckIsKeptWithItsTime() {
         var pool = PoolState(configuration: service([server("a")]))
         let id = pool.member(named: "a")!.id
-        _ = pool.checkFinished(id: id, passed: false, detail: "connection refused", connectLatency: nil, now: .uptimeNanoseconds(42))
-        #expect(pool.member(named: "a")?.lastCheck == .init(passed: false, detail: "connection refused", at: .uptimeNanoseconds(42)))
+        _ = pool.checkFinished(
+            id: id,
+            passed: false,
+            detail: "connection refused",
+            connectLatency: nil,
+            now: .uptimeNanoseconds(42)
+        )
+        #expect(
+            pool.member(named: "a")?.lastCheck
+                == .init(passed: false, detail: "connection refused", at: .uptimeNanoseconds(42))
+        )
     }
 }

@@ -30,7 +30,11 @@ extension Balancer {
 
     /// Changes a server's state or weight until the next reload. A server is named as in the
     /// file; `service` is needed only when several services have a server of that name.
-    package func administer(server name: String, service: String?, _ action: PoolState.AdminAction) -> ServerAdminOutcome {
+    package func administer(
+        server name: String,
+        service: String?,
+        _ action: PoolState.AdminAction
+    ) -> ServerAdminOutcome {
         let running = self.runningServices
         var candidates = running
         if let service {

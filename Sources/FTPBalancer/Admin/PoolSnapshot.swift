@@ -52,7 +52,9 @@ extension ServerPool {
                         address: member.configuration.address,
                         state: member.configuration.state,
                         health: state.checksEnabled ? (member.health == .up ? .up : .down) : .unchecked,
-                        lastCheck: member.lastCheck.map { .init(passed: $0.passed, detail: $0.detail, age: now - $0.at) },
+                        lastCheck: member.lastCheck.map {
+                            .init(passed: $0.passed, detail: $0.detail, age: now - $0.at)
+                        },
                         activeSessions: member.activeSessions,
                         weight: member.configuration.weight,
                         maxSessions: member.configuration.maxSessions,
