@@ -38,16 +38,30 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "FTPBalancerAdmin",
+            dependencies: [
+                "FTPBalancer",
+                "FTPBalancerConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "FTPBalancerCLI",
             dependencies: [
                 "FTPBalancer",
+                "FTPBalancerAdmin",
                 "FTPBalancerConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -65,6 +79,18 @@ let package = Package(
         .testTarget(
             name: "FTPBalancerConfigTests",
             dependencies: ["FTPBalancerConfig"]
+        ),
+        .testTarget(
+            name: "FTPBalancerAdminTests",
+            dependencies: [
+                "FTPBalancerAdmin",
+                "FTPBalancer",
+                "FTPBalancerConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "FTPBalancerTests",

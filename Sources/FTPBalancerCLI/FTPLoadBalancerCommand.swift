@@ -5,6 +5,8 @@ struct FTPLoadBalancerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ftplb",
         abstract: "An FTP-aware load balancer: every FTP mode through one virtual address.",
-        subcommands: [RunCommand.self, CheckConfigCommand.self, SetupTransparentCommand.self]
+        subcommands: [
+            RunCommand.self, CheckConfigCommand.self, SetupTransparentCommand.self, ShowCommand.self, ServerCommand.self,
+        ]
     )
 }

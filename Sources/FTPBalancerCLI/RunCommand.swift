@@ -1,5 +1,6 @@
 import ArgumentParser
 import FTPBalancer
+import FTPBalancerAdmin
 import FTPBalancerConfig
 import Logging
 import NIOCore
@@ -55,11 +56,23 @@ struct RunCommand: AsyncParsableCommand {
         let reloader = ConfigurationReloader(
             path: self.source.config,
             balancer: balancer,
+            admin: configuration.admin,
             logLevel: level,
             logLevelOverride: try self.logLevelOverride(),
             logger: logger
         )
-        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: balancer), .init(service: reloader)]
+        let api = AdminAPI(
+            balancer: balancer,
+            token: configuration.admin.token,
+            reload: { await reloader.reload(trigger: "admin API") },
+            logger: logger
+        )
+        let admin = AdminServer(configuration: configuration.admin, api: api, group: group, logger: logger)
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: balancer), .init(service: reloader),
+            // Off, or not at its default address: the balancer runs on without it.
+            .init(service: admin, successTerminationBehavior: .ignore),
+        ]
         let serviceGroup = ServiceGroup(
             configuration: .init(
                 services: services,

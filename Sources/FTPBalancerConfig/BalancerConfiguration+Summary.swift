@@ -11,6 +11,7 @@ extension BalancerConfiguration {
                 "transparent mode: fwmark 0x\(String(self.transparent.fwmark, radix: 16)), route table \(self.transparent.routeTable)"
             )
         }
+        lines.append("admin API: \(self.admin.summary)")
         for service in self.virtualServices {
             lines.append(contentsOf: service.summaryLines)
         }
@@ -161,5 +162,15 @@ extension SessionLimitConfiguration {
         let perClient =
             self.maxSessionsPerClient.map { "max \($0) per client address" } ?? "unlimited per client address"
         return "\(total), \(perClient)"
+    }
+}
+
+extension AdminConfiguration {
+    /// `127.0.0.1:9021, token (set)`: the token itself is never printed.
+    var summary: String {
+        guard let listen = self.listen else {
+            return "off"
+        }
+        return "\(listen), token \(self.token == nil ? "none (loopback only)" : "(set)")"
     }
 }

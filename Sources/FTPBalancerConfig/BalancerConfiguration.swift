@@ -8,17 +8,21 @@ package struct BalancerConfiguration: Equatable, Sendable {
     package var shutdownGrace: Duration
     /// The host plumbing that `client_address: transparent` relies on.
     package var transparent: TransparentConfiguration
+    /// The admin HTTP API; fixed at start (a reload does not move or re-key it).
+    package var admin: AdminConfiguration
 
     package init(
         logLevel: LogLevel = .info,
         virtualServices: [VirtualServiceConfiguration],
         shutdownGrace: Duration = .seconds(30),
-        transparent: TransparentConfiguration = TransparentConfiguration()
+        transparent: TransparentConfiguration = TransparentConfiguration(),
+        admin: AdminConfiguration = AdminConfiguration()
     ) {
         self.logLevel = logLevel
         self.virtualServices = virtualServices
         self.shutdownGrace = shutdownGrace
         self.transparent = transparent
+        self.admin = admin
     }
 
     /// The services whose upstream connections leave from the client's address.

@@ -148,9 +148,10 @@ struct ConfigurationLoaderTests {
         let configuration = try ConfigurationLoader.parse(yaml: Self.fullFile, file: nil)
         let lines = configuration.summary.split(separator: "\n").map(String.init)
         #expect(
-            Array(lines.prefix(17)) == [
+            Array(lines.prefix(18)) == [
                 "log level: debug",
                 "shutdown grace: 30s",
+                "admin API: 127.0.0.1:9021, token none (loopback only)",
                 "virtual service 'ftp'",
                 "  listen:             10.0.0.1:21",
                 "  advertise:          192.0.2.10",

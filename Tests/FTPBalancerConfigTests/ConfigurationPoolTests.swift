@@ -504,6 +504,7 @@ struct ConfigurationPoolTests {
             configuration.summary.split(separator: "\n").map(String.init) == [
                 "log level: info",
                 "shutdown grace: 45s",
+                "admin API: 127.0.0.1:9021, token none (loopback only)",
                 "virtual service 'ftp'",
                 "  listen:             10.0.0.1:21",
                 "  advertise:          10.0.0.1",

@@ -58,13 +58,13 @@ extension PoolState {
 
     mutating func fail(_ name: String, times: Int) -> [HealthChange] {
         (0..<times).compactMap { _ in
-            self.checkFinished(id: self.id(of: name), passed: false, detail: "refused", connectLatency: nil)
+            self.checkFinished(id: self.id(of: name), passed: false, detail: "refused", connectLatency: nil, now: .uptimeNanoseconds(1))
         }
     }
 
     mutating func pass(_ name: String, times: Int) -> [HealthChange] {
         (0..<times).compactMap { _ in
-            self.checkFinished(id: self.id(of: name), passed: true, detail: "ok", connectLatency: nil)
+            self.checkFinished(id: self.id(of: name), passed: true, detail: "ok", connectLatency: nil, now: .uptimeNanoseconds(1))
         }
     }
 }

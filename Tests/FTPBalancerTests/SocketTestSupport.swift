@@ -138,11 +138,11 @@ final class RecordingDataFlowObserver: DataFlowObserver, Sendable {
         (self.events, self.continuation) = AsyncStream.makeStream(of: Event.self)
     }
 
-    func dataFlowStarted(_ mode: DataConnectionMode) {
-        self.continuation.yield(.started(mode))
+    func dataFlowStarted(_ flow: DataFlow) {
+        self.continuation.yield(.started(flow.mode))
     }
 
-    func dataFlowEnded(_ report: DataFlowReport) {
+    func dataFlowEnded(_ flow: DataFlow, report: DataFlowReport) {
         self.continuation.yield(.ended(report))
     }
 

@@ -532,6 +532,8 @@ def ftplb_config_yaml(name: str, listen: str, advertise: str, passive_ports: tup
                 "control_idle": "60s", "data_idle": "30s", **(timeouts or {})}
     out = [
         f"log_level: {log_level}",
+        # Many balancers run at once in the suite; only test_admin.py needs the admin API.
+        "admin: {listen: none}",
         "virtual_services:",
         f"  - name: {name}",
         f"    listen: {listen}",
@@ -613,12 +615,14 @@ def yaml_block(value, indent: int = 0) -> list[str]:
 
 
 def ftplb_pools_yaml(services: Sequence[dict], log_level: str = "debug",
-                     shutdown_grace: str | None = None, transparent: dict | None = None) -> str:
+                     shutdown_grace: str | None = None, transparent: dict | None = None,
+                     admin: dict | None = None) -> str:
     """A configuration file with the pool keys (algorithm, weights, states, health checks,
     limits, per_user, client_address): each service is a dict of the file's own keys,
     emitted in order, so a test writes exactly what an operator would. `None` values are
     left out. `transparent` is the top-level section of client_address: transparent
-    (fwmark, route_table)."""
+    (fwmark, route_table). The admin API is off unless `admin` gives the section: many
+    balancers run at once in the suite."""
     def prune(value):
         if isinstance(value, dict):
             return {k: prune(v) for k, v in value.items() if v is not None}
@@ -631,6 +635,7 @@ def ftplb_pools_yaml(services: Sequence[dict], log_level: str = "debug",
         top["shutdown_grace"] = shutdown_grace
     if transparent is not None:
         top["transparent"] = prune(transparent)
+    top["admin"] = admin if admin is not None else {"listen": "none"}
     top["virtual_services"] = [prune(service) for service in services]
     return "\n".join(yaml_block(top)) + "\n"
 

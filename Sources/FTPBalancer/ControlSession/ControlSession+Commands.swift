@@ -37,6 +37,7 @@ extension ControlSession {
         case .answer(let reply):
             self.answer(reply, outstandingBefore: outstanding)
         case .refuse(let reply, let refusal):
+            self.service.statistics.refused(refusal.rawValue)
             self.logger.notice(
                 "command refused",
                 metadata: ["ftp.command": "\(command.loggableDescription)", "ftp.refusal": "\(refusal.rawValue)"]

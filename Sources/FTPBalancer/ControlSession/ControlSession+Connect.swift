@@ -11,6 +11,7 @@ extension ControlSession {
         switch self.service.pool.select(for: key, excluding: self.triedServers) {
         case .failure(let refusal):
             self.logger.error("no server can take the session", metadata: ["ftp.refusal": "\(refusal.reason.rawValue)"])
+            self.service.statistics.refused(refusal.reason.rawValue)
             let text =
                 refusal.reason == .serversFull
                 ? "Too many sessions: every server is at its limit; try again later."

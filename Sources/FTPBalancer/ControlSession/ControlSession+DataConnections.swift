@@ -51,6 +51,7 @@ extension ControlSession: DataFlowObserver {
                     }
                     self.passiveListener = listener
                     self.sendClient(machine.passiveReply(kind: request.kind, port: listener.port))
+                    self.service.statistics.record { $0.rewrittenReplies += 1 }
                     self.logger.debug("passive port open", metadata: ["ftp.mode": "\(mode)", "ftp.port": "\(listener.port)"])
                 case .failure(let error):
                     self.logger.error("could not open a passive port", metadata: ["ftp.error": "\(error)"])
@@ -118,16 +119,23 @@ extension ControlSession: DataFlowObserver {
             }
     }
 
-    func dataFlowStarted(_ mode: DataConnectionMode) {
+    func dataFlowStarted(_ flow: DataFlow) {
         self.openDataFlows += 1
-        self.summary.dataConnections[mode, default: 0] += 1
+        self.liveDataFlows.append(flow)
+        self.summary.dataConnections[flow.mode, default: 0] += 1
+        self.service.statistics.record { $0.dataConnections[flow.mode, default: 0] += 1 }
         self.lastActivity = .now()
     }
 
-    func dataFlowEnded(_ report: DataFlowReport) {
+    func dataFlowEnded(_ flow: DataFlow, report: DataFlowReport) {
         self.openDataFlows -= 1
+        self.liveDataFlows.removeAll { $0 === flow }
         self.summary.bytesToClient += report.bytesToClient
         self.summary.bytesToServer += report.bytesToServer
+        self.service.statistics.record {
+            $0.bytesToClient += report.bytesToClient
+            $0.bytesToServer += report.bytesToServer
+        }
         self.lastActivity = .now()
         self.logger.debug(
             "data connection closed",

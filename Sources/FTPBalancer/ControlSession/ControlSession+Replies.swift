@@ -29,10 +29,12 @@ extension ControlSession {
         }
         switch action {
         case .forward(let line):
+            if line != bytes { self.service.statistics.record { $0.rewrittenReplies += 1 } }
             self.sendClient(line)
         case .drop:
-            break
+            self.service.statistics.record { $0.rewrittenReplies += 1 }
         case .replace(let reply, let error):
+            self.service.statistics.record { $0.rewrittenReplies += 1 }
             self.logger.warning("server reply unusable; answered the client instead", metadata: ["ftp.error": "\(error)"])
             self.sendClient(reply)
         case .openPassive(let request):

@@ -49,6 +49,8 @@ final class ControlSession {
     var passiveListener: (any DataListener)?
     var activeListener: (any DataListener)?
     var openDataFlows = 0
+    /// The data connections moving bytes now, for the admin API's snapshots.
+    var liveDataFlows: [DataFlow] = []
 
     var lastActivity: NIODeadline
     private var idleCheck: Scheduled<Void>?

@@ -18,6 +18,8 @@ struct SessionSummary {
     var server: String?
     var user: String?
     var lastVerb: String?
+    /// For the admin API: the last command, a password masked.
+    var lastCommand: String?
     var dataConnections: [DataConnectionMode: Int] = [:]
     var bytesToClient = 0
     var bytesToServer = 0
@@ -27,6 +29,7 @@ struct SessionSummary {
     mutating func noteCommand(_ command: FTPCommand) {
         let verb = command.verb
         self.lastVerb = verb
+        self.lastCommand = String(command.loggableDescription.prefix(SessionSnapshot.lastCommandLimit))
         if verb == "USER" {
             // Bytes, not a String decode that could fail: the name is only logged.
             self.user = command.argument.map { String(decoding: $0.readableBytesView.prefix(64), as: UTF8.self) }

@@ -2,12 +2,15 @@ import NIOCore
 
 /// One data connection through the balancer: the relay between its client-side and server-side
 /// channels, and the report when both have closed.
-final class DataFlow {
-    private let mode: DataConnectionMode
+package final class DataFlow {
+    package let mode: DataConnectionMode
     private let clientHalf: DataRelayHandler
     private let serverHalf: DataRelayHandler
     private let idleTimeout: TimeAmount
     private weak var observer: (any DataFlowObserver)?
+    private var started: NIODeadline?
+    private var clientSide: Channel?
+    private var serverSide: Channel?
 
     init(mode: DataConnectionMode, idleTimeout: TimeAmount, observer: any DataFlowObserver) {
         self.mode = mode
@@ -46,13 +49,19 @@ final class DataFlow {
     /// Both sides are connected and wired: report it, and report the end once both are closed.
     func start(clientSide: Channel, serverSide: Channel) {
         let started = NIODeadline.now()
-        self.observer?.dataFlowStarted(self.mode)
+        self.started = started
+        self.clientSide = clientSide
+        self.serverSide = serverSide
+        self.observer?.dataFlowStarted(self)
         let eventLoop = clientSide.eventLoop
         EventLoopFuture.andAllComplete([clientSide.closeFuture, serverSide.closeFuture], on: eventLoop)
             .assumeIsolated()
             .whenComplete { _ in
+                self.clientSide = nil
+                self.serverSide = nil
                 self.observer?.dataFlowEnded(
-                    DataFlowReport(
+                    self,
+                    report: DataFlowReport(
                         mode: self.mode,
                         bytesToClient: self.serverHalf.bytesRead,
                         bytesToServer: self.clientHalf.bytesRead,
@@ -60,6 +69,25 @@ final class DataFlow {
                     )
                 )
             }
+    }
+}
+
+extension DataFlow {
+    /// Both connections' addresses and the bytes moved so far, read on the flow's event loop
+    /// from the relay's own counters: nothing is added to the data path for it.
+    func snapshot(session: Int, service: String, now: NIODeadline) -> DataFlowSnapshot {
+        DataFlowSnapshot(
+            session: session,
+            service: service,
+            mode: self.mode,
+            client: self.clientSide?.remoteAddress.logDescription ?? "-",
+            clientSideLocal: self.clientSide?.localAddress.logDescription ?? "-",
+            serverSideLocal: self.serverSide?.localAddress.logDescription ?? "-",
+            server: self.serverSide?.remoteAddress.logDescription ?? "-",
+            bytesToClient: self.serverHalf.bytesRead,
+            bytesToServer: self.clientHalf.bytesRead,
+            age: now - (self.started ?? now)
+        )
     }
 }
 

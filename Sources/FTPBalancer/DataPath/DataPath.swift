@@ -18,9 +18,9 @@ package struct DataFlowReport: Sendable {
 /// session's event loop.
 package protocol DataFlowObserver: AnyObject {
     /// Both sides of a data connection are connected; bytes are moving.
-    func dataFlowStarted(_ mode: DataConnectionMode)
+    func dataFlowStarted(_ flow: DataFlow)
     /// A data connection that started has closed on both sides.
-    func dataFlowEnded(_ report: DataFlowReport)
+    func dataFlowEnded(_ flow: DataFlow, report: DataFlowReport)
 }
 
 /// A listener waiting for the one data connection it was opened for. It closes itself after

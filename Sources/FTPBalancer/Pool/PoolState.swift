@@ -27,6 +27,10 @@ package struct PoolState {
         package var nextCheck: NIODeadline = .uptimeNanoseconds(0)
         /// Removed by a reload; kept only while sessions still hold it.
         package var retired = false
+        /// The result of the last health check, for the admin API.
+        package var lastCheck: CheckResult?
+        /// What an operator changed through the admin API since the file was last applied.
+        package var adminOverride = AdminOverride()
 
         package var isPrimary: Bool { !self.configuration.backup }
 
@@ -62,6 +66,36 @@ package struct PoolState {
         case refused(Refusal)
     }
 
+    /// One health check's outcome and when it came.
+    package struct CheckResult: Equatable, Sendable {
+        package var passed: Bool
+        package var detail: String
+        package var at: NIODeadline
+    }
+
+    /// Settings an operator changed at run time; nil where the file's value holds.
+    package struct AdminOverride: Equatable, Sendable {
+        package var state: ServerAdminState?
+        package var weight: Int?
+
+        package var isEmpty: Bool { self.state == nil && self.weight == nil }
+    }
+
+    /// A run-time change an operator asks for.
+    package enum AdminAction: Equatable, Sendable {
+        case setState(ServerAdminState)
+        /// 1 to 1000, as in the file; the caller checks the range.
+        case setWeight(Int)
+    }
+
+    /// What an admin action changed, for the log and the answer.
+    package struct AdminChange: Equatable, Sendable {
+        package var server: String
+        package var setting: String
+        package var from: String
+        package var to: String
+    }
+
     /// A change of a server's health, for the log.
     package struct HealthChange: Equatable, Sendable {
         package var server: String
@@ -91,17 +125,28 @@ package struct PoolState {
 
     /// Takes a new configuration: servers with the same name and address keep their state and
     /// their running sessions; removed ones are retired until their last session ends.
-    package mutating func apply(_ configuration: VirtualServiceConfiguration) {
+    /// The file wins over admin changes: they are dropped, and returned so that the caller can
+    /// log each one the file replaced.
+    @discardableResult
+    package mutating func apply(_ configuration: VirtualServiceConfiguration) -> [AdminChange] {
         self.algorithm = configuration.algorithm
         self.healthCheck = configuration.healthCheck
         self.userRouting = configuration.userRouting
         var kept: [Member] = []
+        var reverted: [AdminChange] = []
         var remaining = self.members
         for server in configuration.servers {
             if let index = remaining.firstIndex(where: {
                 !$0.retired && $0.configuration.name == server.name && $0.configuration.address == server.address
             }) {
                 var member = remaining.remove(at: index)
+                if let state = member.adminOverride.state, state != server.state {
+                    reverted.append(AdminChange(server: server.name, setting: "state", from: state.rawValue, to: server.state.rawValue))
+                }
+                if let weight = member.adminOverride.weight, weight != server.weight {
+                    reverted.append(AdminChange(server: server.name, setting: "weight", from: "\(weight)", to: "\(server.weight)"))
+                }
+                member.adminOverride = AdminOverride()
                 member.configuration = server
                 kept.append(member)
             } else {
@@ -114,6 +159,37 @@ package struct PoolState {
             kept.append(member)
         }
         self.members = kept
+        return reverted
+    }
+
+    // MARK: Admin actions
+
+    /// The server an operator names: by its name, which is its address as written when the
+    /// file gives none. Retired servers are no longer anyone's to change.
+    package func member(named name: String) -> Member? {
+        self.members.first { !$0.retired && $0.configuration.name == name }
+    }
+
+    /// Changes a server's state or weight until the next reload; nil if it is not in the pool.
+    /// Draining or disabling leaves running sessions alone, as the same change in the file does.
+    package mutating func administer(id: Int, _ action: AdminAction) -> AdminChange? {
+        guard let index = self.index(of: id), !self.members[index].retired else { return nil }
+        let name = self.members[index].configuration.name
+        switch action {
+        case .setState(let state):
+            let previous = self.members[index].configuration.state
+            self.members[index].configuration.state = state
+            self.members[index].adminOverride.state = state
+            return AdminChange(server: name, setting: "state", from: previous.rawValue, to: state.rawValue)
+        case .setWeight(let weight):
+            let previous = self.members[index].configuration.weight
+            self.members[index].configuration.weight = weight
+            self.members[index].adminOverride.weight = weight
+            // Smooth weighted round robin restarts from even, rather than paying off a debt
+            // run up under the old weight.
+            for member in self.members.indices { self.members[member].currentWeight = 0 }
+            return AdminChange(server: name, setting: "weight", from: "\(previous)", to: "\(weight)")
+        }
     }
 
     // MARK: Choosing a server
@@ -277,10 +353,12 @@ package struct PoolState {
         id: Int,
         passed: Bool,
         detail: String,
-        connectLatency: TimeAmount?
+        connectLatency: TimeAmount?,
+        now: NIODeadline
     ) -> HealthChange? {
         guard let index = self.index(of: id) else { return nil }
         self.members[index].checkRunning = false
+        self.members[index].lastCheck = CheckResult(passed: passed, detail: detail, at: now)
         if let connectLatency { self.noteLatency(connectLatency, at: index) }
         guard self.checksEnabled else { return nil }
         if passed {

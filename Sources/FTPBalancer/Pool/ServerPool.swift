@@ -8,7 +8,7 @@ import NIOCore
 /// still release the server they hold.
 package final class ServerPool: Sendable {
     package let serviceName: String
-    private let state: NIOLockedValueBox<PoolState>
+    let state: NIOLockedValueBox<PoolState>
     private let logger: Logger
 
     package init(configuration: VirtualServiceConfiguration, logger: Logger) {
@@ -20,8 +20,18 @@ package final class ServerPool: Sendable {
     }
 
     /// Applies a reloaded configuration of the same virtual service.
+    /// Admin changes are dropped: the file wins, and each one it replaced is logged.
     func apply(_ configuration: VirtualServiceConfiguration) {
-        self.state.withLockedValue { $0.apply(configuration) }
+        let reverted = self.state.withLockedValue { $0.apply(configuration) }
+        for change in reverted {
+            self.logger.notice(
+                "reload: the file's setting replaces an admin change",
+                metadata: [
+                    "ftp.server": "\(change.server)", "ftp.setting": "\(change.setting)",
+                    "ftp.admin_value": "\(change.from)", "ftp.file_value": "\(change.to)",
+                ]
+            )
+        }
     }
 
     /// Picks the server for a new session, or says why there is none. The lease must be given
@@ -64,7 +74,8 @@ package final class ServerPool: Sendable {
                 id: check.id,
                 passed: result.passed,
                 detail: result.detail,
-                connectLatency: result.connectLatency
+                connectLatency: result.connectLatency,
+                now: .now()
             )
         }
         if !result.passed {

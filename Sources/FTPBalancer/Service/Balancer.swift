@@ -21,10 +21,10 @@ package final class Balancer: Service, Sendable {
         var listeners: [Endpoint: Listener] = [:]
     }
 
-    private let group: any EventLoopGroup
+    let group: any EventLoopGroup
     private let dataPath: any DataPath
     private let logger: Logger
-    private let sessions = SessionTable()
+    let sessions = SessionTable()
     private let sessionCounter = NIOLockedValueBox(0)
     private let state: NIOLockedValueBox<State>
 
@@ -78,15 +78,19 @@ package final class Balancer: Service, Sendable {
         // Pools and passive ports outlive the configuration that made them, so that sessions
         // already running still give back what they hold.
         let services = configuration.virtualServices.map { service in
-            let pool =
-                previous.first { $0.name == service.name }?.pool
-                ?? ServerPool(configuration: service, logger: self.logger)
+            let predecessor = previous.first { $0.name == service.name }
+            let pool = predecessor?.pool ?? ServerPool(configuration: service, logger: self.logger)
             let ports =
                 previous.first {
                     $0.configuration.advertisedAddress == service.advertisedAddress
                         && $0.passivePorts.range == service.passivePorts
                 }?.passivePorts ?? PassivePortAllocator(range: service.passivePorts)
-            return VirtualService(configuration: service, pool: pool, passivePorts: ports)
+            return VirtualService(
+                configuration: service,
+                pool: pool,
+                passivePorts: ports,
+                statistics: predecessor?.statistics ?? ServiceStatistics()
+            )
         }
 
         // Open the new listeners first: if one fails, close those and change nothing.
@@ -149,10 +153,12 @@ package final class Balancer: Service, Sendable {
                         logger: logger
                     )
                     if let refusal = sessions.admit(session, limits: service.configuration.limits) {
+                        service.statistics.refused(refusal.rawValue)
                         session.logger.notice("session refused", metadata: ["ftp.refusal": "\(refusal.rawValue)"])
                         try channel.pipeline.syncOperations.addHandler(RefusalHandler(reply: refusal.reply))
                         return
                     }
+                    service.statistics.record { $0.sessions += 1 }
                     try session.start()
                 }
             }

@@ -76,6 +76,24 @@ package final class SessionTable: Sendable {
         self.state.withLockedValue { $0.entries.count }
     }
 
+    /// Running sessions per virtual service name.
+    package var countsByService: [String: Int] {
+        self.state.withLockedValue { $0.perService }
+    }
+
+    /// Every running session as it is now, ordered by id. Each is read on its own event loop
+    /// (sessions are confined to theirs), all loops at once; a session that ends meanwhile is
+    /// left out.
+    package func snapshots(on eventLoop: any EventLoop) -> EventLoopFuture<[SessionSnapshot]> {
+        let sessions = self.state.withLockedValue { $0.entries.values.map(\.session) }
+        let taken = sessions.map { session in
+            session.eventLoop.submit { session.value.snapshot(now: .now()) }
+        }
+        return EventLoopFuture.whenAllComplete(taken, on: eventLoop).map { results in
+            results.compactMap { try? $0.get() }.sorted { $0.id < $1.id }
+        }
+    }
+
     /// Turns away every new session from now on and asks each running one to end once its
     /// transfer is done.
     func beginShutdown() {

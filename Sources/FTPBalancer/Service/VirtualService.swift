@@ -9,11 +9,19 @@ package final class VirtualService: Sendable {
     package let configuration: VirtualServiceConfiguration
     package let pool: ServerPool
     package let passivePorts: PassivePortAllocator
+    /// Carried over by name across reloads, like the pool.
+    package let statistics: ServiceStatistics
 
-    package init(configuration: VirtualServiceConfiguration, pool: ServerPool, passivePorts: PassivePortAllocator) {
+    package init(
+        configuration: VirtualServiceConfiguration,
+        pool: ServerPool,
+        passivePorts: PassivePortAllocator,
+        statistics: ServiceStatistics = ServiceStatistics()
+    ) {
         self.configuration = configuration
         self.pool = pool
         self.passivePorts = passivePorts
+        self.statistics = statistics
     }
 
     package var name: String { self.configuration.name }

@@ -1,0 +1,41 @@
+import NIOConcurrencyHelpers
+
+/// What one virtual service has done since the balancer started. Kept as one plain struct so
+/// that the admin API, and later metrics and traces, read the same numbers.
+package struct ServiceCounters: Equatable, Sendable {
+    /// Control sessions admitted.
+    package var sessions = 0
+    /// Sessions and commands turned away, by reason (`service_session_limit`, `no_server_up`,
+    /// `bounce_address`, ...).
+    package var refusals: [String: Int] = [:]
+    /// Data connections that started, by mode.
+    package var dataConnections: [DataConnectionMode: Int] = [:]
+    /// Reply lines the balancer changed: passive replies, hidden addresses, FEAT lines removed,
+    /// unusable replies replaced.
+    package var rewrittenReplies = 0
+    /// Bytes of data connections that have ended; a live one counts once it ends.
+    package var bytesToClient = 0
+    package var bytesToServer = 0
+
+    package init() {}
+}
+
+/// The counters of one virtual service behind a lock. Updated at session, command and
+/// data-connection events, never per byte, so the lock stays off the data path.
+package final class ServiceStatistics: Sendable {
+    private let counters = NIOLockedValueBox(ServiceCounters())
+
+    package init() {}
+
+    package var current: ServiceCounters {
+        self.counters.withLockedValue { $0 }
+    }
+
+    func record(_ update: (inout ServiceCounters) -> Void) {
+        self.counters.withLockedValue { update(&$0) }
+    }
+
+    func refused(_ reason: String) {
+        self.record { $0.refusals[reason, default: 0] += 1 }
+    }
+}

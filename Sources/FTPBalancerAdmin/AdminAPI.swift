@@ -1,0 +1,275 @@
+import FTPBalancer
+import FTPBalancerConfig
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// One HTTP request to the admin API, read whole (bodies are small).
+package struct AdminRequest: Sendable {
+    package var method: HTTPMethod
+    /// The path, without the query.
+    package var path: String
+    package var query: [String: String]
+    package var authorization: String?
+    package var body: ByteBuffer
+    /// Who asked, for the log.
+    package var peer: String
+
+    package init(method: HTTPMethod, uri: String, authorization: String?, body: ByteBuffer = ByteBuffer(), peer: String)
+    {
+        self.method = method
+        let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        self.path = String(parts[0])
+        self.query = [:]
+        if parts.count == 2 {
+            for pair in parts[1].split(separator: "&") {
+                let keyValue = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                let key = PercentEncoding.decode(keyValue[0]) ?? ""
+                self.query[key] = keyValue.count == 2 ? PercentEncoding.decode(keyValue[1]) : ""
+            }
+        }
+        self.authorization = authorization
+        self.body = body
+        self.peer = peer
+    }
+}
+
+/// The answer: a status and a JSON document.
+package struct AdminResponse: Sendable {
+    package var status: HTTPResponseStatus
+    package var body: JSONValue
+    package var headers: [(String, String)] = []
+
+    static func error(
+        _ status: HTTPResponseStatus,
+        _ message: String,
+        _ more: KeyValuePairs<String, JSONValue> = [:]
+    ) -> AdminResponse {
+        AdminResponse(
+            status: status,
+            body: .object(
+                [JSONField(key: "error", value: .string(message))]
+                    + more.map { JSONField(key: $0.key, value: $0.value) }
+            )
+        )
+    }
+}
+
+/// What a reload through the API came to: the same outcomes as SIGHUP.
+package enum AdminReloadResult: Sendable {
+    case reloaded(services: Int)
+    /// The file was refused (invalid, or a listener could not be opened); the running
+    /// configuration stays.
+    case refused(String)
+    /// There is no file to re-read: the quick command-line form.
+    case unavailable(String)
+}
+
+/// The routes of the admin API: read-only views of the running balancer, and the few actions an
+/// operator needs during an incident. Every action is logged at notice with who asked.
+package struct AdminAPI: Sendable {
+    package static let prefix = "/api/v1"
+    static let views = ["services", "pools", "sessions", "flows", "stats"]
+    static let serverActions: [String: ServerAdminState] = [
+        "enable": .enabled, "disable": .disabled, "drain": .draining,
+    ]
+
+    let balancer: Balancer
+    let token: String?
+    let reload: @Sendable () async -> AdminReloadResult
+    let logger: Logger
+
+    package init(
+        balancer: Balancer,
+        token: String?,
+        reload: @escaping @Sendable () async -> AdminReloadResult,
+        logger: Logger
+    ) {
+        self.balancer = balancer
+        self.token = token
+        self.reload = reload
+        self.logger = logger
+    }
+
+    package func respond(to request: AdminRequest) async -> AdminResponse {
+        if let token = self.token, !Self.authorized(request.authorization, token: token) {
+            self.logger.notice(
+                "admin API: request refused: missing or wrong bearer token",
+                metadata: ["ftp.admin.peer": "\(request.peer)"]
+            )
+            var response = AdminResponse.error(
+                .unauthorized,
+                "a valid token is required: send Authorization: Bearer TOKEN (admin.token)"
+            )
+            response.headers.append(("WWW-Authenticate", "Bearer realm=\"ftplb\""))
+            return response
+        }
+        guard request.path.hasPrefix(Self.prefix + "/") else {
+            return self.notFound(request.path)
+        }
+        let components = request.path.dropFirst(Self.prefix.count + 1).split(
+            separator: "/",
+            omittingEmptySubsequences: false
+        )
+        switch (request.method, components.count) {
+        case (.GET, 1) where Self.views.contains(String(components[0])):
+            return await self.view(String(components[0]))
+        case (.POST, 1) where components[0] == "reload":
+            return await self.reload(request)
+        case (.POST, 3) where components[0] == "servers":
+            guard let name = PercentEncoding.decode(components[1]), !name.isEmpty else {
+                return .error(.badRequest, "the server name in the path is not valid percent-encoded UTF-8")
+            }
+            return self.serverAction(String(components[2]), server: name, request: request)
+        case (_, 1) where Self.views.contains(String(components[0])) || components[0] == "reload",
+            (_, 3) where components[0] == "servers":
+            var response = AdminResponse.error(.methodNotAllowed, "\(request.method) is not allowed on \(request.path)")
+            response.headers.append(("Allow", components[0] == "servers" || components[0] == "reload" ? "POST" : "GET"))
+            return response
+        default:
+            return self.notFound(request.path)
+        }
+    }
+
+    private func notFound(_ path: String) -> AdminResponse {
+        .error(
+            .notFound,
+            "no such endpoint: \(path)",
+            [
+                "endpoints": .array(
+                    Self.views.map { .string("GET \(Self.prefix)/\($0)") } + [
+                        .string("POST \(Self.prefix)/servers/NAME/{enable,disable,drain,weight}"),
+                        .string("POST \(Self.prefix)/reload"),
+                    ]
+                )
+            ]
+        )
+    }
+
+    // MARK: Views
+
+    private func view(_ name: String) async -> AdminResponse {
+        let services = self.balancer.runningServices
+        let active = self.balancer.activeSessionCounts
+        switch name {
+        case "services":
+            return AdminResponse(
+                status: .ok,
+                body: .object([
+                    "services": .array(services.map { $0.json(activeSessions: active[$0.name, default: 0]) })
+                ])
+            )
+        case "pools":
+            let now = NIODeadline.now()
+            return AdminResponse(
+                status: .ok,
+                body: .object(["pools": .array(services.map { $0.pool.snapshot(now: now).json })])
+            )
+        case "stats":
+            return AdminResponse(
+                status: .ok,
+                body: .object([
+                    "services": .array(services.map { $0.statisticsJSON(activeSessions: active[$0.name, default: 0]) })
+                ])
+            )
+        default:
+            let sessions: [SessionSnapshot]
+            do {
+                sessions = try await self.balancer.sessionSnapshots()
+            } catch {
+                return .error(.serviceUnavailable, "could not read the sessions: \(error)")
+            }
+            if name == "sessions" {
+                return AdminResponse(status: .ok, body: .object(["sessions": .array(sessions.map(\.json))]))
+            }
+            return AdminResponse(
+                status: .ok,
+                body: .object(["flows": .array(sessions.flatMap(\.dataFlows).map(\.json))])
+            )
+        }
+    }
+
+    // MARK: Actions
+
+    private func serverAction(_ action: String, server: String, request: AdminRequest) -> AdminResponse {
+        let change: PoolState.AdminAction
+        if let state = Self.serverActions[action] {
+            change = .setState(state)
+        } else if action == "weight" {
+            let body = try? JSONValue(parsing: request.body.readableBytesView)
+            guard let weight = body?["weight"]?.intValue ?? request.query["weight"].flatMap({ Int($0) }),
+                (1...1000).contains(weight)
+            else {
+                return .error(.badRequest, "expected a weight from 1 to 1000, as {\"weight\": N} in the body")
+            }
+            change = .setWeight(weight)
+        } else {
+            return .error(.notFound, "unknown server action '\(action)'; expected enable, disable, drain or weight")
+        }
+        switch self.balancer.administer(server: server, service: request.query["service"], change) {
+        case .changed(let service, let change):
+            self.logger.notice(
+                "admin API: server changed until the next reload",
+                metadata: [
+                    "ftp.admin.peer": "\(request.peer)", "ftp.service": "\(service)", "ftp.server": "\(change.server)",
+                    "ftp.setting": "\(change.setting)", "ftp.from": "\(change.from)", "ftp.to": "\(change.to)",
+                ]
+            )
+            return AdminResponse(
+                status: .ok,
+                body: .object([
+                    "service": .string(service), "server": .string(change.server), "setting": .string(change.setting),
+                    "from": .string(change.from), "to": .string(change.to),
+                ])
+            )
+        case .unknownService(let name, let known):
+            return .error(
+                .notFound,
+                "no virtual service '\(name)'; known: \(known.joined(separator: ", "))",
+                ["known": .array(known.map { .string($0) })]
+            )
+        case .unknownServer(let name, let known):
+            return .error(
+                .notFound,
+                "no server '\(name)'; known: \(known.joined(separator: ", "))",
+                ["known": .array(known.map { .string($0) })]
+            )
+        case .ambiguous(let name, let services):
+            return .error(
+                .conflict,
+                "server '\(name)' is in several virtual services (\(services.joined(separator: ", "))); name one with ?service=NAME",
+                ["services": .array(services.map { .string($0) })]
+            )
+        }
+    }
+
+    private func reload(_ request: AdminRequest) async -> AdminResponse {
+        self.logger.notice("admin API: reload requested", metadata: ["ftp.admin.peer": "\(request.peer)"])
+        switch await self.reload() {
+        case .reloaded(let services):
+            return AdminResponse(
+                status: .ok,
+                body: .object(["result": .string("reloaded"), "services": .integer(services)])
+            )
+        case .refused(let message):
+            return .error(.unprocessableEntity, message)
+        case .unavailable(let message):
+            return .error(.conflict, message)
+        }
+    }
+
+    // MARK: Authorization
+
+    /// `Bearer TOKEN` compared in constant time: how long it takes does not tell how much of a
+    /// guess was right.
+    static func authorized(_ header: String?, token: String) -> Bool {
+        guard let header, header.hasPrefix("Bearer ") else { return false }
+        let given = Array(header.utf8.dropFirst("Bearer ".utf8.count))
+        let expected = Array(token.utf8)
+        var difference = UInt8(given.count == expected.count ? 0 : 1)
+        for index in expected.indices {
+            difference |= expected[index] ^ (index < given.count ? given[index] : 0)
+        }
+        return difference == 0
+    }
+}
