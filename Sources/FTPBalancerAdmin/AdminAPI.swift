@@ -34,11 +34,13 @@ package struct AdminRequest: Sendable {
     }
 }
 
-/// The answer: a status and a JSON document.
+/// The answer: a status and a JSON document, or for `/metrics` a text in another format.
 package struct AdminResponse: Sendable {
     package var status: HTTPResponseStatus
     package var body: JSONValue
     package var headers: [(String, String)] = []
+    /// Sent instead of `body` when set, with its content type.
+    package var text: (contentType: String, text: String)?
 
     static func error(
         _ status: HTTPResponseStatus,
@@ -69,6 +71,7 @@ package enum AdminReloadResult: Sendable {
 /// operator needs during an incident. Every action is logged at notice with who asked.
 package struct AdminAPI: Sendable {
     package static let prefix = "/api/v1"
+    package static let metricsPath = "/metrics"
     static let views = ["services", "pools", "sessions", "flows", "stats"]
     static let serverActions: [String: ServerAdminState] = [
         "enable": .enabled, "disable": .disabled, "drain": .draining,
@@ -77,17 +80,21 @@ package struct AdminAPI: Sendable {
     let balancer: Balancer
     let token: String?
     let reload: @Sendable () async -> AdminReloadResult
+    /// Served at `GET /metrics`, under the same token rule; none, and `/metrics` is not found.
+    let metrics: MetricsExposition?
     let logger: Logger
 
     package init(
         balancer: Balancer,
         token: String?,
         reload: @escaping @Sendable () async -> AdminReloadResult,
+        metrics: MetricsExposition? = nil,
         logger: Logger
     ) {
         self.balancer = balancer
         self.token = token
         self.reload = reload
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -102,6 +109,16 @@ package struct AdminAPI: Sendable {
                 "a valid token is required: send Authorization: Bearer TOKEN (admin.token)"
             )
             response.headers.append(("WWW-Authenticate", "Bearer realm=\"ftplb\""))
+            return response
+        }
+        if request.path == Self.metricsPath, let metrics = self.metrics {
+            guard request.method == .GET else {
+                var response = AdminResponse.error(.methodNotAllowed, "\(request.method) is not allowed on \(request.path)")
+                response.headers.append(("Allow", "GET"))
+                return response
+            }
+            var response = AdminResponse(status: .ok, body: .null)
+            response.text = (MetricsExposition.contentType, metrics.render())
             return response
         }
         guard request.path.hasPrefix(Self.prefix + "/") else {
@@ -140,7 +157,7 @@ package struct AdminAPI: Sendable {
                     Self.views.map { .string("GET \(Self.prefix)/\($0)") } + [
                         .string("POST \(Self.prefix)/servers/NAME/{enable,disable,drain,weight}"),
                         .string("POST \(Self.prefix)/reload"),
-                    ]
+                    ] + (self.metrics == nil ? [] : [.string("GET \(Self.metricsPath)")])
                 )
             ]
         )

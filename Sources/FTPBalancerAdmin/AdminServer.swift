@@ -136,9 +136,9 @@ package struct AdminServer: Service, CustomStringConvertible {
         keepAlive: Bool,
         to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
     ) async throws {
-        let text = response.body.prettyText
+        let text = response.text?.text ?? response.body.prettyText
         var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Content-Type", value: response.text?.contentType ?? "application/json")
         headers.add(name: "Content-Length", value: "\(text.utf8.count)")
         headers.add(name: "Cache-Control", value: "no-store")
         for (name, value) in response.headers { headers.add(name: name, value: value) }

@@ -1,10 +1,12 @@
 import ArgumentParser
+import CoreMetrics
 import FTPBalancer
 import FTPBalancerAdmin
 import FTPBalancerConfig
 import Logging
 import NIOCore
 import NIOPosix
+import Prometheus
 import ServiceLifecycle
 
 #if canImport(Glibc)
@@ -51,8 +53,10 @@ struct RunCommand: AsyncParsableCommand {
             logger.critical("\(error)")
             throw ExitCode(1)
         }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let balancer = Balancer(configuration: configuration, group: group, logger: logger)
+        let balancer = Balancer(configuration: configuration, group: group, metrics: BalancerMetrics(), logger: logger)
         let reloader = ConfigurationReloader(
             path: self.source.config,
             balancer: balancer,
@@ -65,6 +69,7 @@ struct RunCommand: AsyncParsableCommand {
             balancer: balancer,
             token: configuration.admin.token,
             reload: { await reloader.reload(trigger: "admin API") },
+            metrics: MetricsExposition(registry: registry, balancer: balancer),
             logger: logger
         )
         let admin = AdminServer(configuration: configuration.admin, api: api, group: group, logger: logger)

@@ -53,3 +53,11 @@ extension Balancer {
         return .changed(service: target.name, change)
     }
 }
+
+extension Balancer {
+    /// Sets the state gauges (sessions running, servers up, passive ports held) from the live
+    /// tables; the metrics endpoint calls it before each scrape.
+    package func updateMetricGauges() {
+        self.metrics.updateGauges(services: self.runningServices, activeSessions: self.activeSessionCounts, now: .now())
+    }
+}

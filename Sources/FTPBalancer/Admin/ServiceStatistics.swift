@@ -20,12 +20,18 @@ package struct ServiceCounters: Equatable, Sendable {
     package init() {}
 }
 
-/// The counters of one virtual service behind a lock. Updated at session, command and
-/// data-connection events, never per byte, so the lock stays off the data path.
+/// The counters of one virtual service behind a lock, and the same events as metrics. Updated at
+/// session, command and data-connection events, never per byte, so the lock stays off the data
+/// path.
 package final class ServiceStatistics: Sendable {
     private let counters = NIOLockedValueBox(ServiceCounters())
+    private let service: String
+    private let metrics: BalancerMetrics
 
-    package init() {}
+    package init(service: String = "", metrics: BalancerMetrics = BalancerMetrics()) {
+        self.service = service
+        self.metrics = metrics
+    }
 
     package var current: ServiceCounters {
         self.counters.withLockedValue { $0 }
@@ -37,5 +43,28 @@ package final class ServiceStatistics: Sendable {
 
     func refused(_ reason: String) {
         self.record { $0.refusals[reason, default: 0] += 1 }
+        self.metrics.refused(service: self.service, reason: reason)
+    }
+
+    func sessionAdmitted() {
+        self.record { $0.sessions += 1 }
+        self.metrics.sessionAdmitted(service: self.service)
+    }
+
+    func dataConnectionStarted(_ mode: DataConnectionMode) {
+        self.record { $0.dataConnections[mode, default: 0] += 1 }
+        self.metrics.dataConnectionStarted(service: self.service, mode: mode)
+    }
+
+    func dataConnectionEnded(_ report: DataFlowReport) {
+        self.record {
+            $0.bytesToClient += report.bytesToClient
+            $0.bytesToServer += report.bytesToServer
+        }
+        self.metrics.dataConnectionEnded(
+            service: self.service,
+            bytesToClient: report.bytesToClient,
+            bytesToServer: report.bytesToServer
+        )
     }
 }

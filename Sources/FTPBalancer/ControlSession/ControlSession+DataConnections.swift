@@ -123,7 +123,7 @@ extension ControlSession: DataFlowObserver {
         self.openDataFlows += 1
         self.liveDataFlows.append(flow)
         self.summary.dataConnections[flow.mode, default: 0] += 1
-        self.service.statistics.record { $0.dataConnections[flow.mode, default: 0] += 1 }
+        self.service.statistics.dataConnectionStarted(flow.mode)
         self.lastActivity = .now()
     }
 
@@ -132,10 +132,7 @@ extension ControlSession: DataFlowObserver {
         self.liveDataFlows.removeAll { $0 === flow }
         self.summary.bytesToClient += report.bytesToClient
         self.summary.bytesToServer += report.bytesToServer
-        self.service.statistics.record {
-            $0.bytesToClient += report.bytesToClient
-            $0.bytesToServer += report.bytesToServer
-        }
+        self.service.statistics.dataConnectionEnded(report)
         self.lastActivity = .now()
         self.logger.debug(
             "data connection closed",

@@ -11,6 +11,7 @@ struct HealthMonitor {
 
     let services: @Sendable () -> [VirtualService]
     let group: any EventLoopGroup
+    let metrics: BalancerMetrics
 
     func run() async {
         await withDiscardingTaskGroup { checks in
@@ -31,9 +32,16 @@ struct HealthMonitor {
                             proxyHeader: service.configuration.clientAddress.proxyHeaderVersion,
                             eventLoop: self.group.next()
                         )
-                        checks.addTask {
+                        let name = service.name
+                        checks.addTask { [metrics] in
                             let result = await probe.run()
                             pool.checkFinished(check, result: result)
+                            metrics.healthCheckFinished(
+                                service: name,
+                                server: check.configuration.name,
+                                passed: result.passed,
+                                duration: result.duration
+                            )
                         }
                     }
                 }

@@ -27,14 +27,17 @@ package final class Balancer: Service, Sendable {
     let sessions = SessionTable()
     private let sessionCounter = NIOLockedValueBox(0)
     private let state: NIOLockedValueBox<State>
+    package let metrics: BalancerMetrics
 
     package init(
         configuration: BalancerConfiguration,
         group: any EventLoopGroup,
         dataPath: any DataPath = NIODataPath(),
+        metrics: BalancerMetrics = BalancerMetrics(),
         logger: Logger
     ) {
         self.group = group
+        self.metrics = metrics
         self.dataPath = dataPath
         self.logger = logger
         self.state = NIOLockedValueBox(State(configuration: configuration))
@@ -45,7 +48,7 @@ package final class Balancer: Service, Sendable {
         try await self.apply(configuration)
         await withDiscardingTaskGroup { tasks in
             tasks.addTask {
-                await HealthMonitor(services: { self.services }, group: self.group).run()
+                await HealthMonitor(services: { self.services }, group: self.group, metrics: self.metrics).run()
             }
             try? await gracefulShutdown()
             await self.drainSessions()
@@ -89,7 +92,7 @@ package final class Balancer: Service, Sendable {
                 configuration: service,
                 pool: pool,
                 passivePorts: ports,
-                statistics: predecessor?.statistics ?? ServiceStatistics()
+                statistics: predecessor?.statistics ?? ServiceStatistics(service: service.name, metrics: self.metrics)
             )
         }
 
@@ -158,7 +161,7 @@ package final class Balancer: Service, Sendable {
                         try channel.pipeline.syncOperations.addHandler(RefusalHandler(reply: refusal.reply))
                         return
                     }
-                    service.statistics.record { $0.sessions += 1 }
+                    service.statistics.sessionAdmitted()
                     try session.start()
                 }
             }

@@ -1,0 +1,110 @@
+import CoreMetrics
+import FTPBalancerConfig
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// The balancer's metrics, through swift-metrics: made once by the `Balancer` with the factory
+/// the executable bootstrapped. Names never vary, labels do. Counters move at session, command,
+/// health-check and data-connection events, never per byte; gauges that are states (sessions
+/// running, servers up, passive ports held) are set from the live tables when metrics are read,
+/// by `updateGauges`, so nothing keeps them in step.
+package final class BalancerMetrics: Sendable {
+    package enum Name {
+        package static let sessionsActive = "ftplb_sessions_active"
+        package static let sessionsTotal = "ftplb_sessions_total"
+        package static let dataConnectionsTotal = "ftplb_data_connections_total"
+        package static let bytesTotal = "ftplb_bytes_total"
+        package static let serverUp = "ftplb_server_up"
+        package static let healthChecksTotal = "ftplb_health_checks_total"
+        package static let healthCheckDuration = "ftplb_health_check_duration_seconds"
+        package static let passivePortsInUse = "ftplb_passive_ports_in_use"
+        package static let passivePortsTotal = "ftplb_passive_ports_total"
+        package static let refusalsTotal = "ftplb_refusals_total"
+    }
+
+    /// One gauge series: its name and labels.
+    private struct Series: Hashable {
+        var name: String
+        var labels: [String]
+    }
+
+    private let factory: any MetricsFactory
+    /// The gauge series set at the last update, so that those of a removed service or server
+    /// are dropped instead of showing their last value for ever.
+    private let gauges = NIOLockedValueBox<Set<Series>>([])
+
+    package init(factory: any MetricsFactory = MetricsSystem.factory) {
+        self.factory = factory
+    }
+
+    // MARK: Events
+
+    func sessionAdmitted(service: String) {
+        self.count(Name.sessionsTotal, [("service", service)])
+    }
+
+    func refused(service: String, reason: String) {
+        self.count(Name.refusalsTotal, [("service", service), ("reason", reason)])
+    }
+
+    func dataConnectionStarted(service: String, mode: DataConnectionMode) {
+        self.count(Name.dataConnectionsTotal, [("service", service), ("mode", mode.rawValue)])
+    }
+
+    /// Bytes are counted when a data connection ends, with the relay's totals: a live transfer
+    /// shows in `ftplb_bytes_total` once it ends (the admin API's flows show it as it goes).
+    func dataConnectionEnded(service: String, bytesToClient: Int, bytesToServer: Int) {
+        if bytesToClient > 0 {
+            self.count(Name.bytesTotal, [("service", service), ("direction", "to_client")], by: bytesToClient)
+        }
+        if bytesToServer > 0 {
+            self.count(Name.bytesTotal, [("service", service), ("direction", "to_server")], by: bytesToServer)
+        }
+    }
+
+    func healthCheckFinished(service: String, server: String, passed: Bool, duration: TimeAmount) {
+        self.count(
+            Name.healthChecksTotal,
+            [("service", service), ("server", server), ("result", passed ? "pass" : "fail")]
+        )
+        Timer(label: Name.healthCheckDuration, dimensions: [("service", service), ("server", server)], factory: self.factory)
+            .recordNanoseconds(duration.nanoseconds)
+    }
+
+    private func count(_ name: String, _ labels: [(String, String)], by amount: Int = 1) {
+        Counter(label: name, dimensions: labels, factory: self.factory).increment(by: amount)
+    }
+
+    // MARK: States
+
+    /// Sets the state gauges from the running services; called just before metrics are read.
+    package func updateGauges(services: [VirtualService], activeSessions: [String: Int], now: NIODeadline) {
+        var values: [(Series, [(String, String)], Double)] = []
+        func set(_ name: String, _ labels: [(String, String)], _ value: Int) {
+            values.append((Series(name: name, labels: labels.flatMap { [$0.0, $0.1] }), labels, Double(value)))
+        }
+        for service in services {
+            let labels = [("service", service.name)]
+            set(Name.sessionsActive, labels, activeSessions[service.name, default: 0])
+            set(Name.passivePortsInUse, labels, service.passivePorts.inUseCount)
+            set(Name.passivePortsTotal, labels, service.passivePorts.range.count)
+            for server in service.pool.snapshot(now: now).servers where !server.retired {
+                set(Name.serverUp, labels + [("server", server.name)], server.health == .down ? 0 : 1)
+            }
+        }
+        let current = Set(values.map(\.0))
+        let stale = self.gauges.withLockedValue { previous in
+            defer { previous = current }
+            return previous.subtracting(current)
+        }
+        for series in stale {
+            let labels = stride(from: 0, to: series.labels.count, by: 2).map {
+                (series.labels[$0], series.labels[$0 + 1])
+            }
+            Gauge(label: series.name, dimensions: labels, factory: self.factory).destroy()
+        }
+        for (series, labels, value) in values {
+            Gauge(label: series.name, dimensions: labels, factory: self.factory).record(value)
+        }
+    }
+}
