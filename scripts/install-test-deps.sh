@@ -7,6 +7,7 @@ packages=(
     vsftpd              # FTP server under test
     python3-pyftpdlib   # second FTP server (imports under /usr/bin/python3 only)
     python3-pytest      # the runner, for /usr/bin/python3
+    python3-prometheus-client  # test_metrics.py parses /metrics with its text-format parser
     lftp tnftp curl     # FTP clients
     iproute2            # ip netns, veth, bridge; ss
     nftables tcpdump    # for debugging flows by hand
