@@ -113,7 +113,10 @@ package struct AdminAPI: Sendable {
         }
         if request.path == Self.metricsPath, let metrics = self.metrics {
             guard request.method == .GET else {
-                var response = AdminResponse.error(.methodNotAllowed, "\(request.method) is not allowed on \(request.path)")
+                var response = AdminResponse.error(
+                    .methodNotAllowed,
+                    "\(request.method) is not allowed on \(request.path)"
+                )
                 response.headers.append(("Allow", "GET"))
                 return response
             }

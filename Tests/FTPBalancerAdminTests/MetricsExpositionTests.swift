@@ -98,7 +98,9 @@ import Testing
         #expect(response.status == .ok)
         #expect(response.text?.contentType.hasPrefix("text/plain; version=0.0.4") == true)
         #expect(response.text?.text.contains("ftplb_test_total 1") == true)
-        let post = await api.respond(to: AdminRequest(method: .POST, uri: "/metrics", authorization: "Bearer secret", peer: "t"))
+        let post = await api.respond(
+            to: AdminRequest(method: .POST, uri: "/metrics", authorization: "Bearer secret", peer: "t")
+        )
         #expect(post.status == .methodNotAllowed)
     }
 }

@@ -67,8 +67,12 @@ package final class BalancerMetrics: Sendable {
             Name.healthChecksTotal,
             [("service", service), ("server", server), ("result", passed ? "pass" : "fail")]
         )
-        Timer(label: Name.healthCheckDuration, dimensions: [("service", service), ("server", server)], factory: self.factory)
-            .recordNanoseconds(duration.nanoseconds)
+        Timer(
+            label: Name.healthCheckDuration,
+            dimensions: [("service", service), ("server", server)],
+            factory: self.factory
+        )
+        .recordNanoseconds(duration.nanoseconds)
     }
 
     private func count(_ name: String, _ labels: [(String, String)], by amount: Int = 1) {
