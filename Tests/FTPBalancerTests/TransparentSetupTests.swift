@@ -51,6 +51,7 @@ struct TransparentSetupTests {
             for: Self.configuration(servers: ["2001:db8::11"], transparent: TransparentConfiguration(fwmark: 0x4000, routeTable: 4242))
         )
         let commands = setup.steps.flatMap(\.shellCommands)
+        #expect(setup.families == [.ipv4, .ipv6])
         #expect(commands.contains("ip rule add fwmark 0x4000 lookup 4242"))
         #expect(commands.contains("ip -6 rule add fwmark 0x4000 lookup 4242"))
         #expect(commands.contains("ip -6 route replace local ::/0 dev lo table 4242"))
@@ -61,7 +62,10 @@ struct TransparentSetupTests {
 
     @Test("A configuration without a transparent service needs nothing.")
     func nothingToDo() {
-        #expect(TransparentSetup(for: Self.configuration(clientAddress: .proxyProtocolV2)).steps.isEmpty)
+        let setup = TransparentSetup(for: Self.configuration(clientAddress: .proxyProtocolV2))
+        #expect(setup.steps.isEmpty)
+        #expect(setup.families.isEmpty)
+        #expect(TransparentSetup(for: Self.configuration()).families == [.ipv4])
     }
 
     @Test("Words with shell syntax are quoted, plain ones are not.")

@@ -79,3 +79,24 @@ def test_quick_form_run(workdir, servers):
         assert seen == {"vsftpd": 2, "pyftpdlib": 2}, seen
     finally:
         process.stop()
+
+
+def test_config_and_quick_flags_do_not_mix(workdir):
+    """A quick flag next to --config would be silently ignored; both commands refuse it."""
+    path = workdir / "cli-mixed.yaml"
+    path.write_text(VALID)
+    for command in ("run", "setup-transparent"):
+        result = ftpenv.run([str(ftpenv.ftplb_binary()), command, "--config", str(path), "--advertise", "127.0.10.99"],
+                            timeout=30, check=False)
+        assert result.returncode == 2, (command, result.stderr.decode())
+        assert "use either --config or the quick flags, not both" in result.stderr.decode()
+
+
+def test_setup_transparent_without_a_transparent_service(workdir):
+    path = workdir / "cli-plain.yaml"
+    path.write_text(VALID)
+    result = ftpenv.run([str(ftpenv.ftplb_binary()), "setup-transparent", "--config", str(path)],
+                        timeout=30, check=False)
+    assert result.returncode == 1, result.stderr.decode()
+    assert "no virtual service has client_address: transparent" in result.stderr.decode()
+    assert result.stdout == b""

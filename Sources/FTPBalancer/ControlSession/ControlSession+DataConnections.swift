@@ -120,7 +120,6 @@ extension ControlSession: DataFlowObserver {
     }
 
     func dataFlowStarted(_ flow: DataFlow) {
-        self.openDataFlows += 1
         self.liveDataFlows.append(flow)
         self.summary.dataConnections[flow.mode, default: 0] += 1
         self.service.statistics.dataConnectionStarted(flow.mode)
@@ -128,7 +127,6 @@ extension ControlSession: DataFlowObserver {
     }
 
     func dataFlowEnded(_ flow: DataFlow, report: DataFlowReport) {
-        self.openDataFlows -= 1
         self.liveDataFlows.removeAll { $0 === flow }
         self.summary.bytesToClient += report.bytesToClient
         self.summary.bytesToServer += report.bytesToServer

@@ -48,9 +48,10 @@ final class ControlSession {
 
     var passiveListener: (any DataListener)?
     var activeListener: (any DataListener)?
-    var openDataFlows = 0
-    /// The data connections moving bytes now, for the admin API's snapshots.
+    /// The data connections moving bytes now: what keeps a session open, and what the admin
+    /// API's snapshots show.
     var liveDataFlows: [DataFlow] = []
+    var openDataFlows: Int { self.liveDataFlows.count }
 
     var lastActivity: NIODeadline
     private var idleCheck: Scheduled<Void>?

@@ -95,18 +95,14 @@ extension TransparentHostState {
                 return nil
             }
         }
-        let families = Set(setup.steps.compactMap { step -> TransparentSetup.Family? in
-            if case .markRule(let family) = step.kind { return family }
-            return nil
-        })
-        for family in families.sorted(by: { $0.rawValue < $1.rawValue }) {
+        for family in setup.families {
             let flag = family == .ipv6 ? "-6" : "-4"
             state.rules[family] = output(["ip", flag, "rule", "show"]) ?? ""
             state.routes[family] = output(["ip", flag, "route", "show", "table", String(setup.routeTable)]) ?? ""
             let path = "/proc/sys/" + family.forwardingSetting.split(separator: ".").joined(separator: "/")
             state.forwarding[family] = HostCommand.readFile(path)?.hasPrefix("1") ?? false
         }
-        if !setup.steps.isEmpty {
+        if !setup.families.isEmpty {
             // nft exits 1 when the table does not exist: that is a missing step, not a problem.
             state.nftTable = output(["nft", "list", "table", "inet", TransparentSetup.nftTable])
         }

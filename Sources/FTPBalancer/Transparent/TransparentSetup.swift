@@ -55,19 +55,23 @@ package struct TransparentSetup: Equatable, Sendable {
 
     package var fwmark: UInt32
     package var routeTable: Int
+    /// IPv4 always; IPv6 too when a transparent service listens on or reaches IPv6.
+    package var families: [Family]
     package var steps: [Step]
 
     /// The steps for the transparent services of `configuration`; none when it has none.
     package init(for configuration: BalancerConfiguration) {
         self.fwmark = configuration.transparent.fwmark
         self.routeTable = configuration.transparent.routeTable
+        self.families = []
         self.steps = []
         let services = configuration.transparentServices
         guard !services.isEmpty else { return }
-        var families: [Family] = [.ipv4]
+        self.families = [.ipv4]
         if services.contains(where: { $0.servers.contains(where: \.address.isIPv6) || $0.listen.isIPv6 }) {
-            families.append(.ipv6)
+            self.families.append(.ipv6)
         }
+        let families = self.families
         let mark = self.markText
         let table = String(self.routeTable)
         for family in families {
