@@ -101,15 +101,20 @@ package struct AdminAPI: Sendable {
     package func respond(to request: AdminRequest) async -> AdminResponse {
         if let token = self.token, !Self.authorized(request.authorization, token: token) {
             self.logger.notice(
-                "admin API: request refused: missing or wrong bearer token",
+                "admin API: request refused: missing or wrong token",
                 metadata: ["ftp.admin.peer": "\(request.peer)"]
             )
             var response = AdminResponse.error(
                 .unauthorized,
-                "a valid token is required: send Authorization: Bearer TOKEN (admin.token)"
+                "a valid token is required: send Authorization: Bearer TOKEN, or the token as Basic password (admin.token)"
             )
-            response.headers.append(("WWW-Authenticate", "Bearer realm=\"ftplb\""))
+            // The status page is opened by a browser, which prompts for Basic credentials only.
+            let scheme = request.path == StatusPage.path ? "Basic" : "Bearer"
+            response.headers.append(("WWW-Authenticate", "\(scheme) realm=\"ftplb\""))
             return response
+        }
+        if request.path == StatusPage.path {
+            return self.statusPage(request)
         }
         if request.path == Self.metricsPath, let metrics = self.metrics {
             guard request.method == .GET else {
@@ -160,6 +165,7 @@ package struct AdminAPI: Sendable {
                     Self.views.map { .string("GET \(Self.prefix)/\($0)") } + [
                         .string("POST \(Self.prefix)/servers/NAME/{enable,disable,drain,weight}"),
                         .string("POST \(Self.prefix)/reload"),
+                        .string("GET \(StatusPage.path)"),
                     ] + (self.metrics == nil ? [] : [.string("GET \(Self.metricsPath)")])
                 )
             ]
@@ -167,6 +173,21 @@ package struct AdminAPI: Sendable {
     }
 
     // MARK: Views
+
+    private func statusPage(_ request: AdminRequest) -> AdminResponse {
+        guard request.method == .GET else {
+            var response = AdminResponse.error(.methodNotAllowed, "\(request.method) is not allowed on \(request.path)")
+            response.headers.append(("Allow", "GET"))
+            return response
+        }
+        var response = AdminResponse(status: .ok, body: .null)
+        response.text = (
+            StatusPage.contentType,
+            StatusPage.document(services: self.balancer.runningServices.map(\.name))
+        )
+        response.headers.append(contentsOf: StatusPage.headers)
+        return response
+    }
 
     private func view(_ name: String) async -> AdminResponse {
         let services = self.balancer.runningServices
@@ -280,11 +301,27 @@ package struct AdminAPI: Sendable {
 
     // MARK: Authorization
 
-    /// `Bearer TOKEN` compared in constant time: how long it takes does not tell how much of a
-    /// guess was right.
+    /// `Bearer TOKEN`, or `Basic` credentials with the token as password and any user name: a
+    /// browser cannot send a bearer token when it opens the status page, but asks for a user name
+    /// and password when told to. Compared in constant time: how long it takes does not tell how
+    /// much of a guess was right.
     static func authorized(_ header: String?, token: String) -> Bool {
-        guard let header, header.hasPrefix("Bearer ") else { return false }
-        let given = Array(header.utf8.dropFirst("Bearer ".utf8.count))
+        guard let header, let space = header.utf8.firstIndex(of: UInt8(ascii: " ")) else { return false }
+        // The scheme is case-insensitive (RFC 9110); the credentials are not.
+        let scheme = String(header.utf8[..<space])?.lowercased() ?? ""
+        let credentials = header.utf8[header.utf8.index(after: space)...]
+        let given: [UInt8]
+        switch scheme {
+        case "bearer":
+            given = Array(credentials)
+        case "basic":
+            guard let decoded = Base64.decode(credentials),
+                let colon = decoded.firstIndex(of: UInt8(ascii: ":"))
+            else { return false }
+            given = Array(decoded[(colon + 1)...])
+        default:
+            return false
+        }
         let expected = Array(token.utf8)
         var difference = UInt8(given.count == expected.count ? 0 : 1)
         for index in expected.indices {
