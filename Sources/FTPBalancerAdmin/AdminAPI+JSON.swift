@@ -16,6 +16,7 @@ extension VirtualService {
             ),
             "algorithm": .string(configuration.algorithm.rawValue),
             "client_address": .string(configuration.clientAddress.rawValue),
+            "active_source_port": .integer(configuration.activeSourcePort),
             "servers": .integer(configuration.servers.count),
             "active_sessions": .integer(activeSessions),
         ])
@@ -90,6 +91,10 @@ extension SessionSnapshot {
             "client": .string(self.client),
             "server": .string(self.server),
             "server_address": .string(self.serverAddress),
+            "client_side": .object(["client": .string(self.client), "balancer": .string(self.clientSideLocal)]),
+            "server_side": self.serverSideLocal.map { local in
+                .object(["balancer": .string(local), "server": .string(self.serverAddress)])
+            } ?? .null,
             "user": .string(self.user),
             "state": .string(self.state.rawValue),
             "last_command": .string(self.lastCommand),

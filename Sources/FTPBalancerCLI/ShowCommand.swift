@@ -12,6 +12,10 @@ struct ShowCommand: AsyncParsableCommand {
             sessions  live control sessions
             flows     live data connections with bytes and rate
             stats     counters per virtual service since start
+
+            flows --bpf SESSION prints the tcpdump filter that captures that control session's
+            control and data connections on both sides of the balancer, also the data
+            connections that start later: tcpdump -i any -w s.pcap "$(ftplb show flows --bpf 4 | tail -1)"
             """
     )
 
@@ -22,10 +26,27 @@ struct ShowCommand: AsyncParsableCommand {
     @Argument(help: "services, pools, sessions, flows or stats.")
     var view: View
 
+    @Option(name: .long, help: "With flows: print the tcpdump filter of this control session (an id of show sessions).")
+    var bpf: Int?
+
     @OptionGroup var options: AdminOptions
+
+    func validate() throws {
+        if self.bpf != nil && self.view != .flows {
+            throw ValidationError("--bpf goes with flows: ftplb show flows --bpf SESSION")
+        }
+    }
 
     func run() async throws {
         let client = try self.options.client()
+        if let session = self.bpf {
+            let filter = try await runAdminCommand { try await Self.captureFilter(session: session, client: client) }
+            print(
+                self.options.json ? filter.json(session: session).prettyText : filter.text,
+                terminator: self.options.json ? "" : "\n"
+            )
+            return
+        }
         let answer = try await runAdminCommand {
             try await client.request(.GET, "\(AdminAPI.prefix)/\(self.view.rawValue)")
         }
@@ -42,6 +63,30 @@ struct ShowCommand: AsyncParsableCommand {
         case .stats: table = AdminTables.stats(answer)
         }
         print(table.text)
+    }
+}
+
+extension ShowCommand {
+    /// The session's capture filter, from the sessions and services views.
+    static func captureFilter(session id: Int, client: AdminClient) async throws -> CaptureFilter {
+        let sessions = try await client.request(.GET, "\(AdminAPI.prefix)/sessions")["sessions"]?.arrayValue ?? []
+        guard let session = sessions.first(where: { $0["id"]?.intValue == id }) else {
+            let running = sessions.compactMap { $0["id"]?.intValue }.map(String.init)
+            throw AdminClientError(
+                "no control session \(id) is running; "
+                    + (running.isEmpty ? "there is none" : "running: \(running.joined(separator: ", "))")
+                    + " (ftplb show sessions)"
+            )
+        }
+        let services = try await client.request(.GET, "\(AdminAPI.prefix)/services")["services"]?.arrayValue ?? []
+        guard let service = services.first(where: { $0["name"] == session["service"] }) else {
+            throw AdminClientError("the session's virtual service is no longer running")
+        }
+        do {
+            return CaptureFilter(try CaptureFilter.Session(session: session, service: service))
+        } catch {
+            throw AdminClientError(error.message)
+        }
     }
 }
 

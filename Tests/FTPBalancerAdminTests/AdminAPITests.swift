@@ -114,11 +114,25 @@ import Testing
         )
         #expect(
             session.json.fields?.map(\.key) == [
-                "id", "service", "client", "server", "server_address", "user", "state", "last_command", "age_seconds",
-                "bytes_to_client", "bytes_to_server", "data_connections",
+                "id", "service", "client", "server", "server_address", "client_side", "server_side", "user", "state",
+                "last_command", "age_seconds", "bytes_to_client", "bytes_to_server", "data_connections",
             ]
         )
         #expect(session.json["server"] == .null)
+        #expect(session.json["server_side"] == .null)
+        #expect(session.json["client_side"]?["client"] == .string("192.0.2.7:50000"))
+        var connected = session
+        connected.clientSideLocal = "10.0.0.1:21"
+        connected.serverSideLocal = "10.0.2.1:33000"
+        connected.serverAddress = "10.0.2.11:21"
+        #expect(
+            connected.json["client_side"]
+                == .object(["client": .string("192.0.2.7:50000"), "balancer": .string("10.0.0.1:21")])
+        )
+        #expect(
+            connected.json["server_side"]
+                == .object(["balancer": .string("10.0.2.1:33000"), "server": .string("10.0.2.11:21")])
+        )
         #expect(session.json["state"] == .string("connecting"))
         #expect(session.json["age_seconds"] == .number(1.5))
     }

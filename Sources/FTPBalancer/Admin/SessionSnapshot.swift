@@ -9,6 +9,11 @@ package struct SessionSnapshot: Sendable {
     /// The server's name and control address, once connected.
     package var server: String?
     package var serverAddress: String?
+    /// The balancer's ends of the two control connections: the listener's address (the VIP)
+    /// and port towards the client, and the source address and port towards the server (the
+    /// client's own address in transparent mode). What a packet capture of the session needs.
+    package var clientSideLocal: String? = nil
+    package var serverSideLocal: String? = nil
     package var user: String?
     package var state: State
     /// The last command with a password masked, cut to `lastCommandLimit` characters.

@@ -11,6 +11,8 @@ extension ControlSession {
             client: self.clientChannel.remoteAddress.logDescription,
             server: self.lease?.server.name,
             serverAddress: self.lease?.server.address.description,
+            clientSideLocal: self.clientChannel.localAddress?.logDescription,
+            serverSideLocal: self.serverChannel?.localAddress?.logDescription,
             user: self.summary.user,
             state: self.snapshotState,
             lastCommand: self.summary.lastCommand,
