@@ -79,6 +79,8 @@ extension ServerSnapshot {
             "backup": .bool(self.backup),
             "retired": .bool(self.retired),
             "admin_override": .object(override),
+            "bytes_to_client": .integer(self.bytesToClient),
+            "bytes_to_server": .integer(self.bytesToServer),
         ])
     }
 }

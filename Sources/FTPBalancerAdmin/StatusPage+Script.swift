@@ -50,32 +50,30 @@ extension StatusPage {
           return response.json();
         }
 
-        /// Per virtual service and server name: live sessions, their bytes, and the rate and
-        /// count of the live data connections, joined through the session ids of the flows.
+        /// Per virtual service and server name: the count, bytes and rate of the live data
+        /// connections, joined to their server through the session ids of the flows.
         function serverTraffic(sessions, flows) {
           const traffic = new Map();
           const sessionServer = new Map();
           const entry = (service, server) => {
             const key = JSON.stringify([service, server]);
-            if (!traffic.has(key)) traffic.set(key, { sessions: 0, bytes: 0, rate: 0, flows: 0 });
+            if (!traffic.has(key)) traffic.set(key, { bytes: 0, rate: 0, flows: 0 });
             return traffic.get(key);
           };
           for (const session of sessions) {
             if (session.server === null) continue;
             sessionServer.set(session.id, session.server);
-            const item = entry(session.service, session.server);
-            item.sessions += 1;
-            item.bytes += (session.bytes_to_client || 0) + (session.bytes_to_server || 0);
           }
           for (const flow of flows) {
             const server = sessionServer.get(flow.session);
             if (server === undefined) continue;
             const item = entry(flow.service, server);
             item.rate += flow.bytes_per_second || 0;
+            item.bytes += (flow.bytes_to_client || 0) + (flow.bytes_to_server || 0);
             item.flows += 1;
           }
           return (service, server) => traffic.get(JSON.stringify([service, server])) ||
-            { sessions: 0, bytes: 0, rate: 0, flows: 0 };
+            { bytes: 0, rate: 0, flows: 0 };
         }
 
         function facts(items) {
@@ -102,7 +100,7 @@ extension StatusPage {
         const COLUMNS = [
           ["Server", ""], ["Address", ""], ["State", ""], ["Health", ""], ["Sessions", "number"],
           ["Max", "number"], ["Weight", "number"], ["Data conns", "number"], ["Rate", "number"],
-          ["Bytes (live sessions)", "number"], ["Last check", ""],
+          ["Bytes", "number"], ["Last check", ""],
         ];
 
         function serverRow(service, server, traffic) {
@@ -127,7 +125,8 @@ extension StatusPage {
           cell(row, server.weight, "number weight");
           cell(row, t.flows, "number flows");
           cell(row, `${bytes(t.rate)}/s`, "number rate");
-          cell(row, bytes(t.bytes), "number bytes");
+          // Ended data connections, counted by the pool, and the live ones so far.
+          cell(row, bytes(server.bytes_to_client + server.bytes_to_server + t.bytes), "number bytes");
           const checkText = check === null ? "-" :
             `${check.passed ? "ok" : "failed"} ${seconds(check.seconds_ago)} ago${check.passed ? "" : ": " + check.detail}`;
           cell(row, checkText, "check");

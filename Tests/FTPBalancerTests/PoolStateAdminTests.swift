@@ -123,4 +123,16 @@ extension PoolState {
                 == .init(passed: false, detail: "connection refused", at: .uptimeNanoseconds(42))
         )
     }
+
+    @Test func aServersEndedDataConnectionsAddUpAndSurviveAReloadThatKeepsIt() {
+        var pool = PoolState(configuration: service([server("a"), server("b")]))
+        let a = pool.member(named: "a")!.id
+        pool.dataConnectionEnded(id: a, bytesToClient: 1000, bytesToServer: 0)
+        pool.dataConnectionEnded(id: a, bytesToClient: 500, bytesToServer: 20)
+        pool.dataConnectionEnded(id: 999, bytesToClient: 7, bytesToServer: 7)
+        _ = pool.apply(service([server("a", weight: 2), server("b")]))
+        #expect(pool.member(named: "a")?.bytesToClient == 1500)
+        #expect(pool.member(named: "a")?.bytesToServer == 20)
+        #expect(pool.member(named: "b")?.bytesToClient == 0)
+    }
 }

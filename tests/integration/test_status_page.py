@@ -169,8 +169,17 @@ def test_the_page_shows_servers_sessions_and_throughput_and_redraws_itself(
             assert shown["status"] != first_update, "the page did not refresh itself"
             assert rows_by_server(shown)["s1"]["cells"]["health"] == "up"
 
-            # The balancer stops: the page says so, and keeps the last data.
+            # The download ends: its bytes stay with its server, counted by the pool.
             download.stop()
+            wait_until(lambda: rows_by_server(page(browser))[carrier]["cells"]["flows"] == "0", 15,
+                       "the page shows the download ended")
+            carried = next(s for s in api(VIP, "pools")["pools"][0]["servers"] if s["name"] == carrier)
+            assert carried["bytes_to_client"] >= 50_000, carried
+            rows = rows_by_server(page(browser))
+            assert rows[carrier]["cells"]["bytes"] not in ("0 B", ""), rows[carrier]
+            assert rows[idle]["cells"]["bytes"] == "0 B", rows[idle]
+
+            # The balancer stops: the page says so, and keeps the last data.
             lb.stop()
             wait_until(lambda: page(browser)["statusClass"] == "failing", 15, "the page notices the balancer gone")
             shown = page(browser)

@@ -24,6 +24,9 @@ package struct ServerSnapshot: Sendable {
     package var retired: Bool
     /// Settings changed through the admin API that the next reload will set back to the file's.
     package var adminOverride: PoolState.AdminOverride
+    /// Bytes of the server's data connections that have ended (live ones are in the flows).
+    package var bytesToClient = 0
+    package var bytesToServer = 0
 
     package enum Health: String, Sendable {
         case up, down
@@ -60,7 +63,9 @@ extension ServerPool {
                         maxSessions: member.configuration.maxSessions,
                         backup: member.configuration.backup,
                         retired: member.retired,
-                        adminOverride: member.adminOverride
+                        adminOverride: member.adminOverride,
+                        bytesToClient: member.bytesToClient,
+                        bytesToServer: member.bytesToServer
                     )
                 }
             )

@@ -131,6 +131,7 @@ extension ControlSession: DataFlowObserver {
         self.summary.bytesToClient += report.bytesToClient
         self.summary.bytesToServer += report.bytesToServer
         self.service.statistics.dataConnectionEnded(report)
+        if let lease = self.lease { lease.pool.dataConnectionEnded(lease, report) }
         self.lastActivity = .now()
         self.logger.debug(
             "data connection closed",

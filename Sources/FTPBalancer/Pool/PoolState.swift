@@ -31,6 +31,9 @@ package struct PoolState {
         package var lastCheck: CheckResult?
         /// What an operator changed through the admin API since the file was last applied.
         package var adminOverride = AdminOverride()
+        /// Bytes of the data connections through this server that have ended.
+        package var bytesToClient = 0
+        package var bytesToServer = 0
 
         package var isPrimary: Bool { !self.configuration.backup }
 
@@ -315,6 +318,13 @@ package struct PoolState {
     package mutating func sessionEnded(id: Int) {
         guard let index = self.index(of: id) else { return }
         self.release(at: index)
+    }
+
+    /// A data connection of a session on this server ended: its bytes count for the server.
+    package mutating func dataConnectionEnded(id: Int, bytesToClient: Int, bytesToServer: Int) {
+        guard let index = self.index(of: id) else { return }
+        self.members[index].bytesToClient += bytesToClient
+        self.members[index].bytesToServer += bytesToServer
     }
 
     private mutating func release(at index: Int) {

@@ -54,6 +54,17 @@ package final class ServerPool: Sendable {
         change.map(self.log)
     }
 
+    /// Once per data connection, never per byte: the lock stays off the data path.
+    func dataConnectionEnded(_ lease: ServerLease, _ report: DataFlowReport) {
+        self.state.withLockedValue {
+            $0.dataConnectionEnded(
+                id: lease.memberID,
+                bytesToClient: report.bytesToClient,
+                bytesToServer: report.bytesToServer
+            )
+        }
+    }
+
     func release(_ lease: ServerLease) {
         self.state.withLockedValue { $0.sessionEnded(id: lease.memberID) }
     }
