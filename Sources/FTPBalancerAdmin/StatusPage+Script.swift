@@ -112,7 +112,7 @@ extension StatusPage {
           if (server.retired) row.classList.add("retired");
           row.dataset.service = service;
           row.dataset.server = server.name;
-          const t = traffic(service, server.name);
+          const live = traffic(service, server.name);
           let state = server.state + (server.backup ? ", backup" : "") + (server.retired ? ", retired" : "");
           if (Object.keys(server.admin_override).length > 0) state += " (admin)";
           const check = server.last_check;
@@ -123,10 +123,10 @@ extension StatusPage {
           cell(row, server.active_sessions, "number sessions");
           cell(row, server.max_sessions === null ? "-" : server.max_sessions, "number max");
           cell(row, server.weight, "number weight");
-          cell(row, t.flows, "number flows");
-          cell(row, `${bytes(t.rate)}/s`, "number rate");
+          cell(row, live.flows, "number flows");
+          cell(row, `${bytes(live.rate)}/s`, "number rate");
           // Ended data connections, counted by the pool, and the live ones so far.
-          cell(row, bytes(server.bytes_to_client + server.bytes_to_server + t.bytes), "number bytes");
+          cell(row, bytes(server.bytes_to_client + server.bytes_to_server + live.bytes), "number bytes");
           const checkText = check === null ? "-" :
             `${check.passed ? "ok" : "failed"} ${seconds(check.seconds_ago)} ago${check.passed ? "" : ": " + check.detail}`;
           cell(row, checkText, "check");
