@@ -476,7 +476,8 @@ def start_pureftpd(workdir: Path, name: str, host: str, port: int, passive_ports
 
 
 def start_pyftpdlib(workdir: Path, name: str, host: str, port: int, passive_ports: tuple[int, int],
-                    root: Path, masquerade: str | None = None, ns: str | None = None) -> FTPServer:
+                    root: Path, masquerade: str | None = None, ns: str | None = None,
+                    extra: Sequence[str] = ()) -> FTPServer:
     argv = [
         SYSTEM_PYTHON, str(HERE / "pyftpd_server.py"), "--name", name, "--host", host,
         "--port", str(port), "--root", str(root), "--user", FTP_USER, "--password", FTP_PASSWORD,
@@ -484,6 +485,7 @@ def start_pyftpdlib(workdir: Path, name: str, host: str, port: int, passive_port
     ]
     if masquerade:
         argv += ["--masquerade", masquerade]
+    argv += list(extra)
     ensure_port_free(host, port, ns)
     process = ManagedProcess(name, ns_prefix(ns) + argv, workdir / f"{name}.log")
     server = FTPServer(name, "pyftpdlib", host, port, root, process, ns,

@@ -11,7 +11,7 @@ import sys
 
 from pyftpdlib.authorizers import DummyAuthorizer
 from pyftpdlib.handlers import FTPHandler
-from pyftpdlib.servers import ThreadedFTPServer
+from pyftpdlib.servers import FTPServer, ThreadedFTPServer
 
 
 def main() -> None:
@@ -24,6 +24,9 @@ def main() -> None:
     parser.add_argument("--password", required=True)
     parser.add_argument("--passive-ports", required=True, help="FIRST-LAST")
     parser.add_argument("--masquerade", help="address to announce in 227 replies")
+    parser.add_argument("--single-thread", action="store_true",
+                        help="serve every session from one thread (for many idle sessions)")
+    parser.add_argument("--max-sessions", type=int, default=1024)
     args = parser.parse_args()
 
     logging.basicConfig(
@@ -53,8 +56,9 @@ def main() -> None:
     # One thread per session: the single-threaded FTPServer stalls every session for
     # seconds when several sessions use active mode at once (seen with 8 concurrent
     # PORT sessions), which would look like balancer hangs.
-    server = ThreadedFTPServer((args.host, args.port), Handler)
-    server.max_cons = 1024
+    server_class = FTPServer if args.single_thread else ThreadedFTPServer
+    server = server_class((args.host, args.port), Handler)
+    server.max_cons = args.max_sessions
     server.max_cons_per_ip = 0
     server.serve_forever(handle_exit=True)
 

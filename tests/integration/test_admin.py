@@ -278,6 +278,32 @@ def test_server_actions_change_which_server_new_sessions_reach(admin_farm, balan
 
 
 @pytest.mark.timeout(60)
+def test_a_server_name_in_two_services_needs_the_service_named(admin_farm, balancer):
+    """A server name used by two virtual services is ambiguous: the API answers 409 naming
+    both, the CLI says to pass --service, and with it only that service's server changes."""
+    second = service(7)
+    second.update(name="admin7b", listen=f"{vip(7)}:2121", passive_ports=(48400, 48449))
+    balancer(7, [service(7), second])
+
+    status, answer, _ = http(7, "POST", "/api/v1/servers/a1/drain")
+    assert status == 409, answer
+    assert answer["services"] == ["admin7", "admin7b"], answer
+    refused = ftplb_cli("server", "drain", "a1", "--admin", admin_address(7))
+    assert refused.returncode == 1
+    assert "several virtual services (admin7, admin7b)" in refused.stderr, refused.stderr
+
+    result = ftplb_cli("server", "drain", "a1", "--service", "admin7b", "--admin", admin_address(7))
+    assert result.returncode == 0, result.stderr
+    assert "of virtual service 'admin7b'" in result.stdout
+    states = {(pool["service"], server["name"]): server["state"]
+              for pool in show(7, "pools")["pools"] for server in pool["servers"]}
+    assert states[("admin7b", "a1")] == "draining" and states[("admin7", "a1")] == "enabled", states
+
+    unknown = ftplb_cli("server", "drain", "a1", "--service", "nope", "--admin", admin_address(7))
+    assert unknown.returncode == 1 and "no virtual service 'nope'; known: admin7, admin7b" in unknown.stderr
+
+
+@pytest.mark.timeout(60)
 def test_a_token_is_required_when_one_is_set(admin_farm, balancer):
     """With admin.token set, a request without it or with a wrong one gets 401 (the CLI
     says how to give one); --token and FTPLB_ADMIN_TOKEN both work."""

@@ -36,6 +36,7 @@ extension ControlSession {
         }
         var bootstrap = ClientBootstrap(group: self.clientChannel.eventLoop)
             .connectTimeout(self.timeouts.serverConnect.timeAmount)
+            .channelOption(.recvAllocator, value: ControlSession.receiveAllocator)
         if self.isTransparent {
             // The server sees the client itself; its answers come back because this host is
             // its gateway and the transparent socket claims them.

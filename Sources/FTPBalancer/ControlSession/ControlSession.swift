@@ -223,6 +223,11 @@ final class ControlSession {
 
     // MARK: Shutting down
 
+    /// Control channels read small buffers: a channel keeps its last read buffer for reuse, and
+    /// NIO's default of 2 KiB per channel was a third of an idle session's memory. Commands and
+    /// replies are lines of tens of bytes; the buffer still grows for a long multi-line reply.
+    static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 16384)
+
     static let shutdownReply = "421 Service shutting down; closing control connection."
 
     /// The balancer is shutting down: end now if no transfer is in flight, else after it.

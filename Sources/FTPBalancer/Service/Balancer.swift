@@ -140,6 +140,7 @@ package final class Balancer: Service, Sendable {
             // Urgent data stays in the stream: ftplib sends ABOR's line end as urgent data, and
             // out of band it would be lost and the next command glued to ABOR.
             .childChannelOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_OOBINLINE)), value: 1)
+            .childChannelOption(.recvAllocator, value: ControlSession.receiveAllocator)
             .childChannelInitializer { [dataPath, logger, sessions, sessionCounter] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let service = slot.service

@@ -1,0 +1,457 @@
+#!/usr/bin/python3
+"""ftplb against the alternatives, in one run: direct, ftplb, HAProxy in TCP mode, ProFTPD mod_proxy.
+
+Three network namespaces; the balancer's namespace does not route (ip_forward=0):
+
+    client 10.88.1.2 ----- 10.88.1.10 (VIP)  balancer  10.88.2.1 ----- 10.88.2.11 server
+    client 10.88.3.2 -------------------------------------------------- 10.88.3.11 server (direct)
+
+One vsftpd serves the same files on every path. Targets:
+  direct          the client talks to vsftpd itself, over its own link
+  ftplb           ftplb's quick form (passive replies rewritten to the VIP)
+  ftplb-copy      ftplb with `data_path: {relay: copy}` (the SwiftNIO copy relay), if supported
+  haproxy         HAProxy in TCP mode as it is deployed for FTP: passive only, the server
+                  advertising the VIP, the passive range forwarded port for port; no splice
+  haproxy-splice  the same with `option splice-auto`
+  mod_proxy       ProFTPD's mod_proxy as a reverse proxy (Debian's proftpd-mod-proxy)
+
+Figures per target: 1 GiB RETR and STOR (curl, EPSV; MB/s, best of N), sessions per second with
+8 parallel clients (login, EPSV, RETR 1 KiB, QUIT), the balancer's CPU seconds per GiB and CPU
+milliseconds per session (its process and its reaped children, so mod_proxy's per-session
+processes count), RSS idle and peak (summed over its processes), each with its ratio to direct.
+As root. A benchmark, not a test: nothing here passes or fails.
+
+    sudo bench/compare.py [--targets direct,ftplb,haproxy,haproxy-splice,mod_proxy]
+                          [--download-runs 2] [--session-seconds 6] [--ftplb PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO / "tests" / "integration"))
+sys.path.insert(0, str(HERE))
+import ftpenv  # noqa: E402  (the integration suite's real-peer helpers)
+import run as side_by_side  # noqa: E402  (bench/run.py: the session worker)
+
+GIB = 1024 ** 3
+PREFIX = "ftplbbench"
+CLIENT, VIP, DIRECT_CLIENT = "10.88.1.2", "10.88.1.10", "10.88.3.2"
+BALANCER_SOURCE, SERVER, DIRECT_SERVER = "10.88.2.1", "10.88.2.11", "10.88.3.11"
+# vsftpd for ftplb and mod_proxy: announces its own address, ftplb/mod_proxy rewrite it.
+SERVER_PORT, SERVER_PASSIVE = 21, (41000, 41999)
+# vsftpd for HAProxy: announces the VIP, and HAProxy forwards the same range port for port.
+HAPROXY_SERVER_PORT, HAPROXY_PASSIVE = 2100, (50000, 50199)
+BALANCER_PASSIVE = (40000, 40999)
+PROFTPD = REPO / ".test-deps" / "proftpd"
+ALL_TARGETS = ("direct", "ftplb", "ftplb-copy", "haproxy", "haproxy-splice", "mod_proxy")
+DEFAULT_TARGETS = ("direct", "ftplb", "haproxy", "haproxy-splice", "mod_proxy")
+
+
+class Topology:
+    def __init__(self) -> None:
+        stem = f"{PREFIX}{os.getpid()}"
+        self.client, self.balancer, self.server = f"{stem}-c", f"{stem}-b", f"{stem}-s"
+        self.created: list[str] = []
+
+    def ip(self, ns: str | None, *args: str) -> None:
+        ftpenv.run(ftpenv.ns_prefix(ns) + ["ip", *args], timeout=10)
+
+    def link(self, a: str, a_name: str, a_ip: str, b: str, b_name: str, b_ip: str) -> None:
+        self.ip(None, "link", "add", a_name, "netns", a, "type", "veth", "peer", "name", b_name, "netns", b)
+        for ns, name, address in ((a, a_name, a_ip), (b, b_name, b_ip)):
+            self.ip(ns, "addr", "add", address, "dev", name)
+            self.ip(ns, "link", "set", name, "up")
+
+    def create(self) -> None:
+        remove_stale()
+        for ns in (self.client, self.balancer, self.server):
+            ftpenv.run(["ip", "netns", "add", ns], timeout=10)
+            self.created.append(ns)
+            self.ip(ns, "link", "set", "lo", "up")
+        self.link(self.client, "c-b", f"{CLIENT}/24", self.balancer, "b-c", f"{VIP}/24")
+        self.link(self.balancer, "b-s", f"{BALANCER_SOURCE}/24", self.server, "s-b", f"{SERVER}/24")
+        self.link(self.client, "c-s", f"{DIRECT_CLIENT}/24", self.server, "s-c", f"{DIRECT_SERVER}/24")
+        ftpenv.run(ftpenv.ns_prefix(self.balancer) + ["sysctl", "-q", "-w", "net.ipv4.ip_forward=0"], timeout=10)
+
+    def destroy(self) -> None:
+        for ns in reversed(self.created):
+            delete_namespace(ns)
+        self.created.clear()
+
+    def run_in(self, ns: str, argv: list[str], timeout: float) -> subprocess.CompletedProcess:
+        return subprocess.run(ftpenv.ns_prefix(ns) + argv, capture_output=True, timeout=timeout)
+
+
+def delete_namespace(name: str) -> None:
+    for pid in ftpenv.run(["ip", "netns", "pids", name], timeout=10, check=False).stdout.decode().split():
+        try:
+            os.kill(int(pid), 9)
+        except ProcessLookupError:
+            pass
+    ftpenv.run(["ip", "netns", "del", name], timeout=10, check=False)
+
+
+def remove_stale() -> None:
+    """Namespaces of an earlier run whose process is gone."""
+    for line in ftpenv.run(["ip", "netns", "list"], timeout=10).stdout.decode().splitlines():
+        name = line.split()[0] if line.split() else ""
+        if name.startswith(PREFIX):
+            pid = name[len(PREFIX):].split("-")[0]
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                delete_namespace(name)
+
+
+# --------------------------------------------------------------------------------------
+# Measuring a balancer process (and its children)
+
+
+def process_tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    tree, pending = [], [root]
+    while pending:
+        pid = pending.pop()
+        tree.append(pid)
+        pending.extend(children.get(pid, []))
+    return tree
+
+
+def cpu_seconds(pid: int) -> float:
+    """The process's CPU time plus that of its reaped children (forked sessions)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU of the process, its reaped children and its children still running."""
+    total = cpu_seconds(pid)
+    for child in process_tree(pid)[1:]:
+        try:
+            fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError):
+            pass
+    return total
+
+
+def tree_rss_kib(pid: int) -> int:
+    total = 0
+    for member in process_tree(pid):
+        try:
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+class PeakSampler:
+    """Samples the summed RSS of a process tree every 100 ms while a measurement runs."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak_kib = pid, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.1):
+            self.peak_kib = max(self.peak_kib, tree_rss_kib(self.pid))
+
+    def __enter__(self) -> "PeakSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+# --------------------------------------------------------------------------------------
+# Clients (run in the client namespace)
+
+
+def transfer(topology: Topology, host: str, port: int, direction: str, upload_file: Path, tag: str) -> float:
+    """MB/s of one 1 GiB RETR or STOR with curl in EPSV mode."""
+    base = f"ftp://{ftpenv.FTP_USER}:{ftpenv.FTP_PASSWORD}@{host}:{port}"
+    if direction == "retr":
+        argv = ["curl", "-s", "-o", "/dev/null", f"{base}/big.bin"]
+        key = "%{size_download}"
+    else:
+        argv = ["curl", "-s", "-T", str(upload_file), f"{base}/upload-{tag}.bin"]
+        key = "%{size_upload}"
+    out = topology.run_in(topology.client, argv + ["-w", f"{key} %{{time_total}}"], timeout=600)
+    fields = out.stdout.decode().split()
+    if out.returncode != 0 or len(fields) != 2 or int(float(fields[0])) != GIB:
+        raise RuntimeError(f"{direction} via {host}:{port} failed: rc={out.returncode} {out.stdout!r} {out.stderr!r}")
+    return GIB / float(fields[1]) / 1e6
+
+
+def sessions(topology: Topology, host: str, port: int, seconds: float) -> tuple[float, int]:
+    out = topology.run_in(topology.client, [ftpenv.SYSTEM_PYTHON, __file__, "--sessions-worker", host, str(port),
+                                            str(seconds)], timeout=seconds + 120)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr.decode())
+    rate, failed = json.loads(out.stdout)
+    return rate, failed
+
+
+# --------------------------------------------------------------------------------------
+# Targets: each starts in the balancer namespace and returns (process, host, port)
+
+
+def start_ftplb(topology: Topology, workdir: Path, binary: str, relay: str | None) -> ftpenv.ManagedProcess:
+    lines = ["log_level: warning"]
+    if relay:
+        lines += ["data_path:", f"  relay: {relay}"]
+    lines += [
+        "virtual_services:",
+        "  - name: bench",
+        f"    listen: {VIP}:21",
+        f"    advertise: {VIP}",
+        f"    passive_ports: {BALANCER_PASSIVE[0]}-{BALANCER_PASSIVE[1]}",
+        f"    source_address: {BALANCER_SOURCE}",
+        "    health_check: {type: tcp}",
+        "    limits: {max_sessions: 20000, max_sessions_per_client: 20000}",
+        "    servers:",
+        f"      - {{name: vsftpd, address: '{SERVER}:{SERVER_PORT}'}}",
+        "    timeouts: {control_idle: 10m, data_idle: 5m}",
+    ]
+    config = workdir / f"ftplb-{relay or 'default'}.yaml"
+    config.write_text("\n".join(lines) + "\n")
+    process = ftpenv.ManagedProcess("ftplb", ftpenv.ns_prefix(topology.balancer) + [binary, "run", "--config", str(config)],
+                                    workdir / f"ftplb-{relay or 'default'}.log")
+    ftpenv.wait_for_tcp(VIP, 21, proc=process, ns=topology.balancer)
+    return process
+
+
+def start_haproxy(topology: Topology, workdir: Path, splice: bool) -> ftpenv.ManagedProcess:
+    first, last = HAPROXY_PASSIVE
+    config = workdir / f"haproxy-{'splice' if splice else 'plain'}.cfg"
+    config.write_text("\n".join([
+        "global",
+        "    maxconn 4000",  # with splice pipes, under the 20000 open-files cap
+        "defaults",
+        "    mode tcp",
+        "    timeout connect 5s",
+        "    timeout client 5m",
+        "    timeout server 5m",
+        "    option splice-auto" if splice else "    no option splice-auto",
+        "frontend ftp_control",
+        f"    bind {VIP}:21",
+        "    default_backend ftp_control",
+        "backend ftp_control",
+        f"    server vsftpd {SERVER}:{HAPROXY_SERVER_PORT}",
+        "frontend ftp_passive",
+        f"    bind {VIP}:{first}-{last}",
+        "    default_backend ftp_passive",
+        "backend ftp_passive",
+        f"    server vsftpd {SERVER}",  # no port: the one the client connected to
+        "",
+    ]))
+    process = ftpenv.ManagedProcess("haproxy", ftpenv.ns_prefix(topology.balancer) + ["haproxy", "-db", "-f", str(config)],
+                                    workdir / "haproxy.log")
+    ftpenv.wait_for_tcp(VIP, 21, proc=process, ns=topology.balancer)
+    return process
+
+
+def start_mod_proxy(topology: Topology, workdir: Path) -> ftpenv.ManagedProcess:
+    tables = workdir / "proxy-tables"
+    tables.mkdir(exist_ok=True)
+    first, last = BALANCER_PASSIVE
+    config = workdir / "proftpd.conf"
+    config.write_text("\n".join([
+        f"ModulePath {PROFTPD}/usr/lib/proftpd",
+        "LoadModule mod_tls.c",
+        "LoadModule mod_proxy.c",
+        'ServerName "mod_proxy bench"',
+        "ServerType standalone",
+        "DefaultServer on",
+        f"DefaultAddress {VIP}",
+        "SocketBindTight on",
+        "Port 21",
+        "User nobody",
+        "Group nogroup",
+        "MaxInstances 2000",
+        "UseIPv6 off",
+        "UseReverseDNS off",
+        "WtmpLog off",
+        "DelayEngine off",
+        f"ScoreboardFile {workdir}/proftpd.scoreboard",
+        f"PidFile {workdir}/proftpd.pid",
+        f"PassivePorts {first} {last}",
+        "<IfModule mod_proxy.c>",
+        "  ProxyEngine on",
+        "  ProxyRole reverse",
+        f"  ProxyTables {tables}",
+        f"  ProxyLog {workdir}/proxy.log",
+        f"  ProxyReverseServers ftp://{SERVER}:{SERVER_PORT}",
+        "  ProxyReverseConnectPolicy RoundRobin",
+        f"  ProxySourceAddress {BALANCER_SOURCE}",
+        "  ProxyTimeoutConnect 5",
+        "</IfModule>",
+        "",
+    ]))
+    process = ftpenv.ManagedProcess(
+        "proftpd",
+        ftpenv.ns_prefix(topology.balancer) + [str(PROFTPD / "usr/sbin/proftpd"), "-n", "-q", "-c", str(config)],
+        workdir / "proftpd.log", group=True)
+    ftpenv.wait_for_tcp(VIP, 21, proc=process, ns=topology.balancer)
+    return process
+
+
+# --------------------------------------------------------------------------------------
+
+
+def measure(topology: Topology, name: str, host: str, port: int, process: ftpenv.ManagedProcess | None,
+            args: argparse.Namespace, upload_file: Path, root: Path) -> dict:
+    figures: dict = {"failed": 0}
+    pid = process.pid if process else None
+    if pid:
+        time.sleep(0.5)
+        figures["rss_idle_mib"] = tree_rss_kib(pid) / 1024
+    sampler = PeakSampler(pid) if pid else None
+    if sampler:
+        sampler.__enter__()
+    try:
+        cpu_before = tree_cpu_seconds(pid) if pid else 0.0
+        figures["retr"] = max(transfer(topology, host, port, "retr", upload_file, name) for _ in range(args.download_runs))
+        figures["stor"] = 0.0
+        for _ in range(args.download_runs):
+            figures["stor"] = max(figures["stor"], transfer(topology, host, port, "stor", upload_file, name))
+            (root / f"upload-{name}.bin").unlink(missing_ok=True)
+        if pid:
+            figures["cpu_per_gib"] = (tree_cpu_seconds(pid) - cpu_before) / (2 * args.download_runs)
+            cpu_before = tree_cpu_seconds(pid)
+        rate, failed = sessions(topology, host, port, args.session_seconds)
+        figures["sessions"], figures["failed"] = rate, failed
+        if pid:
+            figures["cpu_per_session_ms"] = (tree_cpu_seconds(pid) - cpu_before) * 1000 / max(1, rate * args.session_seconds)
+    finally:
+        if sampler:
+            sampler.__exit__(None, None, None)
+            figures["rss_peak_mib"] = sampler.peak_kib / 1024
+    return figures
+
+
+def print_table(results: dict[str, dict]) -> None:
+    base = results.get("direct")
+    names = list(results)
+    rows = [("1 GiB RETR, MB/s", "retr"), ("1 GiB STOR, MB/s", "stor"), ("sessions/s, 8 clients", "sessions")]
+    print()
+    print("| figure | " + " | ".join(names) + " |")
+    print("|---|" + "---:|" * len(names))
+    for label, key in rows:
+        cells = []
+        for name in names:
+            value = results[name][key]
+            ratio = f" ({value / base[key]:.2f}x)" if base and name != "direct" else ""
+            cells.append(f"{value:.0f}{ratio}")
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    for label, key, fmt in (("CPU s per GiB", "cpu_per_gib", "{:.2f}"), ("CPU ms per session", "cpu_per_session_ms", "{:.2f}"),
+                            ("RSS idle, MiB", "rss_idle_mib", "{:.1f}"), ("RSS peak, MiB", "rss_peak_mib", "{:.1f}"),
+                            ("failed sessions", "failed", "{}")):
+        cells = [fmt.format(results[name][key]) if key in results[name] else "-" for name in names]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--targets", default=",".join(DEFAULT_TARGETS),
+                        help=f"comma-separated, of: {', '.join(ALL_TARGETS)}")
+    parser.add_argument("--download-runs", type=int, default=2)
+    parser.add_argument("--session-seconds", type=float, default=6.0)
+    parser.add_argument("--ftplb", help="the ftplb binary (default: the release build, built if missing)")
+    parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--sessions-worker", nargs=3, metavar=("HOST", "PORT", "SECONDS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.sessions_worker:
+        host, port, seconds = args.sessions_worker
+        print(json.dumps(side_by_side.sessions_per_second(host, int(port), float(seconds))))
+        return
+
+    targets = [t for t in args.targets.split(",") if t]
+    unknown = set(targets) - set(ALL_TARGETS)
+    if unknown:
+        parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
+    if "mod_proxy" in targets and not (PROFTPD / "usr/sbin/proftpd").exists():
+        parser.error("mod_proxy needs ProFTPD unpacked: run bench/install-bench-deps.sh")
+    binary = args.ftplb or str(REPO / ".build" / "release" / "ftplb")
+    if any(t.startswith("ftplb") for t in targets) and not Path(binary).exists():
+        subprocess.run(["swift", "build", "-c", "release", "--product", "ftplb"], cwd=REPO, check=True)
+
+    topology = Topology()
+    started: list = []
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="ftplb-compare-") as scratch:
+        workdir = ftpenv.make_world_readable_dir(Path(scratch))
+        try:
+            topology.create()
+            ftpenv.ensure_ftp_user()
+            root = ftpenv.make_world_readable_dir(workdir / "root")
+            shutil.chown(root, ftpenv.FTP_USER)  # STOR writes here as the FTP user
+            ftpenv.make_random_file(root / "big.bin", GIB)
+            (root / "1k.bin").write_bytes(os.urandom(1024))
+            for name in ("big.bin", "1k.bin"):
+                os.chmod(root / name, 0o644)
+            upload_file = workdir / "upload.bin"
+            os.link(root / "big.bin", upload_file)
+            servers = [
+                ftpenv.start_vsftpd(workdir, "vsftpd", "0.0.0.0", SERVER_PORT, SERVER_PASSIVE, root, tls=False,
+                                    ns=topology.server),
+                ftpenv.start_vsftpd(workdir, "vsftpd-haproxy", SERVER, HAPROXY_SERVER_PORT, HAPROXY_PASSIVE, root,
+                                    tls=False, ns=topology.server, extra=[f"pasv_address={VIP}"]),
+            ]
+            started.extend(servers)
+            for target in targets:
+                print(f"{target} ...", flush=True)
+                process = None
+                if target == "direct":
+                    host = DIRECT_SERVER
+                elif target in ("ftplb", "ftplb-copy"):
+                    process = start_ftplb(topology, workdir, binary, "copy" if target == "ftplb-copy" else None)
+                    host = VIP
+                elif target.startswith("haproxy"):
+                    process = start_haproxy(topology, workdir, splice=target == "haproxy-splice")
+                    host = VIP
+                else:
+                    process = start_mod_proxy(topology, workdir)
+                    host = VIP
+                if process:
+                    started.append(process)
+                try:
+                    results[target] = measure(topology, target, host, 21, process, args, upload_file, root)
+                finally:
+                    if process:
+                        process.stop()
+                        started.remove(process)
+        finally:
+            for item in reversed(started):
+                item.stop()
+            topology.destroy()
+
+    print_table(results)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
