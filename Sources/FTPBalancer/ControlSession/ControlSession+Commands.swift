@@ -33,6 +33,7 @@ extension ControlSession {
         self.machine = machine
         switch action {
         case .forward(let command):
+            self.noteRelayedCommand(command, repliesAhead: outstanding)
             self.sendServer(command)
         case .answer(let reply):
             self.answer(reply, outstandingBefore: outstanding)

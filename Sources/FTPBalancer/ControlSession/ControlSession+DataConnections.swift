@@ -140,6 +140,7 @@ extension ControlSession: DataFlowObserver {
                 "ftp.duration.ms": "\(report.duration.nanoseconds / 1_000_000)",
             ]
         )
+        self.noteDataFlowEnded(report)
         self.reportIfFinished()
         self.endIfShutdownAndQuiet()
     }

@@ -22,8 +22,10 @@ extension ControlSession {
             self.logger.warning("server reply line too long; relaying it cut short")
             bytes = prefix
         }
+        let owed = machine.outstandingReplies
         let action = machine.serverReplyLine(bytes)
         self.machine = machine
+        self.noteServerReply(bytes, answeredCommand: machine.outstandingReplies < owed)
         if self.swallowsGreetingLine(bytes) {
             return
         }

@@ -15,6 +15,7 @@ final class ControlSession {
     /// The client's address, canonical: the only one allowed on its passive ports.
     let clientHost: String
     let dataPath: any DataPath
+    let transferLog: TransferLog
     var logger: Logger
     var summary: SessionSummary
 
@@ -52,6 +53,8 @@ final class ControlSession {
     /// API's snapshots show.
     var liveDataFlows: [DataFlow] = []
     var openDataFlows: Int { self.liveDataFlows.count }
+    /// Transfer commands waiting for their reply and data connection, for the transfer log.
+    var transfers = TransferTracker()
 
     var lastActivity: NIODeadline
     private var idleCheck: Scheduled<Void>?
@@ -65,6 +68,7 @@ final class ControlSession {
         registry: SessionTable,
         clientChannel: Channel,
         dataPath: any DataPath,
+        transferLog: TransferLog,
         logger: Logger
     ) {
         self.id = id
@@ -72,6 +76,7 @@ final class ControlSession {
         self.registry = registry
         self.clientChannel = clientChannel
         self.dataPath = dataPath
+        self.transferLog = transferLog
         let client = clientChannel.remoteAddress
         self.clientHost = ControlSessionStateMachine.canonical(client?.ipAddress ?? "")
         self.summary = SessionSummary()
@@ -213,6 +218,7 @@ final class ControlSession {
         guard !self.reported, !self.clientOpen, !self.serverOpen, self.openDataFlows == 0 else { return }
         self.reported = true
         self.idleCheck?.cancel()
+        self.noteSessionEnded()
         if let lease = self.lease {
             self.lease = nil
             self.service.pool.release(lease)

@@ -28,6 +28,8 @@ package final class Balancer: Service, Sendable {
     private let sessionCounter = NIOLockedValueBox(0)
     private let state: NIOLockedValueBox<State>
     package let metrics: BalancerMetrics
+    /// One line per finished transfer; off until a configuration names a file.
+    package let transferLog: TransferLog
 
     package init(
         configuration: BalancerConfiguration,
@@ -41,10 +43,12 @@ package final class Balancer: Service, Sendable {
         self.dataPath = dataPath
         self.logger = logger
         self.state = NIOLockedValueBox(State(configuration: configuration))
+        self.transferLog = TransferLog(logger: logger)
     }
 
     package func run() async throws {
         let configuration = self.state.withLockedValue { $0.configuration }
+        try self.transferLog.apply(configuration.transferLog)
         try await self.apply(configuration)
         await withDiscardingTaskGroup { tasks in
             tasks.addTask {
@@ -54,6 +58,8 @@ package final class Balancer: Service, Sendable {
             await self.drainSessions()
             tasks.cancelAll()
         }
+        // Sessions have ended: their last lines are queued; write them before exiting.
+        self.transferLog.close()
         for listener in self.state.withLockedValue({ $0.listeners.values }) {
             try? await listener.channel.close()
         }
@@ -72,7 +78,11 @@ package final class Balancer: Service, Sendable {
     /// time: the caller (the SIGHUP loop) waits for each before starting the next.
     package func reload(to configuration: BalancerConfiguration) async throws {
         try await self.apply(configuration)
-        self.logger.notice("configuration reloaded", metadata: ["ftp.services": "\(configuration.virtualServices.count)"])
+        try self.transferLog.apply(configuration.transferLog)
+        self.logger.notice(
+            "configuration reloaded",
+            metadata: ["ftp.services": "\(configuration.virtualServices.count)"]
+        )
     }
 
     private func apply(_ configuration: BalancerConfiguration) async throws {
@@ -140,7 +150,7 @@ package final class Balancer: Service, Sendable {
             // Urgent data stays in the stream: ftplib sends ABOR's line end as urgent data, and
             // out of band it would be lost and the next command glued to ABOR.
             .childChannelOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_OOBINLINE)), value: 1)
-            .childChannelInitializer { [dataPath, logger, sessions, sessionCounter] channel in
+            .childChannelInitializer { [dataPath, logger, sessions, sessionCounter, transferLog] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let service = slot.service
                     let id = sessionCounter.withLockedValue { counter in
@@ -153,6 +163,7 @@ package final class Balancer: Service, Sendable {
                         registry: sessions,
                         clientChannel: channel,
                         dataPath: dataPath,
+                        transferLog: transferLog,
                         logger: logger
                     )
                     if let refusal = sessions.admit(session, limits: service.configuration.limits) {
