@@ -55,6 +55,10 @@ final class ControlSession {
     var openDataFlows: Int { self.liveDataFlows.count }
     /// Transfer commands waiting for their reply and data connection, for the transfer log.
     var transfers = TransferTracker()
+    /// Whoever follows this session with `ftplb trace`; empty nearly always.
+    var tracers: [TraceSubscriber] = []
+    /// Set once the session has ended: a trace that arrives later only hears that.
+    var tracingEnded = false
 
     var lastActivity: NIODeadline
     private var idleCheck: Scheduled<Void>?
@@ -124,6 +128,7 @@ final class ControlSession {
     // MARK: Writing
 
     func sendClient(_ line: String) {
+        self.trace(.balancerToClient, line)
         var buffer = self.clientChannel.allocator.buffer(capacity: line.utf8.count + 2)
         ControlLineWriter.write(line, into: &buffer)
         self.clientChannel.writeAndFlush(buffer, promise: nil)
@@ -219,6 +224,7 @@ final class ControlSession {
         self.reported = true
         self.idleCheck?.cancel()
         self.noteSessionEnded()
+        self.endTraces()
         if let lease = self.lease {
             self.lease = nil
             self.service.pool.release(lease)
