@@ -62,7 +62,7 @@ import Testing
         let api = Self.api()
         let missing = await api.respond(to: Self.request(.GET, "/api/v1/nothing"))
         #expect(missing.status == .notFound)
-        #expect(missing.body["endpoints"]?.arrayValue?.count == 7)
+        #expect(missing.body["endpoints"]?.arrayValue?.count == 8)
         let wrong = await api.respond(to: Self.request(.POST, "/api/v1/sessions"))
         #expect(wrong.status == .methodNotAllowed)
         #expect(wrong.headers.contains { $0 == ("Allow", "GET") })
