@@ -1,3 +1,4 @@
+import FTPBalancerConfig
 import Logging
 import NIOCore
 import Testing
@@ -82,5 +83,41 @@ struct TransferLogWriterTests {
         #expect(throws: BalancerError.self) {
             try TransferLogWriter(path: "/nonexistent-directory/log", logger: Logger(label: "test"))
         }
+    }
+}
+
+@Suite("The transfer log across reloads")
+struct TransferLogReloadTests {
+    @Test("A new path opens a new file and closes the old one after its lines; a new format applies to the next line.")
+    func switching() throws {
+        let directory = TransferLogWriterTests.temporaryDirectory()
+        defer { TransferLogWriterTests.remove(directory, ["a", "b"]) }
+        let log = TransferLog(logger: Logger(label: "test"))
+        try log.apply(TransferLogConfiguration(path: "\(directory)/a", format: .json))
+        log.record(TransferLogFormatterTests.record())
+        try log.apply(TransferLogConfiguration(path: "\(directory)/a", format: .xferlog))
+        log.record(TransferLogFormatterTests.record())
+        try log.apply(TransferLogConfiguration(path: "\(directory)/b", format: .xferlog))
+        log.record(TransferLogFormatterTests.record())
+        log.close()
+        let first = TransferLogWriterTests.read("\(directory)/a").split(separator: "\n")
+        #expect(first.count == 2)
+        #expect(first.first?.hasPrefix("{") == true)
+        #expect(first.last?.hasSuffix(" c") == true)
+        #expect(TransferLogWriterTests.read("\(directory)/b").split(separator: "\n").count == 1)
+    }
+
+    @Test("A path that cannot be opened changes nothing: the log goes on in its file.")
+    func unopenable() throws {
+        let directory = TransferLogWriterTests.temporaryDirectory()
+        defer { TransferLogWriterTests.remove(directory, ["a"]) }
+        let log = TransferLog(logger: Logger(label: "test"))
+        try log.apply(TransferLogConfiguration(path: "\(directory)/a"))
+        #expect(throws: BalancerError.self) {
+            try log.prepare(TransferLogConfiguration(path: "/nonexistent-directory/a"))
+        }
+        log.record(TransferLogFormatterTests.record())
+        log.close()
+        #expect(TransferLogWriterTests.read("\(directory)/a").split(separator: "\n").count == 1)
     }
 }

@@ -77,8 +77,16 @@ package final class Balancer: Service, Sendable {
     /// new listener cannot be opened, nothing changes and the error says why. One reload at a
     /// time: the caller (the SIGHUP loop) waits for each before starting the next.
     package func reload(to configuration: BalancerConfiguration) async throws {
-        try await self.apply(configuration)
-        try self.transferLog.apply(configuration.transferLog)
+        // The new transfer log's file is opened first, so that a path that cannot be written
+        // refuses the reload before anything has changed.
+        let transferLog = try self.transferLog.prepare(configuration.transferLog)
+        do {
+            try await self.apply(configuration)
+        } catch {
+            transferLog.discard()
+            throw error
+        }
+        self.transferLog.install(transferLog)
         self.logger.notice(
             "configuration reloaded",
             metadata: ["ftp.services": "\(configuration.virtualServices.count)"]
