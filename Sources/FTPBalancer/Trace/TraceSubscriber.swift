@@ -5,11 +5,18 @@ import NIOConcurrencyHelpers
 /// told how many events it missed once there is room again.
 package final class TraceSubscriber: Sendable {
     /// Which sessions the reader follows.
-    package enum Scope: Equatable, Sendable {
+    package enum Scope: Equatable, Sendable, CustomStringConvertible {
         /// One session; the trace ends with it.
         case session(Int)
         /// Every session of this client address, those that start later too.
         case client(String)
+
+        package var description: String {
+            switch self {
+            case .session(let id): "session \(id)"
+            case .client(let host): "client \(host)"
+            }
+        }
     }
 
     package static let defaultCapacity = 1000
