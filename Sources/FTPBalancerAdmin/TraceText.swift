@@ -16,11 +16,6 @@ package enum TraceText {
         let sessionColumn = "#\(session)".padding(toLength: 7)
         return "\(clock)  \(sessionColumn) \(arrow)  \(line)"
     }
-
-    /// True for the event that ends a trace of one session.
-    package static func isSessionClosed(_ json: String) -> Bool {
-        (try? JSONValue(parsing: json))?["event"]?.stringValue == TraceEvent.sessionClosed
-    }
 }
 
 extension String {
