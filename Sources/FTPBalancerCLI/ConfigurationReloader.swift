@@ -43,7 +43,9 @@ struct ConfigurationReloader: Service, CustomStringConvertible {
     private func reloadNow(trigger: String) async -> AdminReloadResult {
         guard let path = self.path else {
             // Without a handler SIGHUP would end the process.
-            self.logger.notice("\(trigger): nothing to re-read: the balancer runs from command-line flags, not from a file")
+            self.logger.notice(
+                "\(trigger): nothing to re-read: the balancer runs from command-line flags, not from a file"
+            )
             return .unavailable("the balancer runs from command-line flags; there is no configuration file to reload")
         }
         self.logger.notice("\(trigger): reloading the configuration", metadata: ["ftp.config": "\(path)"])

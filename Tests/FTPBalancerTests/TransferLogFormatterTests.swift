@@ -84,7 +84,8 @@ struct TransferLogFormatterTests {
         #expect(
             TransferLogFormatter.json(Self.record())
                 == #"{"time":"2026-11-21T10:00:00.123Z","session":7,"service":"main","client":"192.0.2.10","#
-                + #""server":"ftp1","server_address":"10.0.2.11:21","user":"alice","command":"RETR","file":"report.pdf","#
+                + #""server":"ftp1","server_address":"10.0.2.11:21","user":"alice","command":"RETR","#
+                + #""file":"report.pdf","#
                 + #""type":"binary","mode":"epsv","direction":"download","bytes":1234,"duration_ms":2400,"reply":226,"#
                 + #""status":"complete"}"#
         )
