@@ -13,12 +13,13 @@ struct TraceCommand: AsyncParsableCommand {
         commandName: "trace",
         abstract: "Follow control sessions' commands and replies as they pass, passwords masked.",
         discussion: """
-            ftplb trace 12              one session (ids: ftplb show sessions), until it ends
-            ftplb trace --client IP     every session of a client, those that start later too
+            ftplb trace 12           one session (see ftplb show sessions), until it ends
+            ftplb trace --client IP  every session of a client, later ones too
 
-            Arrows: C->B a client's command, S->B a server's reply as sent, B->C what the
-            client got instead (a rewritten 227/229, or the balancer's own reply), B->S a
-            command the balancer sent the server instead of the client's (PORT rewritten).
+            C->B  a command as the client sent it
+            S->B  a reply as the server sent it
+            B->C  what the client got instead (a rewritten 227/229, a balancer reply)
+            B->S  what the server got instead of the client's command (PORT rewritten)
             Ctrl-C stops.
             """
     )
