@@ -41,6 +41,8 @@ package struct AdminResponse: Sendable {
     package var headers: [(String, String)] = []
     /// Sent instead of `body` when set, with its content type.
     package var text: (contentType: String, text: String)?
+    /// Sent instead of `body` when set: JSON lines as they come, in a chunked response.
+    package var stream: AdminStream?
 
     static func error(
         _ status: HTTPResponseStatus,
@@ -139,6 +141,8 @@ package struct AdminAPI: Sendable {
         switch (request.method, components.count) {
         case (.GET, 1) where Self.views.contains(String(components[0])):
             return await self.view(String(components[0]))
+        case (.GET, 1) where components[0] == "trace":
+            return self.trace(request)
         case (.POST, 1) where components[0] == "reload":
             return await self.reload(request)
         case (.POST, 3) where components[0] == "servers":
@@ -165,6 +169,7 @@ package struct AdminAPI: Sendable {
                     Self.views.map { .string("GET \(Self.prefix)/\($0)") } + [
                         .string("POST \(Self.prefix)/servers/NAME/{enable,disable,drain,weight}"),
                         .string("POST \(Self.prefix)/reload"),
+                        .string("GET \(Self.prefix)/trace?session=ID or ?client=IP"),
                         .string("GET \(StatusPage.path)"),
                     ] + (self.metrics == nil ? [] : [.string("GET \(Self.metricsPath)")])
                 )

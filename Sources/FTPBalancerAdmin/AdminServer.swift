@@ -115,6 +115,17 @@ package struct AdminServer: Service, CustomStringConvertible {
                                 )
                                 response = await self.api.respond(to: request)
                             }
+                            if let stream = response.stream {
+                                // A stream ends the connection when it ends.
+                                defer {
+                                    self.logger.notice(
+                                        "admin API: trace ended",
+                                        metadata: ["ftp.admin.peer": "\(peer)"]
+                                    )
+                                }
+                                try await Self.stream(stream, on: connection.channel, to: outbound)
+                                return
+                            }
                             try await Self.write(response, keepAlive: requestHead.isKeepAlive, to: outbound)
                         }
                     }

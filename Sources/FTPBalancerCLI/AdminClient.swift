@@ -49,17 +49,7 @@ struct AdminClient {
     /// The answer's JSON; a status other than 2xx becomes an error with the API's own message.
     func request(_ method: HTTPMethod, _ path: String, body: JSONValue? = nil) async throws -> JSONValue {
         let (status, answer) = try await self.exchange(method, path, body: body)
-        guard (200..<300).contains(status.code) else {
-            let message = answer?["error"]?.stringValue ?? "\(status.code) \(status.reasonPhrase)"
-            switch status {
-            case .unauthorized:
-                throw AdminClientError(
-                    "the admin API at \(self.address) wants a valid token: give --token TOKEN or set FTPLB_ADMIN_TOKEN (admin.token of the configuration)"
-                )
-            default:
-                throw AdminClientError(message, answer: answer)
-            }
-        }
+        try self.checkStatus(status, answer: answer)
         guard let answer else {
             throw AdminClientError("the admin API at \(self.address) did not answer with JSON")
         }
@@ -71,37 +61,9 @@ struct AdminClient {
         _ path: String,
         body: JSONValue?
     ) async throws -> (HTTPResponseStatus, JSONValue?) {
-        let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
-        do {
-            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connectTimeout(.seconds(5))
-                .connect(host: self.host, port: self.port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandlers([
-                            IdleStateHandler(readTimeout: Self.timeout), IdleChannelCloser(),
-                        ])
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        return try NIOAsyncChannel(wrappingChannelSynchronously: channel)
-                    }
-                }
-        } catch {
-            let refused = (error as? NIOConnectionError)?.connectionErrors.allSatisfy {
-                ($0.error as? IOError)?.errnoCode == ECONNREFUSED
-            }
-            // A refusal says it all; anything else (a timeout, no route) is worth its detail.
-            let detail = refused == true ? "" : ": \(error)"
-            throw AdminClientError(
-                "no ftplb admin API at \(self.address) (is ftplb running? is admin.listen set?)\(detail)"
-            )
-        }
+        let channel = try await self.connect(readTimeout: Self.timeout)
         let payload = body.map { ByteBuffer(string: $0.prettyText) }
-        var headers = HTTPHeaders()
-        headers.add(name: "Host", value: self.address)
-        headers.add(name: "Connection", value: "close")
-        headers.add(name: "Content-Length", value: "\(payload?.readableBytes ?? 0)")
-        if payload != nil { headers.add(name: "Content-Type", value: "application/json") }
-        if let token = self.token { headers.add(name: "Authorization", value: "Bearer \(token)") }
-        let head = HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers)
+        let head = self.requestHead(method, path, payload: payload)
         return try await channel.executeThenClose { inbound, outbound in
             var parts: [HTTPClientRequestPart] = [.head(head)]
             if let payload { parts.append(.body(.byteBuffer(payload))) }
@@ -124,6 +86,62 @@ struct AdminClient {
                 }
             }
             throw AdminClientError("the admin API at \(self.address) closed the connection before answering")
+        }
+    }
+
+    func requestHead(_ method: HTTPMethod, _ path: String, payload: ByteBuffer?) -> HTTPRequestHead {
+        var headers = HTTPHeaders()
+        headers.add(name: "Host", value: self.address)
+        headers.add(name: "Connection", value: "close")
+        headers.add(name: "Content-Length", value: "\(payload?.readableBytes ?? 0)")
+        if payload != nil { headers.add(name: "Content-Type", value: "application/json") }
+        if let token = self.token { headers.add(name: "Authorization", value: "Bearer \(token)") }
+        return HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers)
+    }
+
+    /// A connection to the API; nil `readTimeout` for a stream, which may be quiet for long.
+    func connect(
+        readTimeout: TimeAmount?
+    ) async throws -> NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart> {
+        do {
+            return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(5))
+                .connect(host: self.host, port: self.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        if let readTimeout {
+                            try channel.pipeline.syncOperations.addHandlers([
+                                IdleStateHandler(readTimeout: readTimeout), IdleChannelCloser(),
+                            ])
+                        }
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        return try NIOAsyncChannel(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            let refused = (error as? NIOConnectionError)?.connectionErrors.allSatisfy {
+                ($0.error as? IOError)?.errnoCode == ECONNREFUSED
+            }
+            // A refusal says it all; anything else (a timeout, no route) is worth its detail.
+            let detail = refused == true ? "" : ": \(error)"
+            throw AdminClientError(
+                "no ftplb admin API at \(self.address) (is ftplb running? is admin.listen set?)\(detail)"
+            )
+        }
+    }
+}
+
+extension AdminClient {
+    /// A status other than 2xx becomes an error with the API's own message.
+    func checkStatus(_ status: HTTPResponseStatus, answer: JSONValue?) throws {
+        guard !(200..<300).contains(status.code) else { return }
+        let message = answer?["error"]?.stringValue ?? "\(status.code) \(status.reasonPhrase)"
+        switch status {
+        case .unauthorized:
+            throw AdminClientError(
+                "the admin API at \(self.address) wants a valid token: give --token TOKEN or set FTPLB_ADMIN_TOKEN (admin.token of the configuration)"
+            )
+        default:
+            throw AdminClientError(message, answer: answer)
         }
     }
 }

@@ -19,6 +19,8 @@ struct ConfigurationReloader: Service, CustomStringConvertible {
     let logLevel: DynamicLogLevel
     /// A `--log-level` flag wins over the file, on reload as at start.
     let logLevelOverride: LogLevel?
+    /// So does `--transfer-log`.
+    let transferLogOverride: TransferLogConfiguration?
     let logger: Logger
 
     /// ServiceLifecycle logs this: one line, without the admin token.
@@ -27,6 +29,8 @@ struct ConfigurationReloader: Service, CustomStringConvertible {
     func run() async throws {
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         for await _ in hangups.cancelOnGracefulShutdown() {
+            // logrotate renamed the file and sends SIGHUP: a new file appears at the path.
+            self.balancer.transferLog.reopen()
             _ = await self.reload(trigger: "SIGHUP")
         }
     }
@@ -39,13 +43,18 @@ struct ConfigurationReloader: Service, CustomStringConvertible {
     private func reloadNow(trigger: String) async -> AdminReloadResult {
         guard let path = self.path else {
             // Without a handler SIGHUP would end the process.
-            self.logger.notice("\(trigger) ignored: the balancer runs from command-line flags, not from a file")
+            self.logger.notice(
+                "\(trigger): nothing to re-read: the balancer runs from command-line flags, not from a file"
+            )
             return .unavailable("the balancer runs from command-line flags; there is no configuration file to reload")
         }
         self.logger.notice("\(trigger): reloading the configuration", metadata: ["ftp.config": "\(path)"])
-        let configuration: BalancerConfiguration
+        var configuration: BalancerConfiguration
         do {
             configuration = try ConfigurationLoader.load(path: path)
+            if let transferLog = self.transferLogOverride {
+                configuration.transferLog = transferLog
+            }
             try StartupChecks.checkActiveSourcePorts(configuration)
             for warning in try StartupChecks.checkTransparentSetup(configuration) {
                 self.logger.warning("\(warning)")

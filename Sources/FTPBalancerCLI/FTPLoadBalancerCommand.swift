@@ -7,6 +7,7 @@ struct FTPLoadBalancerCommand: AsyncParsableCommand {
         abstract: "An FTP-aware load balancer: every FTP mode through one virtual address.",
         subcommands: [
             RunCommand.self, CheckConfigCommand.self, SetupTransparentCommand.self, ShowCommand.self, ServerCommand.self,
+            TraceCommand.self,
         ]
     )
 }

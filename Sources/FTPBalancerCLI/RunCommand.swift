@@ -23,8 +23,8 @@ struct RunCommand: AsyncParsableCommand {
             Either --config FILE, or the quick form for one virtual service:
               ftplb run --listen 10.0.0.1:21 --server 10.0.2.11:21 --server 10.0.2.12:21 --passive-ports 40000-40999
 
-            SIGHUP re-reads the configuration file; SIGTERM and SIGINT stop taking sessions, let
-            running transfers finish within shutdown_grace, then exit.
+            SIGHUP re-reads the configuration file and reopens the transfer log; SIGTERM and SIGINT
+            stop taking sessions, let running transfers finish within shutdown_grace, then exit.
             """
     )
 
@@ -32,6 +32,12 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (overrides the file).")
     var logLevel: String?
+
+    @Option(name: .long, help: "Write one line per finished transfer to this file (overrides the file's transfer_log).")
+    var transferLog: String?
+
+    @Option(name: .long, help: "The transfer log's format: xferlog (default) or json.")
+    var transferLogFormat: String?
 
     func run() async throws {
         let configuration: BalancerConfiguration
@@ -63,6 +69,7 @@ struct RunCommand: AsyncParsableCommand {
             admin: configuration.admin,
             logLevel: level,
             logLevelOverride: try self.logLevelOverride(),
+            transferLogOverride: try self.transferLogOverride(),
             logger: logger
         )
         let api = AdminAPI(
@@ -100,7 +107,20 @@ struct RunCommand: AsyncParsableCommand {
         if let level = try self.logLevelOverride() {
             configuration.logLevel = level
         }
+        if let transferLog = try self.transferLogOverride() {
+            configuration.transferLog = transferLog
+        }
         return configuration
+    }
+
+    private func transferLogOverride() throws -> TransferLogConfiguration? {
+        guard let path = self.transferLog else {
+            guard self.transferLogFormat == nil else {
+                throw ValidationError("--transfer-log-format needs --transfer-log FILE")
+            }
+            return nil
+        }
+        return try ConfigurationLoader.transferLogFlags(path: path, format: self.transferLogFormat)
     }
 
     private func logLevelOverride() throws -> LogLevel? {

@@ -12,6 +12,9 @@ extension BalancerConfiguration {
             )
         }
         lines.append("admin API: \(self.admin.summary)")
+        if let transferLog = self.transferLog {
+            lines.append("transfer log: \(transferLog.path) (\(transferLog.format.rawValue))")
+        }
         for service in self.virtualServices {
             lines.append(contentsOf: service.summaryLines)
         }

@@ -10,19 +10,23 @@ package struct BalancerConfiguration: Equatable, Sendable {
     package var transparent: TransparentConfiguration
     /// The admin HTTP API; fixed at start (a reload does not move or re-key it).
     package var admin: AdminConfiguration
+    /// One line per finished transfer; nil writes none. A reload may move or switch it.
+    package var transferLog: TransferLogConfiguration?
 
     package init(
         logLevel: LogLevel = .info,
         virtualServices: [VirtualServiceConfiguration],
         shutdownGrace: Duration = .seconds(30),
         transparent: TransparentConfiguration = TransparentConfiguration(),
-        admin: AdminConfiguration = AdminConfiguration()
+        admin: AdminConfiguration = AdminConfiguration(),
+        transferLog: TransferLogConfiguration? = nil
     ) {
         self.logLevel = logLevel
         self.virtualServices = virtualServices
         self.shutdownGrace = shutdownGrace
         self.transparent = transparent
         self.admin = admin
+        self.transferLog = transferLog
     }
 
     /// The services whose upstream connections leave from the client's address.

@@ -4,7 +4,9 @@ import Yams
 /// `BalancerConfiguration`, or into one `ConfigurationError` that says what is wrong and where.
 /// The YAML is walked node by node rather than decoded, so that every error can name its line.
 package enum ConfigurationLoader {
-    static let topLevelKeys = ["log_level", "shutdown_grace", "transparent", "admin", "virtual_services"]
+    static let topLevelKeys = [
+        "log_level", "shutdown_grace", "transparent", "admin", "transfer_log", "virtual_services",
+    ]
     static let transparentKeys = ["fwmark", "route_table"]
     static let serviceKeys = [
         "name", "listen", "advertise", "passive_ports", "source_address", "active_source_port", "servers",
@@ -56,6 +58,7 @@ package enum ConfigurationLoader {
         configuration.shutdownGrace = shutdownGrace ?? configuration.shutdownGrace
         configuration.transparent = try Self.transparent(fields["transparent"])
         configuration.admin = try Self.admin(fields["admin"], services: services)
+        configuration.transferLog = try Self.transferLog(fields["transfer_log"])
         return configuration
     }
 

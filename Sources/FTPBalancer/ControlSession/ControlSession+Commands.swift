@@ -4,6 +4,7 @@ import NIOCore
 extension ControlSession {
     func clientLine(_ line: ControlLine) {
         self.lastActivity = .now()
+        self.trace(.clientToBalancer, Self.traceText(line))
         if self.awaitingUser {
             self.handleLineBeforeUser(line)
             return
@@ -32,8 +33,10 @@ extension ControlSession {
         let action = machine.clientCommand(command)
         self.machine = machine
         switch action {
-        case .forward(let command):
-            self.sendServer(command)
+        case .forward(let forwarded):
+            if forwarded != command { self.trace(.balancerToServer, forwarded.loggableDescription) }
+            self.noteRelayedCommand(forwarded, repliesAhead: outstanding)
+            self.sendServer(forwarded)
         case .answer(let reply):
             self.answer(reply, outstandingBefore: outstanding)
         case .refuse(let reply, let refusal):

@@ -107,6 +107,7 @@ extension ControlSession: DataFlowObserver {
                         port: listener.port
                     )
                     self.machine = machine
+                    self.trace(.balancerToServer, command.loggableDescription)
                     self.sendServer(command)
                 case .failure(let error as DataPathError) where error.code == .clientUnreachable:
                     self.logger.notice("could not connect to the client for active mode", metadata: ["ftp.error": "\(error)"])
@@ -141,6 +142,7 @@ extension ControlSession: DataFlowObserver {
                 "ftp.duration.ms": "\(report.duration.nanoseconds / 1_000_000)",
             ]
         )
+        self.noteDataFlowEnded(report)
         self.reportIfFinished()
         self.endIfShutdownAndQuiet()
     }

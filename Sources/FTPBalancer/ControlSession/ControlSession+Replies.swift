@@ -22,14 +22,20 @@ extension ControlSession {
             self.logger.warning("server reply line too long; relaying it cut short")
             bytes = prefix
         }
+        self.trace(.serverToBalancer, Self.traceText(bytes))
+        let owed = machine.outstandingReplies
         let action = machine.serverReplyLine(bytes)
         self.machine = machine
+        self.noteServerReply(bytes, answeredCommand: machine.outstandingReplies < owed)
         if self.swallowsGreetingLine(bytes) {
             return
         }
         switch action {
         case .forward(let line):
-            if line != bytes { self.service.statistics.record { $0.rewrittenReplies += 1 } }
+            if line != bytes {
+                self.service.statistics.record { $0.rewrittenReplies += 1 }
+                self.trace(.balancerToClient, Self.traceText(line))
+            }
             self.sendClient(line)
         case .drop:
             self.service.statistics.record { $0.rewrittenReplies += 1 }
@@ -42,6 +48,7 @@ extension ControlSession {
         case .activeRefused(let line):
             self.activeListener?.close()
             self.activeListener = nil
+            if line != bytes { self.trace(.balancerToClient, Self.traceText(line)) }
             self.sendClient(line)
         }
         self.releaseHeldAnswerIfDue()

@@ -15,6 +15,7 @@ final class ControlSession {
     /// The client's address, canonical: the only one allowed on its passive ports.
     let clientHost: String
     let dataPath: any DataPath
+    let transferLog: TransferLog
     var logger: Logger
     var summary: SessionSummary
 
@@ -52,6 +53,12 @@ final class ControlSession {
     /// API's snapshots show.
     var liveDataFlows: [DataFlow] = []
     var openDataFlows: Int { self.liveDataFlows.count }
+    /// Transfer commands waiting for their reply and data connection, for the transfer log.
+    var transfers = TransferTracker()
+    /// Whoever follows this session with `ftplb trace`; empty nearly always.
+    var tracers: [TraceSubscriber] = []
+    /// Set once the session has ended: a trace that arrives later only hears that.
+    var tracingEnded = false
 
     var lastActivity: NIODeadline
     private var idleCheck: Scheduled<Void>?
@@ -65,6 +72,7 @@ final class ControlSession {
         registry: SessionTable,
         clientChannel: Channel,
         dataPath: any DataPath,
+        transferLog: TransferLog,
         logger: Logger
     ) {
         self.id = id
@@ -72,6 +80,7 @@ final class ControlSession {
         self.registry = registry
         self.clientChannel = clientChannel
         self.dataPath = dataPath
+        self.transferLog = transferLog
         let client = clientChannel.remoteAddress
         self.clientHost = ControlSessionStateMachine.canonical(client?.ipAddress ?? "")
         self.summary = SessionSummary()
@@ -119,6 +128,7 @@ final class ControlSession {
     // MARK: Writing
 
     func sendClient(_ line: String) {
+        self.trace(.balancerToClient, line)
         var buffer = self.clientChannel.allocator.buffer(capacity: line.utf8.count + 2)
         ControlLineWriter.write(line, into: &buffer)
         self.clientChannel.writeAndFlush(buffer, promise: nil)
@@ -213,6 +223,8 @@ final class ControlSession {
         guard !self.reported, !self.clientOpen, !self.serverOpen, self.openDataFlows == 0 else { return }
         self.reported = true
         self.idleCheck?.cancel()
+        self.noteSessionEnded()
+        self.endTraces()
         if let lease = self.lease {
             self.lease = nil
             self.service.pool.release(lease)

@@ -28,6 +28,8 @@ package final class Balancer: Service, Sendable {
     private let sessionCounter = NIOLockedValueBox(0)
     private let state: NIOLockedValueBox<State>
     package let metrics: BalancerMetrics
+    /// One line per finished transfer; off until a configuration names a file.
+    package let transferLog: TransferLog
 
     package init(
         configuration: BalancerConfiguration,
@@ -41,10 +43,12 @@ package final class Balancer: Service, Sendable {
         self.dataPath = dataPath
         self.logger = logger
         self.state = NIOLockedValueBox(State(configuration: configuration))
+        self.transferLog = TransferLog(logger: logger)
     }
 
     package func run() async throws {
         let configuration = self.state.withLockedValue { $0.configuration }
+        try self.transferLog.apply(configuration.transferLog)
         try await self.apply(configuration)
         await withDiscardingTaskGroup { tasks in
             tasks.addTask {
@@ -54,6 +58,8 @@ package final class Balancer: Service, Sendable {
             await self.drainSessions()
             tasks.cancelAll()
         }
+        // Sessions have ended: their last lines are queued; write them before exiting.
+        self.transferLog.close()
         for listener in self.state.withLockedValue({ $0.listeners.values }) {
             try? await listener.channel.close()
         }
@@ -71,8 +77,20 @@ package final class Balancer: Service, Sendable {
     /// new listener cannot be opened, nothing changes and the error says why. One reload at a
     /// time: the caller (the SIGHUP loop) waits for each before starting the next.
     package func reload(to configuration: BalancerConfiguration) async throws {
-        try await self.apply(configuration)
-        self.logger.notice("configuration reloaded", metadata: ["ftp.services": "\(configuration.virtualServices.count)"])
+        // The new transfer log's file is opened first, so that a path that cannot be written
+        // refuses the reload before anything has changed.
+        let transferLog = try self.transferLog.prepare(configuration.transferLog)
+        do {
+            try await self.apply(configuration)
+        } catch {
+            transferLog.discard()
+            throw error
+        }
+        self.transferLog.install(transferLog)
+        self.logger.notice(
+            "configuration reloaded",
+            metadata: ["ftp.services": "\(configuration.virtualServices.count)"]
+        )
     }
 
     private func apply(_ configuration: BalancerConfiguration) async throws {
@@ -141,7 +159,7 @@ package final class Balancer: Service, Sendable {
             // out of band it would be lost and the next command glued to ABOR.
             .childChannelOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_OOBINLINE)), value: 1)
             .childChannelOption(.recvAllocator, value: ControlSession.receiveAllocator)
-            .childChannelInitializer { [dataPath, logger, sessions, sessionCounter] channel in
+            .childChannelInitializer { [dataPath, logger, sessions, sessionCounter, transferLog] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let service = slot.service
                     let id = sessionCounter.withLockedValue { counter in
@@ -154,6 +172,7 @@ package final class Balancer: Service, Sendable {
                         registry: sessions,
                         clientChannel: channel,
                         dataPath: dataPath,
+                        transferLog: transferLog,
                         logger: logger
                     )
                     if let refusal = sessions.admit(session, limits: service.configuration.limits) {

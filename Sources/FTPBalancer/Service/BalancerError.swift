@@ -4,6 +4,7 @@ package struct BalancerError: Error, Sendable, CustomStringConvertible {
         case listenFailed
         case activeSourcePortUnavailable
         case transparentSetupMissing
+        case transferLogUnavailable
     }
 
     package var code: Code

@@ -36,6 +36,8 @@ package final class SessionTable: Sendable {
         var perService: [String: Int] = [:]
         var perClient: [ClientKey: Int] = [:]
         var shuttingDown = false
+        /// `ftplb trace --client`: followers of every session of a client address, by address.
+        var clientTracers: [String: [TraceSubscriber]] = [:]
     }
 
     private let state = NIOLockedValueBox(State())
@@ -47,6 +49,8 @@ package final class SessionTable: Sendable {
         let service = session.service.name
         let clientKey = ClientKey(service: service, host: session.clientHost)
         let bound = NIOLoopBound(session, eventLoop: session.clientChannel.eventLoop)
+        // Under the lock that `attach` takes too: a trace of this client sees the session
+        // either here or in its own list, never twice and never not at all.
         return self.state.withLockedValue { state in
             if state.shuttingDown { return .shuttingDown }
             if let limit = limits.maxSessions, state.perService[service, default: 0] >= limit {
@@ -58,8 +62,54 @@ package final class SessionTable: Sendable {
             state.entries[session.id] = Entry(service: service, clientKey: clientKey, session: bound)
             state.perService[service, default: 0] += 1
             state.perClient[clientKey, default: 0] += 1
+            session.tracers = state.clientTracers[clientKey.host] ?? []
             return nil
         }
+    }
+
+    // MARK: Traces
+
+    /// Lets `subscriber` follow its session, or every session of its client address from now
+    /// on; false when it names a session that is not running. Its stream's end detaches it.
+    func attach(_ subscriber: TraceSubscriber) -> Bool {
+        let sessions = self.state.withLockedValue { state -> [NIOLoopBound<ControlSession>] in
+            switch subscriber.scope {
+            case .session(let id):
+                return state.entries[id].map { [$0.session] } ?? []
+            case .client(let host):
+                state.clientTracers[host, default: []].append(subscriber)
+                return state.entries.values.filter { $0.clientKey.host == host }.map(\.session)
+            }
+        }
+        if case .session = subscriber.scope, sessions.isEmpty {
+            return false
+        }
+        subscriber.onTermination { [weak self] in self?.detach(subscriber) }
+        for session in sessions {
+            session.eventLoop.execute { session.value.addTracer(subscriber) }
+        }
+        return true
+    }
+
+    private func detach(_ subscriber: TraceSubscriber) {
+        let sessions = self.state.withLockedValue { state -> [NIOLoopBound<ControlSession>] in
+            switch subscriber.scope {
+            case .session(let id):
+                return state.entries[id].map { [$0.session] } ?? []
+            case .client(let host):
+                state.clientTracers[host]?.removeAll { $0 === subscriber }
+                if state.clientTracers[host]?.isEmpty == true { state.clientTracers[host] = nil }
+                return state.entries.values.filter { $0.clientKey.host == host }.map(\.session)
+            }
+        }
+        for session in sessions {
+            session.eventLoop.execute { session.value.removeTracer(subscriber) }
+        }
+    }
+
+    /// Followers of a client address, for tests: none once every trace has ended.
+    package var clientTraceCount: Int {
+        self.state.withLockedValue { $0.clientTracers.values.reduce(0) { $0 + $1.count } }
     }
 
     func remove(_ id: Int) {
