@@ -62,7 +62,9 @@ import Testing
         let api = Self.api()
         let missing = await api.respond(to: Self.request(.GET, "/api/v1/nothing"))
         #expect(missing.status == .notFound)
-        #expect(missing.body["endpoints"]?.arrayValue?.count == 8)
+        let endpoints = missing.body["endpoints"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(endpoints.count == 9)
+        #expect(endpoints.contains("GET /") && endpoints.contains { $0.hasPrefix("GET /api/v1/trace") })
         let wrong = await api.respond(to: Self.request(.POST, "/api/v1/sessions"))
         #expect(wrong.status == .methodNotAllowed)
         #expect(wrong.headers.contains { $0 == ("Allow", "GET") })
