@@ -10,19 +10,23 @@ package struct BalancerConfiguration: Equatable, Sendable {
     package var transparent: TransparentConfiguration
     /// The admin HTTP API; fixed at start (a reload does not move or re-key it).
     package var admin: AdminConfiguration
+    /// How data connections are relayed; fixed at start.
+    package var dataPath: DataPathConfiguration
 
     package init(
         logLevel: LogLevel = .info,
         virtualServices: [VirtualServiceConfiguration],
         shutdownGrace: Duration = .seconds(30),
         transparent: TransparentConfiguration = TransparentConfiguration(),
-        admin: AdminConfiguration = AdminConfiguration()
+        admin: AdminConfiguration = AdminConfiguration(),
+        dataPath: DataPathConfiguration = DataPathConfiguration()
     ) {
         self.logLevel = logLevel
         self.virtualServices = virtualServices
         self.shutdownGrace = shutdownGrace
         self.transparent = transparent
         self.admin = admin
+        self.dataPath = dataPath
     }
 
     /// The services whose upstream connections leave from the client's address.

@@ -4,7 +4,7 @@ import Yams
 /// `BalancerConfiguration`, or into one `ConfigurationError` that says what is wrong and where.
 /// The YAML is walked node by node rather than decoded, so that every error can name its line.
 package enum ConfigurationLoader {
-    static let topLevelKeys = ["log_level", "shutdown_grace", "transparent", "admin", "virtual_services"]
+    static let topLevelKeys = ["log_level", "shutdown_grace", "transparent", "admin", "data_path", "virtual_services"]
     static let transparentKeys = ["fwmark", "route_table"]
     static let serviceKeys = [
         "name", "listen", "advertise", "passive_ports", "source_address", "active_source_port", "servers",
@@ -56,6 +56,7 @@ package enum ConfigurationLoader {
         configuration.shutdownGrace = shutdownGrace ?? configuration.shutdownGrace
         configuration.transparent = try Self.transparent(fields["transparent"])
         configuration.admin = try Self.admin(fields["admin"], services: services)
+        configuration.dataPath = try Self.dataPath(fields["data_path"])
         return configuration
     }
 
@@ -66,7 +67,8 @@ package enum ConfigurationLoader {
         }
         let fields = try node.mapping(allowedKeys: Self.transparentKeys)
         transparent.fwmark = try fields.optional("fwmark", ConfigurationValueParser.fwmark) ?? transparent.fwmark
-        transparent.routeTable = try fields.optional("route_table", ConfigurationValueParser.routeTable) ?? transparent.routeTable
+        transparent.routeTable =
+            try fields.optional("route_table", ConfigurationValueParser.routeTable) ?? transparent.routeTable
         return transparent
     }
 
