@@ -49,6 +49,33 @@ struct SpliceHarness: Sendable {
     }
 }
 
+extension SpliceHarness {
+    /// An active-mode listener for a server at 127.0.0.1, relaying to the client listening at
+    /// `client`; the connection to the client is made from 127.0.0.1, port chosen by the kernel.
+    func openActive(
+        client: Int,
+        observer: RecordingDataFlowObserver,
+        connectTimeout: TimeAmount = .seconds(5)
+    ) async throws -> any DataListener {
+        let request = ActiveDataRequest(
+            mode: .port,
+            listenHost: "127.0.0.1",
+            listenPort: 0,
+            transparent: false,
+            serverHost: "127.0.0.1",
+            client: try SocketAddress(ipAddress: "127.0.0.1", port: client),
+            clientSideSource: try SocketAddress(ipAddress: "127.0.0.1", port: 0),
+            connectTimeout: connectTimeout,
+            idleTimeout: .seconds(30)
+        )
+        let box = try await self.eventLoop.flatSubmit {
+            self.path.openActive(request, on: self.eventLoop, observer: observer, logger: Self.logger)
+                .map { UncheckedListener(listener: $0) }
+        }.get()
+        return box.listener
+    }
+}
+
 /// Carries a listener out of its event loop, for a test that only reads its port or closes it.
 struct UncheckedListener: @unchecked Sendable {
     var listener: any DataListener
