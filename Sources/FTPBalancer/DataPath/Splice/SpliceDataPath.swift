@@ -37,6 +37,11 @@ package final class SpliceDataPath: DataPath, Sendable {
         self.launcher = SpliceFlowLauncher(pipeSizing: SplicePipeSizing(requested: pipeSize, logger: logger))
     }
 
+    deinit {
+        // A data path dropped without `shutdown()` would leave its threads running forever.
+        self.shutdown()
+    }
+
     /// Stops the relay threads, closing every socket and pipe they hold. Safe to call twice.
     package func shutdown() {
         guard !self.stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
