@@ -8,6 +8,7 @@ of this file's own on 127.0.70.20:21 (passive ports 46800-46849), source address
 from __future__ import annotations
 
 import re
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -53,11 +54,11 @@ def start(workdir: Path, name: str, vip: str, ports: tuple[int, int], server: st
     return ftpenv.start_ftplb_file(workdir, name, config, [(vip, 21)])
 
 
-def round_trip(vip: str, mode: str, big_file, scratch: Path) -> None:
+def round_trip(vip: str, mode: str, big_file, scratch: Path, port: int = 21) -> None:
     """RETR the big file and STOR it back, checked by hash."""
     local = scratch / f"{mode}.bin"
     remote = f"up-{mode}-{uuid.uuid4().hex[:8]}.bin"
-    ftp = ftpenv.open_ftp(vip, 21, mode=mode)
+    ftp = ftpenv.open_ftp(vip, port, mode=mode)
     try:
         ftpenv.ftplib_retrieve(ftp, "big.bin", local)
         assert ftpenv.sha256_file(local) == big_file.sha256
@@ -121,3 +122,36 @@ def test_check_config_refuses_a_pipe_size_that_is_not_a_power_of_two_at_its_line
     assert match, stderr
     assert int(match.group(1)) == 3, stderr
     assert "power of two" in match.group(3) and "1000000" in match.group(3), stderr
+
+
+def test_a_pipe_size_the_kernel_refuses_falls_back_to_the_default_with_one_warning(workdir, server, big_file,
+                                                                                   scratch, ftp_user):
+    """Unprivileged, a pipe above /proc/sys/fs/pipe-max-size is refused (EPERM): ftplb says so once
+    and relays with the kernel's default pipe size."""
+    binary = str(ftpenv.ftplb_binary())
+    unprivileged = ["setpriv", f"--reuid={ftp_user}", f"--regid={ftp_user}", "--init-groups"]
+    if subprocess.run(unprivileged + [binary, "--help"], capture_output=True, timeout=30).returncode != 0:
+        pytest.skip(f"the ftplb binary cannot be run as {ftp_user} from where it is")
+    limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    asked = 1 << limit.bit_length()  # the next power of two above the limit
+    if asked > 1 << 30:
+        pytest.skip(f"pipe-max-size {limit} leaves no valid pipe_size above it")
+    vip, port = "127.0.70.5", 2121  # unprivileged: no port 21, no source port 20
+    text = ftpenv.ftplb_config_yaml("ftplb-pipe-refused", f"{vip}:{port}", vip, (46700, 46749), SOURCE,
+                                    [server.address], active_source_port=0)
+    config = workdir / "ftplb-pipe-refused.yaml"
+    config.write_text(f"data_path: {{pipe_size: {asked}}}\n" + text)
+    ftpenv.ensure_port_free(vip, port)
+    process = ftpenv.ManagedProcess("ftplb-pipe-refused", unprivileged + [binary, "run", "--config", str(config)],
+                                    workdir / "ftplb-pipe-refused.log")
+    try:
+        ftpenv.wait_started(process, vip, port)
+        round_trip(vip, "pasv", big_file, scratch, port=port)
+        round_trip(vip, "port", big_file, scratch, port=port)
+        assert process.alive(), process.log_tail()
+        warnings = [line for line in process.log_text().splitlines()
+                    if "data_path.pipe_size refused by the kernel" in line]
+        assert len(warnings) == 1, process.log_tail()
+        assert f"ftp.pipe_size={asked}" in warnings[0] and "errno 1)" in warnings[0], warnings[0]
+    finally:
+        process.stop()
