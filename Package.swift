@@ -28,9 +28,12 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // What Swift's Glibc module leaves out, for the splice(2) data path.
+        .target(name: "CSplice"),
         .target(
             name: "FTPBalancer",
             dependencies: [
+                "CSplice",
                 "FTPProtocol",
                 "FTPBalancerConfig",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -103,6 +106,7 @@ let package = Package(
         .testTarget(
             name: "FTPBalancerTests",
             dependencies: [
+                "CSplice",
                 "FTPBalancer",
                 "FTPBalancerConfig",
                 "FTPProtocol",

@@ -10,7 +10,7 @@
    --limit-rate), from vsftpd; ftplb's RSS is sampled every 100 ms and its peak printed. The goal
    is under 64 MiB: a relay that buffered what the client has not read yet would grow by GiBs.
 
-On loopback addresses 127.0.70.x, as root. A benchmark, not a test: nothing passes or fails.
+On loopback addresses 127.0.74.x, as root. A benchmark, not a test: nothing passes or fails.
 
     sudo bench/memory.py [--sessions 9000] [--slow-gib 4] [--slow-rate 10M] [--ftplb PATH]
                          [--skip-idle] [--skip-slow] [--config-extra YAML]
@@ -33,10 +33,10 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 import ftpenv  # noqa: E402  (the integration suite's real-peer helpers)
 
-BALANCER = ("127.0.70.1", 2121)
-SOURCE = "127.0.70.2"
-PYFTPD = ("127.0.70.11", 2121)
-VSFTPD = ("127.0.70.12", 2121)
+BALANCER = ("127.0.74.1", 2121)
+SOURCE = "127.0.74.2"
+PYFTPD = ("127.0.74.11", 2121)
+VSFTPD = ("127.0.74.12", 2121)
 GIB = 1024 ** 3
 
 

@@ -14,6 +14,8 @@ struct ConfigurationReloader: Service, CustomStringConvertible {
     let balancer: Balancer
     /// The admin section in force, which a reload does not change.
     let admin: AdminConfiguration
+    /// The data path in force, which a reload does not change either.
+    let dataPath: DataPathConfiguration
     /// SIGHUP and the admin API may ask at once; reloads run one after the other.
     let queue = ReloadQueue()
     let logLevel: DynamicLogLevel
@@ -73,6 +75,10 @@ struct ConfigurationReloader: Service, CustomStringConvertible {
         if configuration.admin.listen != self.admin.listen || configuration.admin.token != self.admin.token {
             // Moving or re-keying the API under a running client would lock the operator out.
             self.logger.warning("the admin section changed; it takes effect at the next start, not on reload")
+        }
+        if configuration.dataPath != self.dataPath {
+            // Running transfers belong to the relay that started them.
+            self.logger.warning("the data_path section changed; it takes effect at the next start, not on reload")
         }
         return .reloaded(services: configuration.virtualServices.count)
     }

@@ -62,11 +62,27 @@ struct RunCommand: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let balancer = Balancer(configuration: configuration, group: group, metrics: BalancerMetrics(), logger: logger)
+        let dataPath: any DataPath
+        let splicePath: SpliceDataPath?
+        do {
+            (dataPath, splicePath) = try Self.makeDataPath(configuration.dataPath, logger: logger)
+        } catch {
+            logger.critical("cannot start the splice data path: \(error)")
+            try? await group.shutdownGracefully()
+            throw ExitCode(1)
+        }
+        let balancer = Balancer(
+            configuration: configuration,
+            group: group,
+            dataPath: dataPath,
+            metrics: BalancerMetrics(),
+            logger: logger
+        )
         let reloader = ConfigurationReloader(
             path: self.source.config,
             balancer: balancer,
             admin: configuration.admin,
+            dataPath: configuration.dataPath,
             logLevel: level,
             logLevelOverride: try self.logLevelOverride(),
             transferLogOverride: try self.transferLogOverride(),
@@ -96,10 +112,37 @@ struct RunCommand: AsyncParsableCommand {
             try await serviceGroup.run()
         } catch {
             logger.critical("\(error)")
+            // The relay threads report to the sessions' event loops: they stop first.
+            splicePath?.shutdown()
             try? await group.shutdownGracefully()
             throw ExitCode(1)
         }
+        splicePath?.shutdown()
         try? await group.shutdownGracefully()
+    }
+
+    /// The relay the configuration asks for; the splice one also returned on its own, to be
+    /// stopped once the sessions are done.
+    private static func makeDataPath(
+        _ configuration: DataPathConfiguration,
+        logger: Logger
+    ) throws -> (any DataPath, SpliceDataPath?) {
+        switch configuration.relay {
+        case .copy:
+            logger.notice("data connections relayed by copying (data_path.relay: copy)")
+            return (NIODataPath(), nil)
+        case .splice:
+            let splice = try SpliceDataPath(
+                threads: configuration.threads,
+                pipeSize: configuration.pipeSize,
+                logger: logger
+            )
+            logger.notice(
+                "data connections relayed with splice(2)",
+                metadata: ["ftp.pipe_size": "\(configuration.pipeSize)", "ftp.threads": "\(configuration.threads)"]
+            )
+            return (splice, splice)
+        }
     }
 
     private func loadConfiguration() throws -> BalancerConfiguration {
@@ -126,7 +169,9 @@ struct RunCommand: AsyncParsableCommand {
     private func logLevelOverride() throws -> LogLevel? {
         guard let level = self.logLevel else { return nil }
         guard let parsed = LogLevel(rawValue: level) else {
-            throw ValidationError("--log-level: expected one of \(LogLevel.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError(
+                "--log-level: expected one of \(LogLevel.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
         }
         return parsed
     }

@@ -12,6 +12,8 @@ package struct BalancerConfiguration: Equatable, Sendable {
     package var admin: AdminConfiguration
     /// One line per finished transfer; nil writes none. A reload may move or switch it.
     package var transferLog: TransferLogConfiguration?
+    /// How data connections are relayed; fixed at start.
+    package var dataPath: DataPathConfiguration
 
     package init(
         logLevel: LogLevel = .info,
@@ -19,7 +21,8 @@ package struct BalancerConfiguration: Equatable, Sendable {
         shutdownGrace: Duration = .seconds(30),
         transparent: TransparentConfiguration = TransparentConfiguration(),
         admin: AdminConfiguration = AdminConfiguration(),
-        transferLog: TransferLogConfiguration? = nil
+        transferLog: TransferLogConfiguration? = nil,
+        dataPath: DataPathConfiguration = DataPathConfiguration()
     ) {
         self.logLevel = logLevel
         self.virtualServices = virtualServices
@@ -27,6 +30,7 @@ package struct BalancerConfiguration: Equatable, Sendable {
         self.transparent = transparent
         self.admin = admin
         self.transferLog = transferLog
+        self.dataPath = dataPath
     }
 
     /// The services whose upstream connections leave from the client's address.

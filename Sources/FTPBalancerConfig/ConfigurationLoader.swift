@@ -5,7 +5,7 @@ import Yams
 /// The YAML is walked node by node rather than decoded, so that every error can name its line.
 package enum ConfigurationLoader {
     static let topLevelKeys = [
-        "log_level", "shutdown_grace", "transparent", "admin", "transfer_log", "virtual_services",
+        "log_level", "shutdown_grace", "transparent", "admin", "transfer_log", "data_path", "virtual_services",
     ]
     static let transparentKeys = ["fwmark", "route_table"]
     static let serviceKeys = [
@@ -59,6 +59,7 @@ package enum ConfigurationLoader {
         configuration.transparent = try Self.transparent(fields["transparent"])
         configuration.admin = try Self.admin(fields["admin"], services: services)
         configuration.transferLog = try Self.transferLog(fields["transfer_log"])
+        configuration.dataPath = try Self.dataPath(fields["data_path"])
         return configuration
     }
 
@@ -69,7 +70,8 @@ package enum ConfigurationLoader {
         }
         let fields = try node.mapping(allowedKeys: Self.transparentKeys)
         transparent.fwmark = try fields.optional("fwmark", ConfigurationValueParser.fwmark) ?? transparent.fwmark
-        transparent.routeTable = try fields.optional("route_table", ConfigurationValueParser.routeTable) ?? transparent.routeTable
+        transparent.routeTable =
+            try fields.optional("route_table", ConfigurationValueParser.routeTable) ?? transparent.routeTable
         return transparent
     }
 

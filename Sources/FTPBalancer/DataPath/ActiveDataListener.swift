@@ -14,7 +14,7 @@ final class ActiveDataListener: DataListener {
     private(set) var port: Int = 0
     private let request: ActiveDataRequest
     private let logger: Logger
-    private let flow: DataFlow
+    private let flow: NIODataRelay
     private var listener: Channel?
     private var clientSide: Channel?
     private var timeout: Scheduled<Void>?
@@ -23,13 +23,13 @@ final class ActiveDataListener: DataListener {
     init(request: ActiveDataRequest, observer: any DataFlowObserver, logger: Logger) {
         self.request = request
         self.logger = logger
-        self.flow = DataFlow(mode: request.mode, idleTimeout: request.idleTimeout, observer: observer)
+        self.flow = NIODataRelay(mode: request.mode, idleTimeout: request.idleTimeout, observer: observer)
     }
 
     /// Connects to the address the client named, from the advertised address and source port.
     func connectToClient(on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
         let boundFlow = NIOLoopBound(self.flow, eventLoop: eventLoop)
-        return DataFlow.configure(ClientBootstrap(group: eventLoop))
+        return NIODataRelay.configure(ClientBootstrap(group: eventLoop))
             // Several active connections share source port 20, towards different client ports.
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .connectTimeout(self.request.connectTimeout)

@@ -17,7 +17,14 @@ package struct NIODataPath: DataPath {
         logger: Logger
     ) -> EventLoopFuture<any DataListener> {
         let promise = eventLoop.makePromise(of: (any DataListener).self)
-        self.bindPassive(request, on: eventLoop, observer: observer, logger: logger, attemptsLeft: Self.bindAttempts, promise: promise)
+        self.bindPassive(
+            request,
+            on: eventLoop,
+            observer: observer,
+            logger: logger,
+            attemptsLeft: Self.bindAttempts,
+            promise: promise
+        )
         return promise.futureResult
     }
 
@@ -31,7 +38,10 @@ package struct NIODataPath: DataPath {
     ) {
         guard let port = request.ports.allocate() else {
             promise.fail(
-                DataPathError(code: .passivePortsExhausted, detail: "all \(request.ports.range.count) passive ports are in use")
+                DataPathError(
+                    code: .passivePortsExhausted,
+                    detail: "all \(request.ports.range.count) passive ports are in use"
+                )
             )
             return
         }
@@ -52,12 +62,22 @@ package struct NIODataPath: DataPath {
                 case .failure(let error):
                     request.ports.release(port)
                     guard attemptsLeft > 1 else {
-                        promise.fail(DataPathError(code: .bindFailed, detail: "\(request.listenHost):\(port): \(error)"))
+                        promise.fail(
+                            DataPathError(code: .bindFailed, detail: "\(request.listenHost):\(port): \(error)")
+                        )
                         return
                     }
-                    logger.debug("passive port busy, trying another", metadata: ["ftp.port": "\(port)", "ftp.error": "\(error)"])
+                    logger.debug(
+                        "passive port busy, trying another",
+                        metadata: ["ftp.port": "\(port)", "ftp.error": "\(error)"]
+                    )
                     self.bindPassive(
-                        request, on: eventLoop, observer: observer, logger: logger, attemptsLeft: attemptsLeft - 1, promise: promise
+                        request,
+                        on: eventLoop,
+                        observer: observer,
+                        logger: logger,
+                        attemptsLeft: attemptsLeft - 1,
+                        promise: promise
                     )
                 }
             }
@@ -103,12 +123,18 @@ package struct NIODataPath: DataPath {
 
     /// In transparent mode the listener takes the client's address and port, which an earlier
     /// transfer of the same client may have left in TIME_WAIT here.
-    private static func activeListenerBootstrap(for request: ActiveDataRequest, on eventLoop: any EventLoop) -> ServerBootstrap {
+    private static func activeListenerBootstrap(
+        for request: ActiveDataRequest,
+        on eventLoop: any EventLoop
+    ) -> ServerBootstrap {
         let bootstrap = Self.listenerBootstrap(on: eventLoop)
-        guard request.transparent, let address = try? SocketAddress(ipAddress: request.listenHost, port: request.listenPort) else {
+        guard request.transparent,
+            let address = try? SocketAddress(ipAddress: request.listenHost, port: request.listenPort)
+        else {
             return bootstrap
         }
-        return bootstrap
+        return
+            bootstrap
             .serverChannelOption(TransparentSocket.option(for: address), value: 1)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
     }
@@ -118,7 +144,7 @@ package struct NIODataPath: DataPath {
         ServerBootstrap(group: eventLoop)
             .serverChannelOption(.backlog, value: 4)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .childChannelOption(.recvAllocator, value: DataFlow.receiveAllocator)
-            .childChannelOption(.writeBufferWaterMark, value: DataFlow.waterMark)
+            .childChannelOption(.recvAllocator, value: NIODataRelay.receiveAllocator)
+            .childChannelOption(.writeBufferWaterMark, value: NIODataRelay.waterMark)
     }
 }

@@ -61,7 +61,7 @@ final class PassiveDataListener: DataListener {
         }
         self.accepted = true
         self.timeout?.cancel()
-        let flow = DataFlow(mode: self.request.mode, idleTimeout: self.request.idleTimeout, observer: observer)
+        let flow = NIODataRelay(mode: self.request.mode, idleTimeout: self.request.idleTimeout, observer: observer)
         do {
             try flow.addClientSide(to: channel)
         } catch {
@@ -71,9 +71,9 @@ final class PassiveDataListener: DataListener {
         return channel.eventLoop.makeSucceededVoidFuture()
     }
 
-    private func connectToServer(flow: DataFlow, clientSide: Channel) {
+    private func connectToServer(flow: NIODataRelay, clientSide: Channel) {
         let boundFlow = NIOLoopBound(flow, eventLoop: clientSide.eventLoop)
-        var bootstrap = DataFlow.configure(ClientBootstrap(group: clientSide.eventLoop))
+        var bootstrap = NIODataRelay.configure(ClientBootstrap(group: clientSide.eventLoop))
         if self.request.transparent {
             bootstrap = bootstrap.channelOption(TransparentSocket.option(for: self.request.serverSideSource), value: 1)
         }
@@ -93,7 +93,10 @@ final class PassiveDataListener: DataListener {
                 case .success(let serverSide):
                     self.logger.debug(
                         "data connection relayed",
-                        metadata: ["ftp.mode": "\(self.request.mode)", "ftp.server.data": "\(self.request.server.logDescription)"]
+                        metadata: [
+                            "ftp.mode": "\(self.request.mode)",
+                            "ftp.server.data": "\(self.request.server.logDescription)",
+                        ]
                     )
                     flow.start(clientSide: clientSide, serverSide: serverSide)
                 case .failure(let error):

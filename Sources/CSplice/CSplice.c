@@ -1,0 +1,68 @@
+#define _GNU_SOURCE
+#include "CSplice.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+int csplice_pipe(int fds[2]) { return pipe2(fds, O_NONBLOCK | O_CLOEXEC); }
+
+int csplice_set_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
+
+int csplice_pipe_size(int fd) { return fcntl(fd, F_GETPIPE_SZ); }
+
+long csplice_splice(int from, int to, unsigned long length) {
+    return (long)splice(from, NULL, to, NULL, length, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+}
+
+int csplice_tcp_socket(int family) { return socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0); }
+
+int csplice_accept(int fd, void *address, uint32_t *length) {
+    _Static_assert(sizeof(socklen_t) == sizeof(uint32_t), "socklen_t is 32 bits");
+    return accept4(fd, (struct sockaddr *)address, (socklen_t *)length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+int csplice_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int csplice_epoll_add(int epoll, int fd, uint64_t token) {
+    struct epoll_event event = {0};
+    event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    event.data.u64 = token;
+    return epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event);
+}
+
+int csplice_epoll_remove(int epoll, int fd) { return epoll_ctl(epoll, EPOLL_CTL_DEL, fd, NULL); }
+
+int csplice_epoll_wait(int epoll, uint64_t *tokens, uint32_t *events, int capacity, int timeout_ms) {
+    struct epoll_event ready[64];
+    if (capacity > 64) capacity = 64;
+    int count = epoll_wait(epoll, ready, capacity, timeout_ms);
+    for (int i = 0; i < count; i++) {
+        tokens[i] = ready[i].data.u64;
+        events[i] = ready[i].events;
+    }
+    return count;
+}
+
+const uint32_t csplice_event_in = EPOLLIN;
+const uint32_t csplice_event_out = EPOLLOUT;
+const uint32_t csplice_event_error = EPOLLERR;
+const uint32_t csplice_event_hangup = EPOLLHUP;
+const uint32_t csplice_event_peer_closed = EPOLLRDHUP;
+
+int csplice_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+int csplice_eventfd_signal(int fd) { return eventfd_write(fd, 1); }
+
+int csplice_eventfd_drain(int fd) {
+    eventfd_t value;
+    return eventfd_read(fd, &value);
+}
+
+int csplice_name_thread(unsigned long thread, const char *name) {
+    _Static_assert(sizeof(pthread_t) == sizeof(unsigned long), "pthread_t is an unsigned long");
+    return pthread_setname_np((pthread_t)thread, name);
+}

@@ -1,0 +1,94 @@
+import NIOCore
+
+/// A data flow relayed on NIO channels by a pair of `DataRelayHandler`s: wires both halves,
+/// starts the flow when both channels are connected and ends it when both have closed.
+final class NIODataRelay {
+    let flow: DataFlow
+    private let clientHalf: DataRelayHandler
+    private let serverHalf: DataRelayHandler
+    private let idleTimeout: TimeAmount
+
+    init(mode: DataConnectionMode, idleTimeout: TimeAmount, observer: any DataFlowObserver) {
+        self.flow = DataFlow(mode: mode, observer: observer)
+        self.idleTimeout = idleTimeout
+        (self.clientHalf, self.serverHalf) = DataRelayHandler.matchedPair()
+    }
+
+    /// Options every data channel needs: half-closure passed on, and reads large enough for
+    /// bulk transfer while the buffering per connection stays bounded.
+    static func configure<Bootstrap: NIOClientTCPBootstrapProtocol>(_ bootstrap: Bootstrap) -> Bootstrap {
+        bootstrap
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelOption(.recvAllocator, value: Self.receiveAllocator)
+            .channelOption(.writeBufferWaterMark, value: Self.waterMark)
+    }
+
+    static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 4096, initial: 65536, maximum: 262_144)
+    static let waterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 65536, high: 262_144)
+
+    func addClientSide(to channel: Channel) throws {
+        try self.addHalf(self.clientHalf, to: channel)
+    }
+
+    func addServerSide(to channel: Channel) throws {
+        try self.addHalf(self.serverHalf, to: channel)
+    }
+
+    private func addHalf(_ half: DataRelayHandler, to channel: Channel) throws {
+        let handlers: [ChannelHandler] = [
+            IdleStateHandler(allTimeout: self.idleTimeout), DataIdleCloser(), half,
+        ]
+        try channel.pipeline.syncOperations.addHandlers(handlers)
+    }
+
+    /// Both sides are connected and wired: report it, and report the end once both are closed.
+    func start(clientSide: Channel, serverSide: Channel) {
+        let transport = NIOChannelTransport(
+            clientSide: clientSide,
+            serverSide: serverSide,
+            clientHalf: self.clientHalf,
+            serverHalf: self.serverHalf
+        )
+        self.flow.begin(transport)
+        EventLoopFuture.andAllComplete([clientSide.closeFuture, serverSide.closeFuture], on: clientSide.eventLoop)
+            .assumeIsolated()
+            .whenComplete { _ in
+                self.flow.end()
+            }
+    }
+}
+
+/// The addresses of a relay's channels and its halves' byte counts, read on their event loop.
+private final class NIOChannelTransport: DataFlowTransport {
+    private let clientSide: Channel
+    private let serverSide: Channel
+    private let clientHalf: DataRelayHandler
+    private let serverHalf: DataRelayHandler
+
+    init(clientSide: Channel, serverSide: Channel, clientHalf: DataRelayHandler, serverHalf: DataRelayHandler) {
+        self.clientSide = clientSide
+        self.serverSide = serverSide
+        self.clientHalf = clientHalf
+        self.serverHalf = serverHalf
+    }
+
+    var clientAddress: String { self.clientSide.remoteAddress.logDescription }
+    var clientSideLocalAddress: String { self.clientSide.localAddress.logDescription }
+    var serverSideLocalAddress: String { self.serverSide.localAddress.logDescription }
+    var serverAddress: String { self.serverSide.remoteAddress.logDescription }
+    var bytesToClient: Int { self.serverHalf.bytesRead }
+    var bytesToServer: Int { self.clientHalf.bytesRead }
+}
+
+/// Closes a data channel on which nothing has moved for the idle timeout.
+private final class DataIdleCloser: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}

@@ -1,0 +1,152 @@
+#if os(Linux)
+import FTPProtocol
+import Glibc
+import Logging
+import NIOCore
+
+/// Active mode on the splice data path: connects to the client from the advertised address and
+/// port 20, then listens on the balancer's server-side address for the one connection from the
+/// session's server, and hands both sockets to a relay.
+///
+/// The client is connected first, when PORT/EPRT arrives (see `ActiveDataListener` for why).
+/// State lives on the splice event loop; `close()` may come from the session's event loop.
+final class SpliceActiveListener: DataListener, SpliceEventHandler, @unchecked Sendable {
+    /// Set on the loop before the open promise succeeds, read after it.
+    private(set) var port: Int = 0
+    private let loop: SpliceEventLoop
+    private let launcher: SpliceFlowLauncher
+    private let request: ActiveDataRequest
+    private let flow: NIOLoopBound<DataFlow>
+    private let logger: Logger
+    /// Connected to the client, until the relay takes it.
+    private var clientSide: CInt?
+    private var listening: CInt?
+    private var token: UInt64?
+    private var timer: Int?
+    private var accepted = false
+
+    init(
+        loop: SpliceEventLoop,
+        launcher: SpliceFlowLauncher,
+        request: ActiveDataRequest,
+        flow: NIOLoopBound<DataFlow>,
+        logger: Logger
+    ) {
+        self.loop = loop
+        self.launcher = launcher
+        self.request = request
+        self.flow = flow
+        self.logger = logger
+    }
+
+    /// On the loop's thread, with the connect to the client started on `socket`: when it ends,
+    /// open the listener and complete `promise`.
+    func start(clientSocket socket: CInt, promise: EventLoopPromise<SpliceActiveListener>) {
+        let connector = SpliceConnector(loop: self.loop, descriptor: socket) { [self] result in
+            switch result {
+            case .success(let socket):
+                self.clientSide = socket
+                do {
+                    try self.openListener()
+                    promise.succeed(self)
+                } catch {
+                    self.closeAll()
+                    promise.fail(DataPathError(code: .bindFailed, detail: "\(self.request.listenHost): \(error)"))
+                }
+            case .failure(let error):
+                promise.fail(
+                    DataPathError(code: .clientUnreachable, detail: "\(self.request.client.logDescription): \(error)")
+                )
+            }
+        }
+        connector.start(timeout: self.request.connectTimeout)
+    }
+
+    private func openListener() throws {
+        let address = try SocketAddress(ipAddress: self.request.listenHost, port: self.request.listenPort)
+        let descriptor = try SpliceSocket.make(for: address)
+        self.listening = descriptor
+        if self.request.transparent {
+            // The listener takes the client's address and port, which an earlier transfer of the
+            // same client may have left in TIME_WAIT here.
+            try SpliceSocket.makeTransparent(descriptor, for: address)
+            try SpliceSocket.setOption(descriptor, level: SOL_SOCKET, name: SO_REUSEADDR)
+        }
+        try SpliceSocket.bind(descriptor, to: address)
+        try SpliceSocket.listen(descriptor, backlog: 4)
+        self.port = SpliceSocket.localAddress(descriptor)?.port ?? 0
+        self.token = try self.loop.register(descriptor, handler: self)
+        self.timer = self.loop.schedule(in: self.request.connectTimeout) { [weak self] in
+            guard let self else { return }
+            self.logger.notice("the server did not open the active data connection in time")
+            self.closeAll()
+        }
+    }
+
+    /// Closes the listener and, if the server never connected, the connection to the client.
+    func close() {
+        self.loop.execute { self.closeAll() }
+    }
+
+    func stop() {
+        self.closeAll()
+    }
+
+    private func closeAll() {
+        self.closeListener()
+        if let clientSide = self.clientSide {
+            Glibc.close(clientSide)
+            self.clientSide = nil
+        }
+    }
+
+    private func closeListener() {
+        if let timer = self.timer { self.loop.cancelTimer(timer) }
+        self.timer = nil
+        if let token = self.token { self.loop.deregister(token) }
+        self.token = nil
+        if let listening = self.listening { Glibc.close(listening) }
+        self.listening = nil
+    }
+
+    func handle(events: UInt32, on descriptor: CInt) {
+        while let listening = self.listening {
+            let next: (descriptor: CInt, peer: SocketAddress?)?
+            do {
+                next = try SpliceSocket.accept(listening)
+            } catch {
+                self.logger.warning("accept failed on an active-mode listener", metadata: ["ftp.error": "\(error)"])
+                return
+            }
+            guard let (connection, address) = next else { return }
+            self.admit(connection, peer: address?.ipAddress.map(ControlSessionStateMachine.canonical) ?? "?")
+        }
+    }
+
+    private func admit(_ connection: CInt, peer: String) {
+        guard !self.accepted, peer == self.request.serverHost, let clientSide = self.clientSide else {
+            self.logger.warning(
+                "refused a connection to an active-mode listener",
+                metadata: ["ftp.peer": "\(peer)", "ftp.expected": "\(self.request.serverHost)"]
+            )
+            Glibc.close(connection)
+            return
+        }
+        self.accepted = true
+        self.clientSide = nil
+        self.closeListener()
+        self.logger.debug(
+            "data connection relayed",
+            metadata: ["ftp.mode": "\(self.request.mode)", "ftp.client.data": "\(self.request.client.logDescription)"]
+        )
+        self.launcher.launch(
+            on: self.loop,
+            client: clientSide,
+            server: connection,
+            flow: self.flow,
+            idleTimeout: self.request.idleTimeout,
+            logger: self.logger
+        )
+    }
+}
+#endif

@@ -1,0 +1,164 @@
+#if os(Linux)
+import Glibc
+import Logging
+import NIOCore
+import Synchronization
+
+/// The data path on splice(2): data connections are made and accepted on sockets of its own
+/// and relayed through pipes by `SpliceRelay`, on one or two dedicated threads running
+/// edge-triggered epoll. SwiftNIO keeps the control connections; what a flow does is reported
+/// to its session on the session's event loop.
+///
+/// `shutdown()` stops the threads and closes whatever they still hold; call it once the control
+/// sessions have ended, before their event loops stop.
+package final class SpliceDataPath: DataPath, Sendable {
+    /// Ports of the passive range tried before giving up, when another process holds some.
+    private static let bindAttempts = 16
+
+    private let loops: [SpliceEventLoop]
+    private let nextLoop = Atomic<Int>(0)
+    private let stopped = Atomic<Bool>(false)
+    private let launcher: SpliceFlowLauncher
+
+    /// Starts `threads` relay threads; pipes get `pipeSize` bytes where the kernel allows.
+    package init(threads: Int, pipeSize: Int, logger: Logger) throws {
+        var loops: [SpliceEventLoop] = []
+        do {
+            for _ in 0..<max(1, threads) {
+                let loop = try SpliceEventLoop()
+                try loop.start()
+                loops.append(loop)
+            }
+        } catch {
+            for loop in loops { loop.shutdown() }
+            throw error
+        }
+        self.loops = loops
+        self.launcher = SpliceFlowLauncher(pipeSizing: SplicePipeSizing(requested: pipeSize, logger: logger))
+    }
+
+    deinit {
+        // A data path dropped without `shutdown()` would leave its threads running forever.
+        self.shutdown()
+    }
+
+    /// Stops the relay threads, closing every socket and pipe they hold. Safe to call twice.
+    package func shutdown() {
+        guard !self.stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        for loop in self.loops { loop.shutdown() }
+    }
+
+    private func loop() -> SpliceEventLoop {
+        let index = self.nextLoop.wrappingAdd(1, ordering: .relaxed).oldValue
+        return self.loops[index % self.loops.count]
+    }
+
+    package func openPassive(
+        _ request: PassiveDataRequest,
+        on eventLoop: any EventLoop,
+        observer: any DataFlowObserver,
+        logger: Logger
+    ) -> EventLoopFuture<any DataListener> {
+        let loop = self.loop()
+        var lastError: (any Error)?
+        for _ in 0..<Self.bindAttempts {
+            guard let port = request.ports.allocate() else {
+                return eventLoop.makeFailedFuture(
+                    DataPathError(
+                        code: .passivePortsExhausted,
+                        detail: "all \(request.ports.range.count) passive ports are in use"
+                    )
+                )
+            }
+            let descriptor: CInt
+            do {
+                descriptor = try Self.listen(host: request.listenHost, port: port)
+            } catch {
+                request.ports.release(port)
+                lastError = error
+                logger.debug(
+                    "passive port busy, trying another",
+                    metadata: ["ftp.port": "\(port)", "ftp.error": "\(error)"]
+                )
+                continue
+            }
+            let listener = SplicePassiveListener(
+                port: port,
+                descriptor: descriptor,
+                loop: loop,
+                launcher: self.launcher,
+                request: request,
+                flow: NIOLoopBound(DataFlow(mode: request.mode, observer: observer), eventLoop: eventLoop),
+                logger: logger
+            )
+            guard loop.execute({ listener.start() }) else {
+                listener.closeListener()
+                return eventLoop.makeFailedFuture(DataPathError(code: .bindFailed, detail: "the data path has stopped"))
+            }
+            return eventLoop.assumeIsolated().makeSucceededFuture(listener as any DataListener)
+        }
+        return eventLoop.makeFailedFuture(
+            DataPathError(
+                code: .bindFailed,
+                detail: "\(request.listenHost): \(lastError.map { "\($0)" } ?? "no port tried")"
+            )
+        )
+    }
+
+    package func openActive(
+        _ request: ActiveDataRequest,
+        on eventLoop: any EventLoop,
+        observer: any DataFlowObserver,
+        logger: Logger
+    ) -> EventLoopFuture<any DataListener> {
+        let loop = self.loop()
+        // Completed on the splice thread; the session reads it on its own event loop.
+        let promise = eventLoop.makePromise(of: SpliceActiveListener.self)
+        let opened = promise.futureResult.assumeIsolated().map { $0 as any DataListener }.nonisolated()
+        let socket: CInt
+        do {
+            socket = try SpliceSocket.make(for: request.client)
+            do {
+                // Several active connections share source port 20, towards different client ports.
+                try SpliceSocket.setOption(socket, level: SOL_SOCKET, name: SO_REUSEADDR)
+                try SpliceSocket.bind(socket, to: request.clientSideSource)
+                _ = try SpliceSocket.connect(socket, to: request.client)
+            } catch {
+                Glibc.close(socket)
+                throw error
+            }
+        } catch {
+            promise.fail(DataPathError(code: .clientUnreachable, detail: "\(request.client.logDescription): \(error)"))
+            return opened
+        }
+        let listener = SpliceActiveListener(
+            loop: loop,
+            launcher: self.launcher,
+            request: request,
+            flow: NIOLoopBound(DataFlow(mode: request.mode, observer: observer), eventLoop: eventLoop),
+            logger: logger
+        )
+        guard loop.execute({ listener.start(clientSocket: socket, promise: promise) }) else {
+            Glibc.close(socket)
+            promise.fail(DataPathError(code: .bindFailed, detail: "the data path has stopped"))
+            return opened
+        }
+        return opened
+    }
+
+    /// A listening socket for one passive data connection.
+    private static func listen(host: String, port: Int) throws -> CInt {
+        let address = try SocketAddress(ipAddress: host, port: port)
+        let descriptor = try SpliceSocket.make(for: address)
+        do {
+            try SpliceSocket.setOption(descriptor, level: SOL_SOCKET, name: SO_REUSEADDR)
+            try SpliceSocket.bind(descriptor, to: address)
+            try SpliceSocket.listen(descriptor, backlog: 4)
+        } catch {
+            Glibc.close(descriptor)
+            throw error
+        }
+        return descriptor
+    }
+}
+#endif

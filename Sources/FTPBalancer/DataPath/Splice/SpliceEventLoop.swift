@@ -1,0 +1,217 @@
+#if os(Linux)
+import CSplice
+import Glibc
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Something a splice event loop watches. Called on the loop's thread only.
+protocol SpliceEventHandler: AnyObject {
+    /// epoll reported `events` (edge-triggered) for `descriptor`.
+    func handle(events: UInt32, on descriptor: CInt)
+    /// The loop is stopping: close every descriptor this handler owns, report nothing.
+    func stop()
+}
+
+/// One thread running edge-triggered epoll for the splice data path: descriptors, their
+/// handlers, coarse timers, and work handed over from other threads through a queue and an
+/// eventfd. No SwiftNIO: a data connection's bytes never pass through an event loop of NIO's.
+///
+/// Everything but `execute` and `shutdown` runs on the loop's own thread.
+final class SpliceEventLoop: @unchecked Sendable {
+    private struct Queue {
+        var work: [() -> Void] = []
+        var stopping = false
+    }
+
+    private struct Registration {
+        var descriptor: CInt
+        var handler: any SpliceEventHandler
+    }
+
+    private struct Timer {
+        var id: Int
+        var deadline: NIODeadline
+        var action: () -> Void
+    }
+
+    /// The token of the wakeup eventfd; handlers get tokens from 1 up, never reused.
+    private static let wakeupToken: UInt64 = 0
+    /// How long epoll may sleep with no timer due: stopping never waits on it, it only bounds
+    /// how late a timer runs if the clock jumps.
+    private static let longestSleep = TimeAmount.seconds(1)
+
+    private let epoll: CInt
+    private let wakeup: CInt
+    private let queue = NIOLockedValueBox(Queue())
+    private var thread: pthread_t?
+    // Loop-thread state.
+    private var registrations: [UInt64: Registration] = [:]
+    private var nextToken: UInt64 = 1
+    private var timers: [Timer] = []
+    private var nextTimerID = 1
+
+    init() throws(SystemCallError) {
+        let epoll = csplice_epoll_create()
+        guard epoll >= 0 else { throw SystemCallError("epoll_create1") }
+        let wakeup = csplice_eventfd()
+        guard wakeup >= 0 else {
+            let error = SystemCallError("eventfd")
+            Glibc.close(epoll)
+            throw error
+        }
+        guard csplice_epoll_add(epoll, wakeup, Self.wakeupToken) == 0 else {
+            let error = SystemCallError("epoll_ctl")
+            Glibc.close(wakeup)
+            Glibc.close(epoll)
+            throw error
+        }
+        self.epoll = epoll
+        self.wakeup = wakeup
+    }
+
+    /// Starts the loop's thread.
+    func start() throws(SystemCallError) {
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let result = pthread_create(
+            &thread,
+            nil,
+            { context in
+                let loop = Unmanaged<SpliceEventLoop>.fromOpaque(context!).takeRetainedValue()
+                loop.run()
+                return nil
+            },
+            context
+        )
+        guard result == 0 else {
+            Unmanaged<SpliceEventLoop>.fromOpaque(context).release()
+            throw SystemCallError("pthread_create", errno: result)
+        }
+        // Named from here, so that it has its name as soon as `start` returns.
+        _ = csplice_name_thread(thread, Self.threadName)
+        self.thread = thread
+    }
+
+    /// Runs `work` on the loop's thread, in submission order. False when the loop has stopped,
+    /// and `work` will never run: the caller still owns what it meant to hand over.
+    @discardableResult
+    func execute(_ work: @escaping @Sendable () -> Void) -> Bool {
+        let accepted = self.queue.withLockedValue { queue in
+            guard !queue.stopping else { return false }
+            queue.work.append(work)
+            return true
+        }
+        if accepted {
+            _ = csplice_eventfd_signal(self.wakeup)
+        }
+        return accepted
+    }
+
+    /// Stops the loop: every handler closes what it owns, then the thread ends and is joined.
+    /// Call once, not from the loop's thread.
+    func shutdown() {
+        self.queue.withLockedValue { $0.stopping = true }
+        _ = csplice_eventfd_signal(self.wakeup)
+        if let thread = self.thread {
+            pthread_join(thread, nil)
+            self.thread = nil
+        }
+        Glibc.close(self.wakeup)
+        Glibc.close(self.epoll)
+    }
+
+    // MARK: Loop thread
+
+    /// Watches `descriptor`; the token to remove it with, or the error.
+    func register(_ descriptor: CInt, handler: any SpliceEventHandler) throws(SystemCallError) -> UInt64 {
+        let token = self.nextToken
+        guard csplice_epoll_add(self.epoll, descriptor, token) == 0 else { throw SystemCallError("epoll_ctl") }
+        self.nextToken += 1
+        self.registrations[token] = Registration(descriptor: descriptor, handler: handler)
+        return token
+    }
+
+    /// Stops watching; the caller closes the descriptor afterwards.
+    func deregister(_ token: UInt64) {
+        guard let registration = self.registrations.removeValue(forKey: token) else { return }
+        _ = csplice_epoll_remove(self.epoll, registration.descriptor)
+    }
+
+    /// Runs `action` on this thread after `delay`, unless cancelled.
+    func schedule(in delay: TimeAmount, _ action: @escaping () -> Void) -> Int {
+        let id = self.nextTimerID
+        self.nextTimerID += 1
+        self.timers.append(Timer(id: id, deadline: .now() + delay, action: action))
+        return id
+    }
+
+    func cancelTimer(_ id: Int) {
+        self.timers.removeAll { $0.id == id }
+    }
+
+    /// The name of the loop threads, as ps and /proc show them.
+    static let threadName = "ftplb-splice"
+
+    private func run() {
+        var tokens = [UInt64](repeating: 0, count: 64)
+        var events = [UInt32](repeating: 0, count: 64)
+        while true {
+            let (work, stopping) = self.queue.withLockedValue { queue in
+                defer { queue.work = [] }
+                return (queue.work, queue.stopping)
+            }
+            // Work handed over before the stop still runs, so that what it owns is registered
+            // and then closed with the rest.
+            for item in work { item() }
+            if stopping {
+                self.stopHandlers()
+                return
+            }
+            self.runDueTimers()
+            let count = csplice_epoll_wait(self.epoll, &tokens, &events, 64, self.sleepMilliseconds())
+            guard count > 0 else { continue }
+            for index in 0..<Int(count) {
+                let token = tokens[index]
+                if token == Self.wakeupToken {
+                    _ = csplice_eventfd_drain(self.wakeup)
+                    continue
+                }
+                // A handler removed by an earlier event of this batch gets no more.
+                guard let registration = self.registrations[token] else { continue }
+                registration.handler.handle(events: events[index], on: registration.descriptor)
+            }
+        }
+    }
+
+    private func sleepMilliseconds() -> CInt {
+        let now = NIODeadline.now()
+        var sleep = Self.longestSleep
+        for timer in self.timers {
+            sleep = min(sleep, timer.deadline - now)
+        }
+        // Rounded up, so that a timer is not polled for in a busy loop.
+        return CInt(max(0, (sleep.nanoseconds + 999_999) / 1_000_000))
+    }
+
+    private func runDueTimers() {
+        let now = NIODeadline.now()
+        let due = self.timers.filter { $0.deadline <= now }
+        guard !due.isEmpty else { return }
+        self.timers.removeAll { $0.deadline <= now }
+        for timer in due { timer.action() }
+    }
+
+    private func stopHandlers() {
+        // A handler may own several descriptors: stop each handler once.
+        var stopped: [ObjectIdentifier] = []
+        for registration in self.registrations.values {
+            let id = ObjectIdentifier(registration.handler)
+            guard !stopped.contains(id) else { continue }
+            stopped.append(id)
+            registration.handler.stop()
+        }
+        self.registrations = [:]
+        self.timers = []
+    }
+}
+#endif
