@@ -12,7 +12,7 @@ One vsftpd serves the same files on every path. Targets:
   ftplb-copy      ftplb with `data_path: {relay: copy}` (the SwiftNIO copy relay), if supported
   haproxy         HAProxy in TCP mode as it is deployed for FTP: passive only, the server
                   advertising the VIP, the passive range forwarded port for port; no splice
-  haproxy-splice  the same with `option splice-auto`
+  haproxy-splice  the same with `option splice-request` and `option splice-response`
   mod_proxy       ProFTPD's mod_proxy as a reverse proxy (Debian's proftpd-mod-proxy)
 
 Figures per target: 1 GiB RETR and STOR (curl, EPSV; MB/s, best of N), sessions per second with
@@ -254,7 +254,8 @@ def start_haproxy(topology: Topology, workdir: Path, splice: bool) -> ftpenv.Man
         "    timeout connect 5s",
         "    timeout client 5m",
         "    timeout server 5m",
-        "    option splice-auto" if splice else "    no option splice-auto",
+        # splice-auto leaves it to heuristics; these two make HAProxy splice every transfer
+        *(["    option splice-request", "    option splice-response"] if splice else []),
         "frontend ftp_control",
         f"    bind {VIP}:21",
         "    default_backend ftp_control",

@@ -1,3 +1,5 @@
+import FTPBalancer
+
 /// A JSON document, small and ordered: what the admin API sends and the `ftplb` command reads.
 /// Written by hand rather than with Foundation's coders, which no other part of ftplb uses;
 /// objects keep their keys in order, so answers read the same every time.
@@ -127,21 +129,8 @@ extension JSONValue {
         }
     }
 
+    /// The transfer log's escaping, so that both write strings alike.
     private static func writeString(_ value: String, into text: inout String) {
-        text += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": text += "\\\""
-            case "\\": text += "\\\\"
-            case "\n": text += "\\n"
-            case "\r": text += "\\r"
-            case "\t": text += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                let hex = String(scalar.value, radix: 16)
-                text += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: text.unicodeScalars.append(scalar)
-            }
-        }
-        text += "\""
+        JSONLineObject.quote(value, into: &text)
     }
 }
