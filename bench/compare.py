@@ -22,7 +22,7 @@ processes count), RSS idle and peak (summed over its processes), each with its r
 As root. A benchmark, not a test: nothing here passes or fails.
 
     sudo bench/compare.py [--targets direct,ftplb,haproxy,haproxy-splice,mod_proxy]
-                          [--download-runs 2] [--session-seconds 6] [--ftplb PATH]
+                          [--download-runs 2] [--session-seconds 6] [--ftplb PATH] [--pipe-size 1MiB]
 """
 
 from __future__ import annotations
@@ -218,10 +218,11 @@ def sessions(topology: Topology, host: str, port: int, seconds: float) -> tuple[
 # Targets: each starts in the balancer namespace and returns (process, host, port)
 
 
-def start_ftplb(topology: Topology, workdir: Path, binary: str, relay: str | None) -> ftpenv.ManagedProcess:
-    lines = ["log_level: warning"]
-    if relay:
-        lines += ["data_path:", f"  relay: {relay}"]
+def start_ftplb(topology: Topology, workdir: Path, binary: str, relay: str | None,
+                pipe_size: str | None = None) -> ftpenv.ManagedProcess:
+    lines = ["log_level: warning", "data_path:", f"  relay: {relay or 'splice'}"]
+    if pipe_size:
+        lines.append(f"  pipe_size: {pipe_size}")
     lines += [
         "virtual_services:",
         "  - name: bench",
@@ -381,6 +382,7 @@ def main() -> None:
     parser.add_argument("--download-runs", type=int, default=2)
     parser.add_argument("--session-seconds", type=float, default=6.0)
     parser.add_argument("--ftplb", help="the ftplb binary (default: the release build, built if missing)")
+    parser.add_argument("--pipe-size", help="ftplb's data_path.pipe_size (default: ftplb's own default)")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--sessions-worker", nargs=3, metavar=("HOST", "PORT", "SECONDS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -428,7 +430,8 @@ def main() -> None:
                 if target == "direct":
                     host = DIRECT_SERVER
                 elif target in ("ftplb", "ftplb-copy"):
-                    process = start_ftplb(topology, workdir, binary, "copy" if target == "ftplb-copy" else None)
+                    process = start_ftplb(topology, workdir, binary, "copy" if target == "ftplb-copy" else None,
+                                          args.pipe_size)
                     host = VIP
                 elif target.startswith("haproxy"):
                     process = start_haproxy(topology, workdir, splice=target == "haproxy-splice")
