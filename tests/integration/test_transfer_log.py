@@ -127,7 +127,10 @@ def test_json_lines_for_every_data_connection(setup, workdir):
                 ftpenv.ftplib_retrieve(ftp, name, workdir / "xferlog-missing")
     cut_download("big.bin")
 
-    records = [json.loads(line) for line in wait_lines(path, 9)]
+    wait_lines(path, 9)
+    # The cut download is the last to finish; a late passive connection may add a tenth line.
+    wait_until(lambda: '"file":"big.bin"' in path.read_text(), 10, f"the cut download's line in {path}")
+    records = [json.loads(line) for line in lines_of(path)]
     by_file = {(r["command"], r["file"]): r for r in records}
     for record in records:
         assert record["session"] > 0 and record["service"] == "xfer"
@@ -151,11 +154,14 @@ def test_json_lines_for_every_data_connection(setup, workdir):
     assert (eprt["bytes"], eprt["mode"], eprt["status"]) == (300_000, "eprt", "complete")
     assert by_file[("NLST", None)]["mode"] == "eprt"
 
-    unclaimed = by_file[(None, None)]
-    assert (unclaimed["mode"], unclaimed["bytes"], unclaimed["status"]) == ("epsv", 0, "incomplete")
-    # Passive: the client connected before RETR, so the line waits for that connection.
+    unclaimed = [(r["mode"], r["bytes"], r["status"]) for r in records if r["command"] is None]
+    assert ("epsv", 0, "incomplete") in unclaimed, records
+    # Passive: the client connected before RETR, so the line waits for that connection, if the
+    # data path has reported it by the time the 550 comes (the splice relay reports it from its
+    # own thread and may be later); otherwise that connection gets a line of its own.
     refused = by_file[("RETR", "missing-pasv.txt")]
-    assert (refused["reply"], refused["status"], refused["bytes"], refused["mode"]) == (550, "incomplete", 0, "pasv")
+    assert (refused["reply"], refused["status"], refused["bytes"]) == (550, "incomplete", 0), refused
+    assert refused["mode"] == "pasv" or ("pasv", 0, "incomplete") in unclaimed, records
     # Active: the server never connected; the 550 finishes the line at once.
     refused = by_file[("RETR", "missing-port.txt")]
     assert (refused["reply"], refused["status"], refused["bytes"], refused["mode"]) == (550, "incomplete", 0, None)
