@@ -253,6 +253,30 @@ import Testing
         }
     }
 
+    @Test func aFullPassiveRangeRefusesTheNextListenerUntilAPortIsFree() async throws {
+        try await withSpliceHarness { harness in
+            let ports = PassivePortAllocator(range: 47590...47590)
+            let server = try BlockingSocket.listen()
+            let observer = RecordingDataFlowObserver()
+            let first = try await harness.openPassive(ports: ports, server: server.port, observer: observer)
+            await #expect {
+                _ = try await harness.openPassive(ports: ports, server: server.port, observer: observer)
+            } throws: { error in
+                (error as? DataPathError)?.code == .passivePortsExhausted
+                    && "\(error)".contains("all 1 passive ports are in use")
+            }
+            first.close()
+            // The port is given back once the listener has closed on its loop.
+            var reopened: (any DataListener)?
+            for _ in 0..<50 where reopened == nil {
+                reopened = try? await harness.openPassive(ports: ports, server: server.port, observer: observer)
+                if reopened == nil { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(reopened?.port == 47590)
+            reopened?.close()
+        }
+    }
+
     @Test func noThreadSocketOrPipeOutlivesItsFlowOrTheDataPath() async throws {
         let pipeSize = 1 << 17
         let ports = PassivePortAllocator(range: 47580...47589)

@@ -103,4 +103,9 @@ package struct DataPathError: Error, Sendable, CustomStringConvertible {
     package var detail: String
 
     package var description: String { "\(self.code): \(self.detail)" }
+
+    /// Every port of the range is held by a session: both data paths refuse PASV/EPSV alike.
+    static func exhausted(_ ports: PassivePortAllocator) -> DataPathError {
+        DataPathError(code: .passivePortsExhausted, detail: "all \(ports.range.count) passive ports are in use")
+    }
 }

@@ -37,12 +37,7 @@ package struct NIODataPath: DataPath {
         promise: EventLoopPromise<any DataListener>
     ) {
         guard let port = request.ports.allocate() else {
-            promise.fail(
-                DataPathError(
-                    code: .passivePortsExhausted,
-                    detail: "all \(request.ports.range.count) passive ports are in use"
-                )
-            )
+            promise.fail(DataPathError.exhausted(request.ports))
             return
         }
         let listener = PassiveDataListener(port: port, request: request, observer: observer, logger: logger)

@@ -63,12 +63,7 @@ package final class SpliceDataPath: DataPath, Sendable {
         var lastError: (any Error)?
         for _ in 0..<Self.bindAttempts {
             guard let port = request.ports.allocate() else {
-                return eventLoop.makeFailedFuture(
-                    DataPathError(
-                        code: .passivePortsExhausted,
-                        detail: "all \(request.ports.range.count) passive ports are in use"
-                    )
-                )
+                return eventLoop.makeFailedFuture(DataPathError.exhausted(request.ports))
             }
             let descriptor: CInt
             do {
