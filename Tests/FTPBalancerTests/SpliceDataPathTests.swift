@@ -332,6 +332,50 @@ import Testing
         #expect(after == before)
     }
 
+    @Test func anEmptiedPipeServesTheNextFlowButOneLeftHoldingBytesDoesNot() async throws {
+        let pipeSize = 1 << 17  // not the kernel's default, so that only the relay's pipes count
+        let ports = PassivePortAllocator(range: 47590...47599)
+        let server = try BlockingSocket.listen()
+        try await withSpliceHarness(pipeSize: pipeSize) { harness in
+            // A client that reads nothing, then resets: its pipe is full when its socket fails.
+            let stalledObserver = RecordingDataFlowObserver()
+            let stalled = try await harness.openPassive(ports: ports, server: server.port, observer: stalledObserver)
+            let client = try BlockingSocket.connect(to: stalled.port)
+            let sender = harness.onThread {
+                let connection = try server.accept()
+                defer { connection.close() }
+                _ = try? connection.sendPattern(count: 1 << 30)
+            }
+            let events = try #require(await first(1, of: stalledObserver.events))
+            guard case .started = events.first else {
+                Issue.record("expected the flow to start, got \(events)")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(300))  // the socket buffers, then the pipe, fill
+            try client.reset()
+            try await sender.get()
+            _ = try await first(1, of: stalledObserver.events)
+            // Only the empty pipe (towards the server) is kept: two descriptors.
+            #expect(SpliceResources.current(ports: [], pipeSize: pipeSize).pipes == 2)
+
+            // The next flows get exactly their own bytes, through pipes kept from one to the next.
+            for round in 1...2 {
+                let observer = RecordingDataFlowObserver()
+                let listener = try await harness.openPassive(ports: ports, server: server.port, observer: observer)
+                let port = listener.port
+                let sent = harness.onThread {
+                    let connection = try server.accept()
+                    defer { connection.close() }
+                    return try connection.sendPattern(count: 3 << 20)
+                }
+                let received = try BlockingSocket.connect(to: port).receiveToEnd()
+                #expect(try await received == sent.get(), "flow \(round)")
+                _ = try await Self.report(of: observer)
+                #expect(SpliceResources.current(ports: [], pipeSize: pipeSize).pipes == 4, "flow \(round)")
+            }
+        }
+    }
+
     /// The report of the test's one data connection, after its start.
     static func report(of observer: RecordingDataFlowObserver) async throws -> DataFlowReport {
         let events = try #require(await first(2, of: observer.events))

@@ -26,7 +26,6 @@ int csplice_accept(int fd, void *address, uint32_t *length);
 int csplice_epoll_create(void);
 /// Watches `fd` edge-triggered for input, output, peer half-close, errors; `token` comes back.
 int csplice_epoll_add(int epoll, int fd, uint64_t token);
-int csplice_epoll_remove(int epoll, int fd);
 /// Waits up to `timeout_ms`; fills `tokens` and `events`, returns the count or -1 with errno.
 int csplice_epoll_wait(int epoll, uint64_t *tokens, uint32_t *events, int capacity, int timeout_ms);
 

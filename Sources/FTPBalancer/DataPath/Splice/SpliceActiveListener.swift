@@ -18,8 +18,9 @@ final class SpliceActiveListener: DataListener, SpliceEventHandler, @unchecked S
     private let request: ActiveDataRequest
     private let flow: NIOLoopBound<DataFlow>
     private let logger: Logger
-    /// Connected to the client, until the relay takes it.
-    private var clientSide: CInt?
+    /// Connected to the client, and still watched (its events are ignored here) so that the
+    /// relay takes it over without an epoll_ctl, until the relay takes it.
+    private var clientSide: SpliceSocketHandle?
     private var listening: CInt?
     private var token: UInt64?
     private var timer: Int?
@@ -45,6 +46,7 @@ final class SpliceActiveListener: DataListener, SpliceEventHandler, @unchecked S
         let connector = SpliceConnector(loop: self.loop, descriptor: socket) { [self] result in
             switch result {
             case .success(let socket):
+                if let token = socket.token { self.loop.reassign(token, to: self) }
                 self.clientSide = socket
                 do {
                     try self.openListener()
@@ -95,7 +97,7 @@ final class SpliceActiveListener: DataListener, SpliceEventHandler, @unchecked S
     private func closeAll() {
         self.closeListener()
         if let clientSide = self.clientSide {
-            Glibc.close(clientSide)
+            clientSide.close(on: self.loop)
             self.clientSide = nil
         }
     }
@@ -103,13 +105,15 @@ final class SpliceActiveListener: DataListener, SpliceEventHandler, @unchecked S
     private func closeListener() {
         if let timer = self.timer { self.loop.cancelTimer(timer) }
         self.timer = nil
-        if let token = self.token { self.loop.deregister(token) }
+        if let token = self.token { self.loop.forget(token) }
         self.token = nil
         if let listening = self.listening { Glibc.close(listening) }
         self.listening = nil
     }
 
     func handle(events: UInt32, on descriptor: CInt) {
+        // The connection to the client needs nothing until the relay has it.
+        guard descriptor == self.listening else { return }
         while let listening = self.listening {
             let next: (descriptor: CInt, peer: SocketAddress?)?
             do {
@@ -142,7 +146,7 @@ final class SpliceActiveListener: DataListener, SpliceEventHandler, @unchecked S
         self.launcher.launch(
             on: self.loop,
             client: clientSide,
-            server: connection,
+            server: SpliceSocketHandle(descriptor: connection),
             flow: self.flow,
             idleTimeout: self.request.idleTimeout,
             logger: self.logger

@@ -49,6 +49,10 @@ final class SpliceEventLoop: @unchecked Sendable {
     private var nextToken: UInt64 = 1
     private var timers: [Timer] = []
     private var nextTimerID = 1
+    /// Empty pipes kept for the next relays. Each holds two descriptors and the kernel's ring
+    /// for `pipe_size` bytes, but no pages once drained.
+    private var idlePipes: [SplicePipe] = []
+    private static let idlePipeLimit = 32
 
     init() throws(SystemCallError) {
         let epoll = csplice_epoll_create()
@@ -96,12 +100,13 @@ final class SpliceEventLoop: @unchecked Sendable {
     /// and `work` will never run: the caller still owns what it meant to hand over.
     @discardableResult
     func execute(_ work: @escaping @Sendable () -> Void) -> Bool {
-        let accepted = self.queue.withLockedValue { queue in
-            guard !queue.stopping else { return false }
+        let (accepted, wasEmpty) = self.queue.withLockedValue { queue in
+            guard !queue.stopping else { return (false, false) }
             queue.work.append(work)
-            return true
+            return (true, queue.work.count == 1)
         }
-        if accepted {
+        // Work already queued has signalled the loop, which takes the whole queue at once.
+        if accepted, wasEmpty {
             _ = csplice_eventfd_signal(self.wakeup)
         }
         return accepted
@@ -131,10 +136,34 @@ final class SpliceEventLoop: @unchecked Sendable {
         return token
     }
 
-    /// Stops watching; the caller closes the descriptor afterwards.
-    func deregister(_ token: UInt64) {
-        guard let registration = self.registrations.removeValue(forKey: token) else { return }
-        _ = csplice_epoll_remove(self.epoll, registration.descriptor)
+    /// Stops watching a descriptor the caller closes next. Closing it takes it out of epoll
+    /// (the data path never duplicates a descriptor), so no epoll_ctl is spent on it; an event
+    /// already queued for it is dropped, as tokens are never reused.
+    func forget(_ token: UInt64) {
+        self.registrations.removeValue(forKey: token)
+    }
+
+    /// Hands a watched descriptor to another handler, keeping its epoll entry: a socket whose
+    /// connect ended goes to its relay without an epoll_ctl to remove it and one to add it.
+    func reassign(_ token: UInt64, to handler: any SpliceEventHandler) {
+        self.registrations[token]?.handler = handler
+    }
+
+    /// A pipe for a relay direction: an empty one a relay gave back, or a new one.
+    func pipe(sizing: SplicePipeSizing) throws(SystemCallError) -> SplicePipe {
+        if let pipe = self.idlePipes.popLast() { return pipe }
+        return try SplicePipe(sizing: sizing)
+    }
+
+    /// Takes back a relay's pipe: kept for the next relay if it is empty and the pool has
+    /// room, closed otherwise. Creating, sizing and closing two pipes cost eight system calls
+    /// per data connection.
+    func recycle(_ pipe: SplicePipe, empty: Bool) {
+        if empty, self.idlePipes.count < Self.idlePipeLimit {
+            self.idlePipes.append(pipe)
+        } else {
+            pipe.close()
+        }
     }
 
     /// Runs `action` on this thread after `delay`, unless cancelled.
@@ -212,6 +241,8 @@ final class SpliceEventLoop: @unchecked Sendable {
         }
         self.registrations = [:]
         self.timers = []
+        for pipe in self.idlePipes { pipe.close() }
+        self.idlePipes = []
     }
 }
 #endif

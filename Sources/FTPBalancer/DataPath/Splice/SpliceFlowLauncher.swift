@@ -8,22 +8,22 @@ import NIOCore
 struct SpliceFlowLauncher: Sendable {
     let pipeSizing: SplicePipeSizing
 
-    /// Takes ownership of both sockets. On the loop's thread.
+    /// Takes ownership of both sockets and their registrations. On the loop's thread.
     func launch(
         on loop: SpliceEventLoop,
-        client: CInt,
-        server: CInt,
+        client: SpliceSocketHandle,
+        server: SpliceSocketHandle,
         flow: NIOLoopBound<DataFlow>,
         idleTimeout: TimeAmount,
         logger: Logger
     ) {
         let pipes: (SplicePipe, SplicePipe)
         do {
-            let toServer = try SplicePipe(sizing: self.pipeSizing)
+            let toServer = try loop.pipe(sizing: self.pipeSizing)
             do {
-                pipes = (toServer, try SplicePipe(sizing: self.pipeSizing))
+                pipes = (toServer, try loop.pipe(sizing: self.pipeSizing))
             } catch {
-                toServer.close()
+                loop.recycle(toServer, empty: true)
                 throw error
             }
         } catch {
@@ -31,12 +31,12 @@ struct SpliceFlowLauncher: Sendable {
                 "could not make the pipes of a data connection; closing it",
                 metadata: ["ftp.error": "\(error)"]
             )
-            Glibc.close(client)
-            Glibc.close(server)
+            client.close(on: loop)
+            server.close(on: loop)
             return
         }
         let counters = SpliceRelayCounters()
-        let transport = SpliceFlowTransport(client: client, server: server, counters: counters)
+        let transport = SpliceFlowTransport(client: client.descriptor, server: server.descriptor, counters: counters)
         let eventLoop = flow.eventLoop
         let relay = SpliceRelay(
             loop: loop,

@@ -76,7 +76,7 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
     func closeListener() {
         if let timer = self.timer { self.loop.cancelTimer(timer) }
         self.timer = nil
-        if let token = self.token { self.loop.deregister(token) }
+        if let token = self.token { self.loop.forget(token) }
         self.token = nil
         if let descriptor = self.descriptor {
             Glibc.close(descriptor)
@@ -150,7 +150,7 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
                 )
                 self.launcher.launch(
                     on: self.loop,
-                    client: client,
+                    client: SpliceSocketHandle(descriptor: client),
                     server: server,
                     flow: self.flow,
                     idleTimeout: request.idleTimeout,

@@ -52,19 +52,19 @@ final class SpliceRelay: SpliceEventHandler {
     private var idleTimer: Int?
     private var closed = false
 
-    /// Takes ownership of both sockets and both pipes.
+    /// Takes ownership of both sockets, their registrations and both pipes.
     init(
         loop: SpliceEventLoop,
-        client: CInt,
-        server: CInt,
+        client: SpliceSocketHandle,
+        server: SpliceSocketHandle,
         pipes: (toServer: SplicePipe, toClient: SplicePipe),
         idleTimeout: TimeAmount,
         counters: SpliceRelayCounters,
         onClosed: @escaping () -> Void
     ) {
         self.loop = loop
-        self.client = Side(descriptor: client)
-        self.server = Side(descriptor: server)
+        self.client = Side(descriptor: client.descriptor, token: client.token)
+        self.server = Side(descriptor: server.descriptor, token: server.token)
         self.toServer = Direction(pipe: pipes.toServer)
         self.toClient = Direction(pipe: pipes.toClient)
         self.idleTimeout = idleTimeout
@@ -75,14 +75,23 @@ final class SpliceRelay: SpliceEventHandler {
     /// Watches both sockets and moves what is already there. On the loop's thread.
     func start() {
         do {
-            self.client.token = try self.loop.register(self.client.descriptor, handler: self)
-            self.server.token = try self.loop.register(self.server.descriptor, handler: self)
+            try self.watch(&self.client)
+            try self.watch(&self.server)
         } catch {
             self.close(reporting: true)
             return
         }
         self.armIdleTimer(in: self.idleTimeout)
         self.pumpBoth()
+    }
+
+    /// Takes over the socket's registration, or makes one.
+    private func watch(_ side: inout Side) throws(SystemCallError) {
+        if let token = side.token {
+            self.loop.reassign(token, to: self)
+        } else {
+            side.token = try self.loop.register(side.descriptor, handler: self)
+        }
     }
 
     func handle(events: UInt32, on descriptor: CInt) {
@@ -224,11 +233,12 @@ final class SpliceRelay: SpliceEventHandler {
         self.closed = true
         if let timer = self.idleTimer { self.loop.cancelTimer(timer) }
         for side in [self.client, self.server] {
-            if let token = side.token { self.loop.deregister(token) }
+            if let token = side.token { self.loop.forget(token) }
             Glibc.close(side.descriptor)
         }
-        self.toServer.pipe.close()
-        self.toClient.pipe.close()
+        // A pipe still holding bytes (its sink failed) is not given to another relay.
+        self.loop.recycle(self.toServer.pipe, empty: self.toServer.buffered == 0)
+        self.loop.recycle(self.toClient.pipe, empty: self.toClient.buffered == 0)
         if reporting {
             self.onClosed()
         }
