@@ -1,14 +1,16 @@
 """The data_path section: the splice relay is the default, the copy relay still moves files
 when configured, and a bad pipe_size is refused by check-config at its line.
 
-Addresses 127.0.70.x: VIPs 127.0.70.1-4 (passive ports 46700-46799) in front of a pyftpdlib
+Addresses 127.0.70.x: VIPs 127.0.70.1-6 (passive ports 46700-46799) in front of a pyftpdlib
 of this file's own on 127.0.70.20:21 (passive ports 46800-46849), source address 127.0.70.10.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -154,4 +156,66 @@ def test_a_pipe_size_the_kernel_refuses_falls_back_to_the_default_with_one_warni
         assert len(warnings) == 1, process.log_tail()
         assert f"ftp.pipe_size={asked}" in warnings[0] and "errno 1)" in warnings[0], warnings[0]
     finally:
+        process.stop()
+
+
+def test_a_passive_connection_that_finds_no_free_descriptor_is_accepted_once_one_is_free(workdir, server, big_file):
+    """With every descriptor in use, accept(2) on a passive port fails (EMFILE). Under
+    edge-triggered epoll no second event would come for the connection still queued: ftplb says
+    so once, tries again every 100 ms, and relays the transfer once descriptors are free."""
+    vip, limit = "127.0.70.6", 160
+    text = ftpenv.ftplb_config_yaml("ftplb-emfile", f"{vip}:21", vip, (46700, 46749), SOURCE, [server.address],
+                                    timeouts={"passive_accept": "20s"})
+    config = workdir / "ftplb-emfile.yaml"
+    # No health checks: their sockets would come and go while descriptors are being counted.
+    config.write_text(text + "    health_check: {type: none}\n")
+    ftpenv.ensure_port_free(vip, 21)
+    process = ftpenv.ManagedProcess(
+        "ftplb-emfile",
+        ["prlimit", f"--nofile={limit}:{limit}", "--", str(ftpenv.ftplb_binary()), "run", "--config", str(config)],
+        workdir / "ftplb-emfile.log")
+    held: list = []
+    data = None
+    try:
+        ftpenv.wait_started(process, vip, 21)
+
+        def in_use() -> int:
+            return len(list(Path(f"/proc/{process.pid}/fd").iterdir()))
+
+        tested = ftpenv.open_ftp(vip, 21)
+        tested.voidcmd("TYPE I")
+        # Logged-in sessions hold two descriptors each: fill the table to one short of full...
+        while in_use() < limit - 2 and len(held) < limit:
+            held.append(ftpenv.open_ftp(vip, 21))
+        assert in_use() in (limit - 2, limit - 1), in_use()
+        if in_use() == limit - 2:
+            held[0].sendcmd("PASV")  # an unused passive listener takes one more
+        assert in_use() == limit - 1, in_use()
+        # ...so that the tested session's passive listener takes the last one, and accepting the
+        # client's connection on it fails.
+        data = tested.transfercmd("RETR big.bin")
+        deadline = time.monotonic() + 10
+        while "accept failed on a data listener" not in process.log_text():
+            assert time.monotonic() < deadline, process.log_tail()
+            time.sleep(0.05)
+        for ftp in held[:5]:
+            ftp.quit()
+        received = hashlib.sha256()
+        count = 0
+        while chunk := data.recv(1 << 20):
+            received.update(chunk)
+            count += len(chunk)
+        data.close()
+        data = None
+        assert (count, received.hexdigest()) == (big_file.size, big_file.sha256)
+        assert tested.voidresp().startswith("226")
+        tested.quit()
+        warnings = [line for line in process.log_text().splitlines() if "accept failed on a data listener" in line]
+        assert len(warnings) == 1 and "errno 24" in warnings[0], warnings
+        assert process.alive(), process.log_tail()
+    finally:
+        if data is not None:
+            data.close()
+        for ftp in held:
+            ftp.close()
         process.stop()

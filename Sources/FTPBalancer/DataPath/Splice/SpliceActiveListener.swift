@@ -25,6 +25,7 @@ final class SpliceActiveListener: DataListener, SpliceEventHandler, @unchecked S
     private var token: UInt64?
     private var timer: Int?
     private var accepted = false
+    private let acceptRetry: SpliceAcceptRetry
 
     init(
         loop: SpliceEventLoop,
@@ -38,6 +39,7 @@ final class SpliceActiveListener: DataListener, SpliceEventHandler, @unchecked S
         self.request = request
         self.flow = flow
         self.logger = logger
+        self.acceptRetry = SpliceAcceptRetry(loop: loop)
     }
 
     /// On the loop's thread, with the connect to the client started on `socket`: when it ends,
@@ -105,6 +107,7 @@ final class SpliceActiveListener: DataListener, SpliceEventHandler, @unchecked S
     private func closeListener() {
         if let timer = self.timer { self.loop.cancelTimer(timer) }
         self.timer = nil
+        self.acceptRetry.cancel()
         if let token = self.token { self.loop.forget(token) }
         self.token = nil
         if let listening = self.listening { Glibc.close(listening) }
@@ -114,12 +117,18 @@ final class SpliceActiveListener: DataListener, SpliceEventHandler, @unchecked S
     func handle(events: UInt32, on descriptor: CInt) {
         // The connection to the client needs nothing until the relay has it.
         guard descriptor == self.listening else { return }
+        self.acceptPending()
+    }
+
+    private func acceptPending() {
         while let listening = self.listening {
             let next: (descriptor: CInt, peer: SocketAddress?)?
             do {
                 next = try SpliceSocket.accept(listening)
             } catch {
-                self.logger.warning("accept failed on an active-mode listener", metadata: ["ftp.error": "\(error)"])
+                self.acceptRetry.schedule(after: error, logger: self.logger, metadata: ["ftp.port": "\(self.port)"]) {
+                    [weak self] in self?.acceptPending()
+                }
                 return
             }
             guard let (connection, address) = next else { return }

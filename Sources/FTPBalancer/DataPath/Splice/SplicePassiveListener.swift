@@ -21,6 +21,7 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
     private var token: UInt64?
     private var timer: Int?
     private var accepted = false
+    private let acceptRetry: SpliceAcceptRetry
 
     /// Takes ownership of the listening socket and of `port` in the request's allocator.
     init(
@@ -39,6 +40,7 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
         self.request = request
         self.flow = flow
         self.logger = logger
+        self.acceptRetry = SpliceAcceptRetry(loop: loop)
     }
 
     /// On the loop's thread: wait for the client, within the accept timeout.
@@ -76,6 +78,7 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
     func closeListener() {
         if let timer = self.timer { self.loop.cancelTimer(timer) }
         self.timer = nil
+        self.acceptRetry.cancel()
         if let token = self.token { self.loop.forget(token) }
         self.token = nil
         if let descriptor = self.descriptor {
@@ -86,15 +89,18 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
     }
 
     func handle(events: UInt32, on descriptor: CInt) {
+        self.acceptPending()
+    }
+
+    private func acceptPending() {
         while let listening = self.descriptor {
             let next: (descriptor: CInt, peer: SocketAddress?)?
             do {
                 next = try SpliceSocket.accept(listening)
             } catch {
-                self.logger.warning(
-                    "accept failed on a passive port",
-                    metadata: ["ftp.port": "\(self.port)", "ftp.error": "\(error)"]
-                )
+                self.acceptRetry.schedule(after: error, logger: self.logger, metadata: ["ftp.port": "\(self.port)"]) {
+                    [weak self] in self?.acceptPending()
+                }
                 return
             }
             guard let (connection, address) = next else { return }
