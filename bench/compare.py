@@ -18,10 +18,16 @@ One vsftpd serves the same files on every path. Targets:
 Figures per target: 1 GiB RETR and STOR (curl, EPSV; MB/s, best of N), sessions per second with
 8 parallel clients (login, EPSV, RETR 1 KiB, QUIT), the balancer's CPU seconds per GiB and CPU
 milliseconds per session (its process and its reaped children, so mod_proxy's per-session
-processes count), RSS idle and peak (summed over its processes), each with its ratio to direct.
+processes count), the whole machine's busy CPU seconds per GiB moved (client, balancer, server
+and kernel together: what the shared cores pay), RSS idle and peak (summed over its processes).
+
+The machine's noise is of the order of the differences measured, so every target is measured
+in each of --rounds rounds, in an order rotated from round to round, and the table gives each
+figure's median; a ratio to direct is the median of the rounds' ratios, each taken between
+measurements made minutes apart at most. A second table lists every round's ratios.
 As root. A benchmark, not a test: nothing here passes or fails.
 
-    sudo bench/compare.py [--targets direct,ftplb,haproxy,haproxy-splice,mod_proxy]
+    sudo bench/compare.py [--targets direct,ftplb,haproxy,haproxy-splice,mod_proxy] [--rounds 3]
                           [--download-runs 2] [--session-seconds 6] [--ftplb PATH] [--pipe-size 1MiB]
 """
 
@@ -162,6 +168,13 @@ def tree_rss_kib(pid: int) -> int:
         except OSError:
             pass
     return total
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine has spent on anything but idling, so far."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 class PeakSampler:
@@ -335,11 +348,17 @@ def measure(topology: Topology, name: str, host: str, port: int, process: ftpenv
         sampler.__enter__()
     try:
         cpu_before = tree_cpu_seconds(pid) if pid else 0.0
+        machine_before = machine_busy_seconds()
         figures["retr"] = max(transfer(topology, host, port, "retr", upload_file, name) for _ in range(args.download_runs))
+        figures["machine_per_gib_retr"] = (machine_busy_seconds() - machine_before) / args.download_runs
         figures["stor"] = 0.0
+        machine_stor = 0.0
         for _ in range(args.download_runs):
+            machine_before = machine_busy_seconds()
             figures["stor"] = max(figures["stor"], transfer(topology, host, port, "stor", upload_file, name))
+            machine_stor += machine_busy_seconds() - machine_before
             (root / f"upload-{name}.bin").unlink(missing_ok=True)
+        figures["machine_per_gib_stor"] = machine_stor / args.download_runs
         if pid:
             figures["cpu_per_gib"] = (tree_cpu_seconds(pid) - cpu_before) / (2 * args.download_runs)
             cpu_before = tree_cpu_seconds(pid)
@@ -354,31 +373,88 @@ def measure(topology: Topology, name: str, host: str, port: int, process: ftpenv
     return figures
 
 
-def print_table(results: dict[str, dict]) -> None:
-    base = results.get("direct")
-    names = list(results)
-    rows = [("1 GiB RETR, MB/s", "retr"), ("1 GiB STOR, MB/s", "stor"), ("sessions/s, 8 clients", "sessions")]
+RATIO_ROWS = (("1 GiB RETR, MB/s", "retr"), ("1 GiB STOR, MB/s", "stor"), ("sessions/s, 8 clients", "sessions"))
+PLAIN_ROWS = (("balancer CPU s per GiB", "cpu_per_gib", "{:.2f}"),
+              ("balancer CPU ms per session", "cpu_per_session_ms", "{:.2f}"),
+              ("machine CPU s per GiB, RETR", "machine_per_gib_retr", "{:.2f}"),
+              ("machine CPU s per GiB, STOR", "machine_per_gib_stor", "{:.2f}"),
+              ("RSS idle, MiB", "rss_idle_mib", "{:.1f}"), ("RSS peak, MiB", "rss_peak_mib", "{:.1f}"))
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def round_ratios(rounds: list[dict[str, dict]], name: str, key: str) -> list[float]:
+    """Each round's figure for `name` over direct's in the same round."""
+    return [r[name][key] / r["direct"][key] for r in rounds if name in r and "direct" in r and r["direct"][key]]
+
+
+def print_tables(rounds: list[dict[str, dict]], names: list[str]) -> None:
+    def column(name: str, key: str) -> list[float]:
+        return [r[name][key] for r in rounds if name in r and key in r[name]]
+
+    print()
+    print(f"Medians of {len(rounds)} round(s); a ratio is the median of the rounds' ratios to direct.")
     print()
     print("| figure | " + " | ".join(names) + " |")
     print("|---|" + "---:|" * len(names))
-    for label, key in rows:
+    for label, key in RATIO_ROWS:
         cells = []
         for name in names:
-            value = results[name][key]
-            ratio = f" ({value / base[key]:.2f}x)" if base and name != "direct" else ""
-            cells.append(f"{value:.0f}{ratio}")
+            ratios = round_ratios(rounds, name, key) if name != "direct" else []
+            ratio = f" ({median(ratios):.2f}x)" if ratios else ""
+            cells.append(f"{median(column(name, key)):.0f}{ratio}")
         print(f"| {label} | " + " | ".join(cells) + " |")
-    for label, key, fmt in (("CPU s per GiB", "cpu_per_gib", "{:.2f}"), ("CPU ms per session", "cpu_per_session_ms", "{:.2f}"),
-                            ("RSS idle, MiB", "rss_idle_mib", "{:.1f}"), ("RSS peak, MiB", "rss_peak_mib", "{:.1f}"),
-                            ("failed sessions", "failed", "{}")):
-        cells = [fmt.format(results[name][key]) if key in results[name] else "-" for name in names]
+    for label, key, fmt in PLAIN_ROWS:
+        cells = [fmt.format(median(column(name, key))) if column(name, key) else "-" for name in names]
         print(f"| {label} | " + " | ".join(cells) + " |")
+    failed = [str(sum(int(v) for v in column(name, "failed"))) for name in names]
+    print("| failed sessions, all rounds | " + " | ".join(failed) + " |")
+
+    if "direct" not in names or len(rounds) < 2:
+        return
+    others = [name for name in names if name != "direct"]
+    print()
+    print("Ratios to direct, round by round:")
+    print()
+    print("| figure | " + " | ".join(others) + " |")
+    print("|---|" + "---:|" * len(others))
+    for label, key in RATIO_ROWS:
+        cells = [" / ".join(f"{ratio:.2f}" for ratio in round_ratios(rounds, name, key)) for name in others]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+
+def measure_target(topology: Topology, target: str, workdir: Path, binary: str, args: argparse.Namespace,
+                   upload_file: Path, root: Path, started: list) -> dict:
+    """Starts the target's balancer (none for direct), measures it and stops it."""
+    process = None
+    host = VIP
+    if target == "direct":
+        host = DIRECT_SERVER
+    elif target in ("ftplb", "ftplb-copy"):
+        process = start_ftplb(topology, workdir, binary, "copy" if target == "ftplb-copy" else None, args.pipe_size)
+    elif target.startswith("haproxy"):
+        process = start_haproxy(topology, workdir, splice=target == "haproxy-splice")
+    else:
+        process = start_mod_proxy(topology, workdir)
+    if process:
+        started.append(process)
+    try:
+        return measure(topology, target, host, 21, process, args, upload_file, root)
+    finally:
+        if process:
+            process.stop()
+            started.remove(process)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--targets", default=",".join(DEFAULT_TARGETS),
                         help=f"comma-separated, of: {', '.join(ALL_TARGETS)}")
+    parser.add_argument("--rounds", type=int, default=3, help="every target is measured once per round")
     parser.add_argument("--download-runs", type=int, default=2)
     parser.add_argument("--session-seconds", type=float, default=6.0)
     parser.add_argument("--ftplb", help="the ftplb binary (default: the release build, built if missing)")
@@ -391,7 +467,9 @@ def main() -> None:
         print(json.dumps(side_by_side.sessions_per_second(host, int(port), float(seconds))))
         return
 
-    targets = [t for t in args.targets.split(",") if t]
+    targets = list(dict.fromkeys(t for t in args.targets.split(",") if t))
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     unknown = set(targets) - set(ALL_TARGETS)
     if unknown:
         parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
@@ -403,8 +481,11 @@ def main() -> None:
 
     topology = Topology()
     started: list = []
-    results: dict[str, dict] = {}
-    with tempfile.TemporaryDirectory(prefix="ftplb-compare-") as scratch:
+    rounds: list[dict[str, dict]] = []
+    # The files live in memory: a 1 GiB STOR to a disk measures the disk's writeback, which
+    # stalls vsftpd at random and dwarfs what the balancers differ by.
+    memory = "/dev/shm" if Path("/dev/shm").is_dir() else None
+    with tempfile.TemporaryDirectory(prefix="ftplb-compare-", dir=memory) as scratch:
         workdir = ftpenv.make_world_readable_dir(Path(scratch))
         try:
             topology.create()
@@ -424,37 +505,23 @@ def main() -> None:
                                     tls=False, ns=topology.server, extra=[f"pasv_address={VIP}"]),
             ]
             started.extend(servers)
-            for target in targets:
-                print(f"{target} ...", flush=True)
-                process = None
-                if target == "direct":
-                    host = DIRECT_SERVER
-                elif target in ("ftplb", "ftplb-copy"):
-                    process = start_ftplb(topology, workdir, binary, "copy" if target == "ftplb-copy" else None,
-                                          args.pipe_size)
-                    host = VIP
-                elif target.startswith("haproxy"):
-                    process = start_haproxy(topology, workdir, splice=target == "haproxy-splice")
-                    host = VIP
-                else:
-                    process = start_mod_proxy(topology, workdir)
-                    host = VIP
-                if process:
-                    started.append(process)
-                try:
-                    results[target] = measure(topology, target, host, 21, process, args, upload_file, root)
-                finally:
-                    if process:
-                        process.stop()
-                        started.remove(process)
+            for number in range(args.rounds):
+                # Rotated, so that no target always runs first (or right after another one).
+                order = targets[number % len(targets):] + targets[:number % len(targets)]
+                results: dict[str, dict] = {}
+                rounds.append(results)
+                for target in order:
+                    print(f"round {number + 1}/{args.rounds}: {target} ...", flush=True)
+                    results[target] = measure_target(topology, target, workdir, binary, args, upload_file, root,
+                                                     started)
         finally:
             for item in reversed(started):
                 item.stop()
             topology.destroy()
 
-    print_table(results)
+    print_tables(rounds, targets)
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+        Path(args.json).write_text(json.dumps(rounds, indent=2) + "\n")
 
 
 if __name__ == "__main__":
