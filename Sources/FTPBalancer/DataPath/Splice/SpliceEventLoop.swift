@@ -28,12 +28,6 @@ final class SpliceEventLoop: @unchecked Sendable {
         var handler: any SpliceEventHandler
     }
 
-    private struct Timer {
-        var id: Int
-        var deadline: NIODeadline
-        var action: () -> Void
-    }
-
     /// The token of the wakeup eventfd; handlers get tokens from 1 up, never reused.
     private static let wakeupToken: UInt64 = 0
     /// How long epoll may sleep with no timer due: stopping never waits on it, it only bounds
@@ -47,8 +41,7 @@ final class SpliceEventLoop: @unchecked Sendable {
     // Loop-thread state.
     private var registrations: [UInt64: Registration] = [:]
     private var nextToken: UInt64 = 1
-    private var timers: [Timer] = []
-    private var nextTimerID = 1
+    private var timers = SpliceTimerQueue<() -> Void>()
     /// Empty pipes kept for the next relays. Each holds two descriptors and the kernel's ring
     /// for `pipe_size` bytes, but no pages once drained.
     private var idlePipes: [SplicePipe] = []
@@ -168,14 +161,11 @@ final class SpliceEventLoop: @unchecked Sendable {
 
     /// Runs `action` on this thread after `delay`, unless cancelled.
     func schedule(in delay: TimeAmount, _ action: @escaping () -> Void) -> Int {
-        let id = self.nextTimerID
-        self.nextTimerID += 1
-        self.timers.append(Timer(id: id, deadline: .now() + delay, action: action))
-        return id
+        self.timers.schedule(at: .now() + delay, action)
     }
 
     func cancelTimer(_ id: Int) {
-        self.timers.removeAll { $0.id == id }
+        self.timers.cancel(id)
     }
 
     /// The name of the loop threads, as ps and /proc show them.
@@ -213,21 +203,16 @@ final class SpliceEventLoop: @unchecked Sendable {
     }
 
     private func sleepMilliseconds() -> CInt {
-        let now = NIODeadline.now()
         var sleep = Self.longestSleep
-        for timer in self.timers {
-            sleep = min(sleep, timer.deadline - now)
+        if let deadline = self.timers.earliestDeadline() {
+            sleep = min(sleep, deadline - .now())
         }
         // Rounded up, so that a timer is not polled for in a busy loop.
         return CInt(max(0, (sleep.nanoseconds + 999_999) / 1_000_000))
     }
 
     private func runDueTimers() {
-        let now = NIODeadline.now()
-        let due = self.timers.filter { $0.deadline <= now }
-        guard !due.isEmpty else { return }
-        self.timers.removeAll { $0.deadline <= now }
-        for timer in due { timer.action() }
+        for action in self.timers.removeDue(at: .now()) { action() }
     }
 
     private func stopHandlers() {
@@ -240,7 +225,7 @@ final class SpliceEventLoop: @unchecked Sendable {
             registration.handler.stop()
         }
         self.registrations = [:]
-        self.timers = []
+        self.timers.removeAll()
         for pipe in self.idlePipes { pipe.close() }
         self.idlePipes = []
     }
