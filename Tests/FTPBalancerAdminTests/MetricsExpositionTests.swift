@@ -71,7 +71,21 @@ import Testing
         metrics.updateGauges(services: [ftp], activeSessions: [:], now: .now())
         samples = Self.samples(registry)
         #expect(samples.contains(#"ftplb_sessions_active{service="ftp"} 0.0"#))
-        #expect(!samples.contains { $0.contains(#"service="other""#) })
+        let gauges = ["ftplb_sessions_active", "ftplb_passive_ports_in_use", "ftplb_passive_ports_total", "ftplb_server_up"]
+        #expect(!samples.contains { sample in
+            gauges.contains { sample.hasPrefix($0 + "{") } && sample.contains(#"service="other""#)
+        })
+    }
+
+    /// A service's counters exist from its start at 0, so that rate() sees their first increase.
+    @Test func aServiceCountersStartAtZero() {
+        let registry = PrometheusCollectorRegistry()
+        let metrics = BalancerMetrics(factory: PrometheusMetricsFactory(registry: registry))
+        _ = Self.service("ftp", metrics: metrics)
+        let samples = Self.samples(registry)
+        #expect(samples.contains(#"ftplb_sessions_total{service="ftp"} 0"#))
+        #expect(samples.contains(#"ftplb_data_connections_total{service="ftp",mode="pasv"} 0"#))
+        #expect(samples.contains(#"ftplb_bytes_total{service="ftp",direction="to_server"} 0"#))
     }
 
     @Test func metricsFollowTheTokenRuleAndAreServedAsPrometheusText() async {

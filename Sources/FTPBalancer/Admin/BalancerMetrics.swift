@@ -39,27 +39,49 @@ package final class BalancerMetrics: Sendable {
 
     // MARK: Events
 
-    func sessionAdmitted(service: String) {
-        self.count(Name.sessionsTotal, [("service", service)])
+    /// The counters a service moves on every session and data connection, made once: making a
+    /// counter looks its series up in the registry under a lock, with its labels as strings.
+    struct ServiceCounters: Sendable {
+        let sessions: Counter
+        let dataConnections: [DataConnectionMode: Counter]
+        let bytesToClient: Counter
+        let bytesToServer: Counter
+
+        func sessionAdmitted() {
+            self.sessions.increment()
+        }
+
+        func dataConnectionStarted(_ mode: DataConnectionMode) {
+            self.dataConnections[mode]?.increment()
+        }
+
+        /// Bytes are counted when a data connection ends, with the relay's totals: a live
+        /// transfer shows in `ftplb_bytes_total` once it ends (the admin API's flows show it as
+        /// it goes).
+        func dataConnectionEnded(bytesToClient: Int, bytesToServer: Int) {
+            if bytesToClient > 0 { self.bytesToClient.increment(by: bytesToClient) }
+            if bytesToServer > 0 { self.bytesToServer.increment(by: bytesToServer) }
+        }
+    }
+
+    func counters(service: String) -> ServiceCounters {
+        func counter(_ name: String, _ labels: [(String, String)]) -> Counter {
+            Counter(label: name, dimensions: [("service", service)] + labels, factory: self.factory)
+        }
+        return ServiceCounters(
+            sessions: counter(Name.sessionsTotal, []),
+            dataConnections: Dictionary(
+                uniqueKeysWithValues: DataConnectionMode.allCases.map {
+                    ($0, counter(Name.dataConnectionsTotal, [("mode", $0.rawValue)]))
+                }
+            ),
+            bytesToClient: counter(Name.bytesTotal, [("direction", "to_client")]),
+            bytesToServer: counter(Name.bytesTotal, [("direction", "to_server")])
+        )
     }
 
     func refused(service: String, reason: String) {
         self.count(Name.refusalsTotal, [("service", service), ("reason", reason)])
-    }
-
-    func dataConnectionStarted(service: String, mode: DataConnectionMode) {
-        self.count(Name.dataConnectionsTotal, [("service", service), ("mode", mode.rawValue)])
-    }
-
-    /// Bytes are counted when a data connection ends, with the relay's totals: a live transfer
-    /// shows in `ftplb_bytes_total` once it ends (the admin API's flows show it as it goes).
-    func dataConnectionEnded(service: String, bytesToClient: Int, bytesToServer: Int) {
-        if bytesToClient > 0 {
-            self.count(Name.bytesTotal, [("service", service), ("direction", "to_client")], by: bytesToClient)
-        }
-        if bytesToServer > 0 {
-            self.count(Name.bytesTotal, [("service", service), ("direction", "to_server")], by: bytesToServer)
-        }
     }
 
     func healthCheckFinished(service: String, server: String, passed: Bool, duration: TimeAmount) {

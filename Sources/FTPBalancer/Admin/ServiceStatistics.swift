@@ -27,10 +27,12 @@ package final class ServiceStatistics: Sendable {
     private let counters = NIOLockedValueBox(ServiceCounters())
     private let service: String
     private let metrics: BalancerMetrics
+    private let metricCounters: BalancerMetrics.ServiceCounters
 
     package init(service: String = "", metrics: BalancerMetrics = BalancerMetrics()) {
         self.service = service
         self.metrics = metrics
+        self.metricCounters = metrics.counters(service: service)
     }
 
     package var current: ServiceCounters {
@@ -48,12 +50,12 @@ package final class ServiceStatistics: Sendable {
 
     func sessionAdmitted() {
         self.record { $0.sessions += 1 }
-        self.metrics.sessionAdmitted(service: self.service)
+        self.metricCounters.sessionAdmitted()
     }
 
     func dataConnectionStarted(_ mode: DataConnectionMode) {
         self.record { $0.dataConnections[mode, default: 0] += 1 }
-        self.metrics.dataConnectionStarted(service: self.service, mode: mode)
+        self.metricCounters.dataConnectionStarted(mode)
     }
 
     func dataConnectionEnded(_ report: DataFlowReport) {
@@ -61,8 +63,7 @@ package final class ServiceStatistics: Sendable {
             $0.bytesToClient += report.bytesToClient
             $0.bytesToServer += report.bytesToServer
         }
-        self.metrics.dataConnectionEnded(
-            service: self.service,
+        self.metricCounters.dataConnectionEnded(
             bytesToClient: report.bytesToClient,
             bytesToServer: report.bytesToServer
         )
