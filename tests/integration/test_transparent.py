@@ -608,6 +608,64 @@ def test_curl_through_the_balancer(lab, tp_servers, transparent_balancer, big_fi
     check_balancer_alive(transparent_balancer)
 
 
+COLLIDING_PORT_CLIENT = r"""
+import ftplib, json, socket, subprocess, sys
+sys.path.insert(0, sys.argv[4])
+import ftpenv
+vip, balancer_ns, client_ip = sys.argv[1], sys.argv[2], sys.argv[3]
+ftp = ftpenv.open_ftp(vip, 21)
+# The port this host's kernel gave ftplb's transparent control connection to the server, on
+# the client's address, in the balancer's namespace.
+out = subprocess.run(["ip", "netns", "exec", balancer_ns, "ss", "-Htn", "state", "established"],
+                     capture_output=True, text=True, timeout=10).stdout
+ports = []
+for line in out.splitlines():
+    addresses = [field for field in line.split() if field.count(":") == 1]
+    if len(addresses) == 2 and addresses[0].startswith(client_ip + ":") and addresses[1].endswith(":21"):
+        ports.append(int(addresses[0].rsplit(":", 1)[1]))
+report = {"ports": ports}
+if len(ports) == 1:
+    # The client listens on that very port in its own namespace and announces it.
+    listener = socket.create_server((client_ip, ports[0]))
+    listener.settimeout(20)
+    try:
+        report["eprt"] = ftp.sendcmd(f"EPRT |1|{client_ip}|{ports[0]}|")
+        ftp.voidcmd("TYPE I")
+        ftp.sendcmd("RETR server-id.txt")
+        conn, peer = listener.accept()
+        with conn:
+            chunks = []
+            while chunk := conn.recv(65536):
+                chunks.append(chunk)
+        report["peer"] = list(peer)
+        report["data"] = b"".join(chunks).decode().strip()
+        report["final"] = ftp.voidresp()
+    except ftplib.Error as error:
+        report["error"] = str(error)
+    ftp.quit()
+print(json.dumps(report))
+"""
+
+
+def test_active_mode_takes_a_client_port_the_kernel_gave_to_one_of_the_balancers_connections(
+        lab, tp_servers, transparent_balancer):
+    """The client picks its EPRT port in its own stack; on the balancer the kernel may have given
+    that same port, on the client's address, to ftplb's transparent connection to the server.
+    The active-mode listener must still take client:port. Made to happen here on purpose: the
+    client announces exactly the port of the session's own control connection to the server."""
+    result = lab.in_client([ftpenv.SYSTEM_PYTHON, "-c", COLLIDING_PORT_CLIENT, VIP, lab.balancer_ns, CLIENT_IP,
+                            str(ftpenv.HERE)], timeout=60)
+    assert result.returncode == 0, result.stderr.decode()[-3000:]
+    report = json.loads(result.stdout)
+    assert len(report["ports"]) == 1, report
+    assert "error" not in report, f"{report}\n{transparent_balancer.log_tail()}"
+    assert report["eprt"].startswith("200"), report
+    assert report["data"] in tp_servers, report
+    assert report["peer"] == [VIP, 20], report
+    assert report["final"].startswith("226"), report
+    check_balancer_alive(transparent_balancer)
+
+
 def test_routed_traffic_passes_while_the_balancer_runs(lab, tp_servers, echo_servers, transparent_balancer):
     """The transparent sockets and the nft rule catch only the balancer's own flows: plain
     TCP and FTP straight to the servers still pass through the routing, unchanged."""

@@ -49,7 +49,7 @@ extension ControlSession {
                 self.connectToNextServer()
                 return
             }
-            bootstrap = bootstrap.channelOption(TransparentSocket.option(for: local), value: 1).bind(to: local)
+            bootstrap = TransparentSocket.outgoing(bootstrap, from: local).bind(to: local)
         } else if let source = self.service.configuration.sourceAddress,
             let local = try? SocketAddress(ipAddress: source, port: 0)
         {

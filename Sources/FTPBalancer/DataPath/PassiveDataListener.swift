@@ -75,7 +75,7 @@ final class PassiveDataListener: DataListener {
         let boundFlow = NIOLoopBound(flow, eventLoop: clientSide.eventLoop)
         var bootstrap = NIODataRelay.configure(ClientBootstrap(group: clientSide.eventLoop))
         if self.request.transparent {
-            bootstrap = bootstrap.channelOption(TransparentSocket.option(for: self.request.serverSideSource), value: 1)
+            bootstrap = TransparentSocket.outgoing(bootstrap, from: self.request.serverSideSource)
         }
         bootstrap
             .connectTimeout(self.request.connectTimeout)

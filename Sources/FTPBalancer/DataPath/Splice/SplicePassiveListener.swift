@@ -135,7 +135,9 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
             server = try SpliceSocket.make(for: request.server)
             do {
                 if request.transparent {
+                    // SO_REUSEADDR as well, for the reason `TransparentSocket.outgoing` gives.
                     try SpliceSocket.makeTransparent(server, for: request.serverSideSource)
+                    try SpliceSocket.setOption(server, level: SOL_SOCKET, name: SO_REUSEADDR)
                 }
                 try SpliceSocket.bind(server, to: request.serverSideSource)
                 _ = try SpliceSocket.connect(server, to: request.server)
