@@ -11,9 +11,7 @@ extension AdminServer {
         to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
     ) async throws {
         // A trace may be quiet for long: the idle timeout is for requests, not for this.
-        if let idle = try? await channel.pipeline.handler(type: IdleStateHandler.self).get() {
-            try? await channel.pipeline.removeHandler(idle).get()
-        }
+        try? await channel.pipeline.removeHandler(name: Self.idleHandlerName).get()
         // The reader hanging up is seen here, not by a write that may never come.
         channel.closeFuture.whenComplete { _ in stream.cancel() }
         defer { stream.cancel() }

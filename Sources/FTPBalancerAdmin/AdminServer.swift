@@ -12,6 +12,8 @@ package struct AdminServer: Service, CustomStringConvertible {
     static let bodyLimit = 64 * 1024
     /// A connection that sends nothing for this long is closed, so none can hold up shutdown.
     static let idleTimeout = TimeAmount.seconds(30)
+    /// The request idle timeout's handler, removed from a connection that streams (a trace).
+    static let idleHandlerName = "idle-timeout"
 
     let configuration: AdminConfiguration
     let api: AdminAPI
@@ -41,9 +43,11 @@ package struct AdminServer: Service, CustomStringConvertible {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .bind(host: listen.host, port: listen.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandlers([
-                            IdleStateHandler(readTimeout: Self.idleTimeout), IdleChannelCloser(),
-                        ])
+                        try channel.pipeline.syncOperations.addHandler(
+                            IdleStateHandler(readTimeout: Self.idleTimeout),
+                            name: Self.idleHandlerName
+                        )
+                        try channel.pipeline.syncOperations.addHandler(IdleChannelCloser())
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                         return try NIOAsyncChannel(wrappingChannelSynchronously: channel)
                     }

@@ -74,7 +74,6 @@ final class SpliceActiveListener: DataListener, SpliceEventHandler, @unchecked S
             // The listener takes the client's address and port, which an earlier transfer of the
             // same client may have left in TIME_WAIT here.
             try SpliceSocket.makeTransparent(descriptor, for: address)
-            try SpliceSocket.setOption(descriptor, level: SOL_SOCKET, name: SO_REUSEADDR)
         }
         try SpliceSocket.bind(descriptor, to: address)
         try SpliceSocket.listen(descriptor, backlog: 4)
@@ -121,18 +120,16 @@ final class SpliceActiveListener: DataListener, SpliceEventHandler, @unchecked S
     }
 
     private func acceptPending() {
-        while let listening = self.listening {
-            let next: (descriptor: CInt, peer: SocketAddress?)?
-            do {
-                next = try SpliceSocket.accept(listening)
-            } catch {
-                self.acceptRetry.schedule(after: error, logger: self.logger, metadata: ["ftp.port": "\(self.port)"]) {
-                    [weak self] in self?.acceptPending()
-                }
+        self.acceptRetry.acceptAll(
+            from: { [weak self] in self?.listening },
+            logger: self.logger,
+            metadata: ["ftp.port": "\(self.port)"]
+        ) { [weak self] connection, peer in
+            guard let self else {
+                Glibc.close(connection)
                 return
             }
-            guard let (connection, address) = next else { return }
-            self.admit(connection, peer: address?.ipAddress.map(ControlSessionStateMachine.canonical) ?? "?")
+            self.admit(connection, peer: peer)
         }
     }
 

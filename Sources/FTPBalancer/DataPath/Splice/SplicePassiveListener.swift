@@ -93,18 +93,16 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
     }
 
     private func acceptPending() {
-        while let listening = self.descriptor {
-            let next: (descriptor: CInt, peer: SocketAddress?)?
-            do {
-                next = try SpliceSocket.accept(listening)
-            } catch {
-                self.acceptRetry.schedule(after: error, logger: self.logger, metadata: ["ftp.port": "\(self.port)"]) {
-                    [weak self] in self?.acceptPending()
-                }
+        self.acceptRetry.acceptAll(
+            from: { [weak self] in self?.descriptor },
+            logger: self.logger,
+            metadata: ["ftp.port": "\(self.port)"]
+        ) { [weak self] connection, peer in
+            guard let self else {
+                Glibc.close(connection)
                 return
             }
-            guard let (connection, address) = next else { return }
-            self.admit(connection, peer: address?.ipAddress.map(ControlSessionStateMachine.canonical) ?? "?")
+            self.admit(connection, peer: peer)
         }
     }
 
@@ -135,9 +133,7 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
             server = try SpliceSocket.make(for: request.server)
             do {
                 if request.transparent {
-                    // SO_REUSEADDR as well, for the reason `TransparentSocket.outgoing` gives.
                     try SpliceSocket.makeTransparent(server, for: request.serverSideSource)
-                    try SpliceSocket.setOption(server, level: SOL_SOCKET, name: SO_REUSEADDR)
                 }
                 try SpliceSocket.bind(server, to: request.serverSideSource)
                 _ = try SpliceSocket.connect(server, to: request.server)

@@ -25,13 +25,17 @@ enum SpliceSocket {
         }
     }
 
-    /// IP_TRANSPARENT or IPV6_TRANSPARENT, as `TransparentSocket` chooses them.
+    /// IP_TRANSPARENT or IPV6_TRANSPARENT, as `TransparentSocket` chooses them, and SO_REUSEADDR:
+    /// every socket of ours on the client's address needs it, so that an active-mode listener
+    /// can take the client's port even when one of our connections holds it, or an earlier
+    /// transfer left it in TIME_WAIT (see `TransparentSocket.outgoing`).
     static func makeTransparent(_ descriptor: CInt, for address: SocketAddress) throws(SystemCallError) {
         if case .v6 = address {
             try Self.setOption(descriptor, level: CInt(IPPROTO_IPV6), name: TransparentSocket.ipv6Transparent)
         } else {
             try Self.setOption(descriptor, level: CInt(IPPROTO_IP), name: TransparentSocket.ipTransparent)
         }
+        try Self.setOption(descriptor, level: SOL_SOCKET, name: SO_REUSEADDR)
     }
 
     static func bind(_ descriptor: CInt, to address: SocketAddress) throws(SystemCallError) {
