@@ -526,12 +526,16 @@ class Balancer:
         self.process.stop()
 
 
+# The suite's timeouts: short enough that a test waiting on one stays quick.
+TEST_TIMEOUTS = {"server_connect": "2s", "passive_accept": "5s", "active_connect": "5s",
+                 "control_idle": "60s", "data_idle": "30s"}
+
+
 def ftplb_config_yaml(name: str, listen: str, advertise: str, passive_ports: tuple[int, int],
                       source_address: str, servers: Iterable[str], timeouts: dict | None = None,
                       log_level: str = "debug", active_source_port: int = 20) -> str:
     """The YAML of the contract; written by hand so the suite needs no YAML library."""
-    timeouts = {"server_connect": "2s", "passive_accept": "5s", "active_connect": "5s",
-                "control_idle": "60s", "data_idle": "30s", **(timeouts or {})}
+    timeouts = {**TEST_TIMEOUTS, **(timeouts or {})}
     out = [
         f"log_level: {log_level}",
         # Many balancers run at once in the suite; only test_admin.py needs the admin API.

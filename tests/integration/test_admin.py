@@ -50,8 +50,7 @@ def service(n: int, algorithm: str = "round_robin", servers: list[dict] | None =
         "health_check": {"type": "ftp", "interval": "300ms", "timeout": "250ms", "rise": 1, "fall": 2},
         "servers": servers if servers is not None else [
             {"name": name, "address": f"{host}:21"} for name, host in SERVERS.items()],
-        "timeouts": {"server_connect": "2s", "passive_accept": "5s", "active_connect": "5s",
-                     "control_idle": "60s", "data_idle": "30s"},
+        "timeouts": ftpenv.TEST_TIMEOUTS,
     }
 
 

@@ -66,8 +66,7 @@ def balancer(workdir, farm):
         "source_address": SOURCE, "algorithm": "round_robin", "active_source_port": 20,
         "health_check": {"type": "ftp", "interval": "300ms", "timeout": "250ms", "rise": 1, "fall": 2},
         "servers": [{"name": name, "address": f"{host}:21"} for name, host in SERVERS.items()],
-        "timeouts": {"server_connect": "2s", "passive_accept": "5s", "active_connect": "5s",
-                     "control_idle": "60s", "data_idle": "30s"},
+        "timeouts": ftpenv.TEST_TIMEOUTS,
     }
     config = workdir / "capture.yaml"
     config.write_text(ftpenv.ftplb_pools_yaml([service], admin={"listen": ADMIN}))

@@ -58,8 +58,7 @@ def balancer(workdir, metrics_farm):
         "health_check": {"type": "ftp", "interval": "300ms", "timeout": "250ms", "rise": 1, "fall": 1},
         "limits": {"max_sessions_per_client": 2},
         "servers": [{"name": name, "address": f"{host}:21"} for name, host in SERVERS.items()],
-        "timeouts": {"server_connect": "2s", "passive_accept": "5s", "active_connect": "5s",
-                     "control_idle": "60s", "data_idle": "30s"},
+        "timeouts": ftpenv.TEST_TIMEOUTS,
     }
     config = workdir / "metrics.yaml"
     config.write_text(ftpenv.ftplb_pools_yaml([service], admin={"listen": ADMIN, "token": TOKEN}))

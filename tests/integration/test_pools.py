@@ -85,8 +85,7 @@ def service(name: str, n: int, servers: list[dict], source: str = SOURCE, **keys
         "passive_ports": passive_range(n), "source_address": source,
         **keys,
         "servers": servers,
-        "timeouts": {"server_connect": "2s", "passive_accept": "5s", "active_connect": "5s",
-                     "control_idle": "60s", "data_idle": "30s"},
+        "timeouts": ftpenv.TEST_TIMEOUTS,
     }
 
 

@@ -53,8 +53,7 @@ def service(vip: str, passive: tuple[int, int]) -> dict:
         "source_address": SOURCE, "algorithm": "round_robin",
         "health_check": {"type": "ftp", "interval": "300ms", "timeout": "250ms", "rise": 1, "fall": 1},
         "servers": [{"name": name, "address": f"{host}:21"} for name, host in SERVERS.items()],
-        "timeouts": {"server_connect": "2s", "passive_accept": "5s", "active_connect": "5s",
-                     "control_idle": "60s", "data_idle": "30s"},
+        "timeouts": ftpenv.TEST_TIMEOUTS,
     }
 
 

@@ -40,8 +40,7 @@ def config_text() -> str:
         "virtual_services": [{
             "name": "trace", "listen": f"{VIP}:21", "advertise": VIP, "passive_ports": (43200, 43299),
             "source_address": SOURCE, "servers": [f"{SERVER}:21"], "health_check": {"type": "none"},
-            "timeouts": {"server_connect": "2s", "passive_accept": "5s", "active_connect": "5s",
-                         "control_idle": "60s", "data_idle": "30s"},
+            "timeouts": ftpenv.TEST_TIMEOUTS,
         }],
     }
     return "\n".join(ftpenv.yaml_block(top)) + "\n"

@@ -440,8 +440,7 @@ def transparent_yaml(transparent: dict | None = None) -> str:
         "algorithm": "round_robin",
         # From the balancer's own address, without a login: see check_server_logs.
         "health_check": {"type": "ftp", "interval": "1s", "timeout": "800ms", "rise": 1, "fall": 2},
-        "timeouts": {"server_connect": "2s", "passive_accept": "10s", "active_connect": "10s",
-                     "control_idle": "60s", "data_idle": "30s"},
+        "timeouts": {**ftpenv.TEST_TIMEOUTS, "passive_accept": "10s", "active_connect": "10s"},
         "servers": [{"name": VSFTPD, "address": f"{S1}:21"}, {"name": PUREFTPD, "address": f"{S2}:21"}],
     }
     return ftpenv.ftplb_pools_yaml([service], transparent=transparent)
