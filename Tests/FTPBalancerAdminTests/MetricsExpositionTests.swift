@@ -103,7 +103,10 @@ import Testing
             metrics: MetricsExposition(registry: registry, balancer: balancer),
             logger: Logger(label: "test")
         )
-        registry.makeCounter(name: "ftplb_test_total").increment()
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(namespace: "ftplb", metricName: "test", unitName: "total", helpText: "")
+        )
+        .increment()
         let refused = await api.respond(to: AdminRequest(method: .GET, uri: "/metrics", authorization: nil, peer: "t"))
         #expect(refused.status == .unauthorized)
         let response = await api.respond(

@@ -354,7 +354,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(300))  // the socket buffers, then the pipe, fill
             try client.reset()
             try await sender.get()
-            _ = try await first(1, of: stalledObserver.events)
+            _ = await first(1, of: stalledObserver.events)
             // Only the empty pipe (towards the server) is kept: two descriptors.
             #expect(SpliceResources.current(ports: [], pipeSize: pipeSize).pipes == 2)
 
