@@ -24,13 +24,19 @@ final class DynamicLogLevel: Sendable {
 }
 
 /// swift-log's stream handler with its level taken from a `DynamicLogLevel`.
+///
+/// It keeps the logger's metadata itself and hands it to the stream handler only with an event
+/// that is written. The stream handler renders its metadata again on every change, and each
+/// session changes it as it starts and connects, while most of its loggers never write a line.
 struct ReloadableLogHandler: LogHandler {
-    private var stream: StreamLogHandler
+    private let stream: StreamLogHandler
     let level: DynamicLogLevel
+    var metadata: Logger.Metadata = [:]
 
     init(label: String, level: DynamicLogLevel) {
-        self.stream = StreamLogHandler.standardError(label: label)
-        self.stream.logLevel = .trace
+        var stream = StreamLogHandler.standardError(label: label)
+        stream.logLevel = .trace
+        self.stream = stream
         self.level = level
     }
 
@@ -40,17 +46,15 @@ struct ReloadableLogHandler: LogHandler {
         set {}
     }
 
-    var metadata: Logger.Metadata {
-        get { self.stream.metadata }
-        set { self.stream.metadata = newValue }
-    }
-
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { self.stream[metadataKey: key] }
-        set { self.stream[metadataKey: key] = newValue }
+        get { self.metadata[key] }
+        set { self.metadata[key] = newValue }
     }
 
     func log(event: LogEvent) {
+        var event = event
+        // The event's own metadata wins over the logger's, as in the stream handler.
+        event.metadata = self.metadata.merging(event.metadata ?? [:]) { _, explicit in explicit }
         self.stream.log(event: event)
     }
 }

@@ -6,6 +6,8 @@ package enum AddressScrubber {
     /// Replaces whole occurrences of `address` in `line`: `10.0.2.1` is not found inside
     /// `10.0.2.11`. Bytes that are not part of a match are copied unchanged.
     package static func replace(_ address: String, with replacement: String, in line: ByteBuffer) -> ByteBuffer {
+        // Nearly every line names no address: one plain scan settles those.
+        guard Self.occurs(address, in: line) else { return line }
         let needle = Array(address.utf8)
         let bytes = line.readableBytesView
         guard !needle.isEmpty, bytes.count >= needle.count else { return line }
@@ -30,6 +32,22 @@ package enum AddressScrubber {
         guard var output else { return line }
         output.writeBytes(bytes[copiedUpTo...])
         return output
+    }
+
+    /// Whether `address` occurs anywhere in `line`, whole or as part of a longer address.
+    private static func occurs(_ address: String, in line: ByteBuffer) -> Bool {
+        var address = address
+        return address.withUTF8 { needle in
+            line.withUnsafeReadableBytes { bytes in
+                guard let first = needle.first, bytes.count >= needle.count else { return false }
+                for start in 0...(bytes.count - needle.count) where bytes[start] == first {
+                    if UnsafeRawBufferPointer(rebasing: bytes[start..<start + needle.count]).elementsEqual(needle) {
+                        return true
+                    }
+                }
+                return false
+            }
+        }
     }
 
     /// Whether the byte before `index` continues an address, so a match there is only part of

@@ -37,6 +37,10 @@ package struct ControlLineDecoder: ByteToMessageDecoder {
     private var telnetState = TelnetState.data
     private var discardingOverlongLine = false
 
+    /// Bytes of an unfinished line held: never more than the limit and one, however long the
+    /// line grows, so that an endless line costs no memory.
+    package var bufferedLineBytes: Int { self.line.readableBytes }
+
     package init(maximumLineLength: Int = ControlLineDecoder.defaultMaximumLineLength) {
         precondition(maximumLineLength > 0)
         self.maximumLineLength = maximumLineLength
@@ -63,12 +67,35 @@ package struct ControlLineDecoder: ByteToMessageDecoder {
     /// Consumes bytes until one line is complete; nil when more bytes are needed. Every byte
     /// read is consumed, so the internal line buffer, never `buffer`, holds a partial line.
     package mutating func decode(buffer: inout ByteBuffer) -> ControlLine? {
-        while let byte = buffer.readInteger(as: UInt8.self) {
+        while buffer.readableBytes > 0 {
+            self.appendPlainBytes(from: &buffer)
+            guard let byte = buffer.readInteger(as: UInt8.self) else { break }
             if let line = self.consume(byte) {
                 return line
             }
         }
         return nil
+    }
+
+    /// The common case in one step: the bytes before the next LF or IAC, outside any Telnet
+    /// command, are what `append` would take one at a time: kept up to the length limit, or
+    /// dropped while an overlong line is discarded. The byte that stops the scan (LF, IAC, or
+    /// one past the limit) is left for `consume`.
+    private mutating func appendPlainBytes(from buffer: inout ByteBuffer) {
+        guard self.telnetState == .data else { return }
+        // `append` keeps up to maximumLineLength + 1 bytes before it cuts a line.
+        let room = self.discardingOverlongLine ? buffer.readableBytes : self.maximumLineLength + 1 - self.line.readableBytes
+        guard room > 0 else { return }
+        let plain = buffer.withUnsafeReadableBytes { bytes in
+            let window = bytes.prefix(room)
+            return window.firstIndex { $0 == UInt8(ascii: "\n") || $0 == Telnet.iac } ?? window.count
+        }
+        guard plain > 0 else { return }
+        if self.discardingOverlongLine {
+            buffer.moveReaderIndex(forwardBy: plain)
+        } else {
+            self.line.writeImmutableBuffer(buffer.readSlice(length: plain)!)
+        }
     }
 
     private mutating func consume(_ byte: UInt8) -> ControlLine? {

@@ -129,6 +129,86 @@ import Testing
         }
     }
 
+    /// The decoder copies runs of plain bytes in one step. Runs that cross the length limit,
+    /// overlong lines being discarded and Telnet commands inside runs must give what the rules
+    /// give byte by byte, as `referenceLines` spells them out.
+    @Test func longRunsOfPlainBytesGiveWhatTheRulesGiveByteByByte() {
+        var generator = SeededGenerator(seed: 0x5255_4E53)
+        let specials: [UInt8] = [UInt8(ascii: "\r"), UInt8(ascii: "\n"), Telnet.iac, Telnet.interruptProcess, Telnet.do]
+        for _ in 0..<1000 {
+            var bytes: [UInt8] = []
+            for _ in 0..<Int.random(in: 1..<8, using: &generator) {
+                bytes += Array(repeating: UInt8(ascii: "A"), count: Int.random(in: 0..<20, using: &generator))
+                if Bool.random(using: &generator) { bytes.append(specials.randomElement(using: &generator)!) }
+            }
+            let limit = Int.random(in: 1...12, using: &generator)
+            let expected = referenceLines(bytes, maximumLineLength: limit)
+            for chunkSize in [nil, 1, 5] {
+                #expect(decodeLines(bytes, maximumLineLength: limit, chunkSize: chunkSize) == expected, "\(bytes) limit \(limit)")
+            }
+        }
+    }
+
+    @Test func anOverlongLineIsReportedAsSoonAsItPassesTheLimitNotAtItsLineEnd() {
+        let text = String(repeating: "B", count: 10)
+        #expect(decodeLines(text, maximumLineLength: 8) == [.overlong(prefix: line("BBBBBBBB"))])
+        #expect(decodeLines(text, maximumLineLength: 8, chunkSize: 3) == [.overlong(prefix: line("BBBBBBBB"))])
+    }
+
+    @Test func anEndlessLineHoldsNoMoreThanTheLimit() {
+        var decoder = ControlLineDecoder(maximumLineLength: 64)
+        var lines: [ControlLine] = []
+        for _ in 0..<256 {
+            var chunk = ByteBuffer(repeating: UInt8(ascii: "x"), count: 4096)
+            while let line = decoder.decode(buffer: &chunk) { lines.append(line) }
+            #expect(decoder.bufferedLineBytes <= 65)
+        }
+        #expect(lines == [.overlong(prefix: line(String(repeating: "x", count: 64)))])
+    }
+
+    /// The decoding rules one byte at a time, as simply as they can be written.
+    private func referenceLines(_ bytes: [UInt8], maximumLineLength limit: Int) -> [ControlLine] {
+        var lines: [ControlLine] = []
+        var current: [UInt8] = []
+        var discarding = false
+        var index = 0
+        func add(_ byte: UInt8) {
+            if byte == UInt8(ascii: "\n") {
+                defer { current = [] }
+                if discarding { discarding = false; return }
+                if current.last == UInt8(ascii: "\r") { current.removeLast() }
+                lines.append(current.count > limit ? .overlong(prefix: line(Array(current.prefix(limit)))) : .line(line(current)))
+            } else if !discarding {
+                if current.count > limit {
+                    lines.append(.overlong(prefix: line(Array(current.prefix(limit)))))
+                    discarding = true
+                    current = []
+                } else {
+                    current.append(byte)
+                }
+            }
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            guard byte == Telnet.iac else { add(byte); continue }
+            guard index < bytes.count else { break }
+            let command = bytes[index]
+            index += 1
+            switch command {
+            case Telnet.will, Telnet.wont, Telnet.do, Telnet.dont: index += 1
+            case Telnet.subnegotiationBegin:
+                while index < bytes.count, !(bytes[index - 1] == Telnet.iac && bytes[index] == Telnet.subnegotiationEnd) { index += 1 }
+                index += 1
+            case Telnet.noOperation...Telnet.goAhead: break
+            default:
+                add(Telnet.iac)
+                add(command)
+            }
+        }
+        return lines
+    }
+
     @Test func theVerifierAcceptsTheDecoder() throws {
         let iacIP: [UInt8] = [Telnet.iac, Telnet.interruptProcess, Telnet.iac, Telnet.dataMark]
         let pairs: [(ByteBuffer, [ControlLine])] = [

@@ -60,13 +60,10 @@ extension ControlSession {
         bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let handler = ControlConnectionHandler(session: session.value, side: .server)
-                    try channel.pipeline.syncOperations.addHandlers([
-                        // Replies may be longer than commands (a long path in a 257); an overlong
-                        // one is cut, not buffered.
-                        ByteToMessageHandler(ControlLineDecoder(maximumLineLength: 16384)),
-                        handler,
-                    ])
+                    // Replies may be longer than commands (a long path in a 257); an overlong
+                    // one is cut, not buffered.
+                    let handler = ControlConnectionHandler(session: session.value, side: .server, maximumLineLength: 16384)
+                    try channel.pipeline.syncOperations.addHandler(handler)
                     session.value.serverHandler = handler
                 }
             }

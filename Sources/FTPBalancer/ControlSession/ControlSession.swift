@@ -98,11 +98,12 @@ final class ControlSession {
     /// Wires the client channel and starts connecting to a server. Called from the child channel
     /// initializer, so the channel reads nothing before its handlers are in place.
     func start() throws {
-        let handler = ControlConnectionHandler(session: self, side: .client)
-        try self.clientChannel.pipeline.syncOperations.addHandlers([
-            ByteToMessageHandler(ControlLineDecoder(maximumLineLength: ControlLineDecoder.defaultMaximumLineLength)),
-            handler,
-        ])
+        let handler = ControlConnectionHandler(
+            session: self,
+            side: .client,
+            maximumLineLength: ControlLineDecoder.defaultMaximumLineLength
+        )
+        try self.clientChannel.pipeline.syncOperations.addHandler(handler)
         self.clientHandler = handler
         self.scheduleIdleCheck(after: self.timeouts.controlIdle.timeAmount)
         if self.service.configuration.algorithm == .perUser {

@@ -92,10 +92,11 @@ package final class TransferLog: Sendable {
         running?.writer.close()
     }
 
-    /// Queues the line for `record`, if a transfer log is on and its format records it.
-    func record(_ record: TransferRecord) {
+    /// Queues the line for `record`, if a transfer log is on and its format records it. The
+    /// record is built only then: most balancers run without a transfer log.
+    func record(_ record: @autoclosure () -> TransferRecord) {
         guard let running = self.current.withLockedValue({ $0 }),
-            let line = TransferLogFormatter.line(record, format: running.configuration.format)
+            let line = TransferLogFormatter.line(record(), format: running.configuration.format)
         else { return }
         running.writer.append(line)
     }
