@@ -17,21 +17,20 @@ extension ControlSession {
     }
 
     func handleClientLine(_ line: ControlLine) {
-        guard var machine = self.machine else { return }
+        guard let outstanding = self.machine?.outstandingReplies else { return }
         let command: FTPCommand
         switch line {
         case .overlong:
             self.logger.warning("command line too long; refused", metadata: ["ftp.limit": "\(ControlLineDecoder.defaultMaximumLineLength)"])
-            self.answer("500 Command line too long.", outstandingBefore: machine.outstandingReplies)
+            self.answer("500 Command line too long.", outstandingBefore: outstanding)
             return
         case .line(let bytes):
             command = FTPCommand(line: bytes)
         }
         self.summary.noteCommand(command)
         self.logger.trace("command", metadata: ["ftp.command": "\(command.loggableDescription)"])
-        let outstanding = machine.outstandingReplies
-        let action = machine.clientCommand(command)
-        self.machine = machine
+        // In place: a copy of the machine would copy its queues on the first change.
+        guard let action = self.machine?.clientCommand(command) else { return }
         switch action {
         case .forward(let forwarded):
             if forwarded != command { self.trace(.balancerToServer, forwarded.loggableDescription) }

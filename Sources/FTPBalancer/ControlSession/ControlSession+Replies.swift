@@ -13,7 +13,7 @@ extension ControlSession {
     }
 
     func handleServerLine(_ line: ControlLine) {
-        guard var machine = self.machine else { return }
+        guard let owed = self.machine?.outstandingReplies else { return }
         let bytes: ByteBuffer
         switch line {
         case .line(let line):
@@ -23,10 +23,9 @@ extension ControlSession {
             bytes = prefix
         }
         self.trace(.serverToBalancer, Self.traceText(bytes))
-        let owed = machine.outstandingReplies
-        let action = machine.serverReplyLine(bytes)
-        self.machine = machine
-        self.noteServerReply(bytes, answeredCommand: machine.outstandingReplies < owed)
+        // In place: a copy of the machine would copy its queues on the first change.
+        guard let action = self.machine?.serverReplyLine(bytes) else { return }
+        self.noteServerReply(bytes, answeredCommand: (self.machine?.outstandingReplies ?? owed) < owed)
         if self.swallowsGreetingLine(bytes) {
             return
         }
