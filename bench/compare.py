@@ -23,12 +23,15 @@ and kernel together: what the shared cores pay), RSS idle and peak (summed over 
 
 The machine's noise is of the order of the differences measured, so every target is measured
 in each of --rounds rounds, in an order rotated from round to round, and the table gives each
-figure's median; a ratio to direct is the median of the rounds' ratios, each taken between
-measurements made minutes apart at most. A second table lists every round's ratios.
+figure's median. A balancer's every transfer and session run has a direct run beside it, in
+alternating order (the direct vsftpd is always up), and a ratio to direct is the median over the
+rounds of these pairs' ratios: measurements seconds apart, not minutes. A second table lists
+every round's ratios.
 As root. A benchmark, not a test: nothing here passes or fails.
 
     sudo bench/compare.py [--targets direct,ftplb,haproxy,haproxy-splice,mod_proxy] [--rounds 3]
-                          [--download-runs 2] [--session-seconds 6] [--ftplb PATH] [--pipe-size 1MiB]
+                          [--download-runs 2] [--session-seconds 6] [--session-runs 2]
+                          [--ftplb PATH] [--pipe-size 1MiB]
 """
 
 from __future__ import annotations
@@ -338,7 +341,15 @@ def start_mod_proxy(topology: Topology, workdir: Path) -> ftpenv.ManagedProcess:
 
 def measure(topology: Topology, name: str, host: str, port: int, process: ftpenv.ManagedProcess | None,
             args: argparse.Namespace, upload_file: Path, root: Path) -> dict:
+    """The target's figures, and for a balancer the direct path's measured right beside them.
+
+    Every RETR, STOR and session run through a balancer has a direct run next to it (the direct
+    vsftpd is always up), in alternating order, and the ratios to direct come from these pairs:
+    seconds apart, where the direct target's own figures were measured minutes earlier or later.
+    """
     figures: dict = {"failed": 0}
+    paired = name != "direct"
+    direct: dict = {"retr": 0.0, "stor": 0.0, "sessions": 0.0}
     pid = process.pid if process else None
     if pid:
         time.sleep(0.5)
@@ -348,24 +359,44 @@ def measure(topology: Topology, name: str, host: str, port: int, process: ftpenv
         sampler.__enter__()
     try:
         cpu_before = tree_cpu_seconds(pid) if pid else 0.0
-        machine_before = machine_busy_seconds()
-        figures["retr"] = max(transfer(topology, host, port, "retr", upload_file, name) for _ in range(args.download_runs))
-        figures["machine_per_gib_retr"] = (machine_busy_seconds() - machine_before) / args.download_runs
-        figures["stor"] = 0.0
-        machine_stor = 0.0
-        for _ in range(args.download_runs):
-            machine_before = machine_busy_seconds()
-            figures["stor"] = max(figures["stor"], transfer(topology, host, port, "stor", upload_file, name))
-            machine_stor += machine_busy_seconds() - machine_before
-            (root / f"upload-{name}.bin").unlink(missing_ok=True)
-        figures["machine_per_gib_stor"] = machine_stor / args.download_runs
+        cpu_transfers = 0.0
+        for direction in ("retr", "stor"):
+            figures[direction], machine = 0.0, 0.0
+            for run in range(args.download_runs):
+                for target in (("direct", "target") if run % 2 == 0 else ("target", "direct")):
+                    if target == "direct":
+                        if paired:
+                            speed = transfer(topology, DIRECT_SERVER, port, direction, upload_file, f"{name}-direct")
+                            direct[direction] = max(direct[direction], speed)
+                        continue
+                    machine_before = machine_busy_seconds()
+                    cpu_run = tree_cpu_seconds(pid) if pid else 0.0
+                    figures[direction] = max(figures[direction], transfer(topology, host, port, direction, upload_file, name))
+                    machine += machine_busy_seconds() - machine_before
+                    cpu_transfers += (tree_cpu_seconds(pid) - cpu_run) if pid else 0.0
+                for tag in (name, f"{name}-direct"):
+                    (root / f"upload-{tag}.bin").unlink(missing_ok=True)
+            figures[f"machine_per_gib_{direction}"] = machine / args.download_runs
         if pid:
-            figures["cpu_per_gib"] = (tree_cpu_seconds(pid) - cpu_before) / (2 * args.download_runs)
-            cpu_before = tree_cpu_seconds(pid)
-        rate, failed = sessions(topology, host, port, args.session_seconds)
-        figures["sessions"], figures["failed"] = rate, failed
+            figures["cpu_per_gib"] = cpu_transfers / (2 * args.download_runs)
+        cpu_sessions, done, direct_rates = 0.0, 0.0, []
+        for run in range(args.session_runs):
+            for target in (("direct", "target") if run % 2 == 0 else ("target", "direct")):
+                if target == "direct":
+                    if paired:
+                        direct_rates.append(sessions(topology, DIRECT_SERVER, port, args.session_seconds)[0])
+                    continue
+                cpu_run = tree_cpu_seconds(pid) if pid else 0.0
+                rate, failed = sessions(topology, host, port, args.session_seconds)
+                cpu_sessions += (tree_cpu_seconds(pid) - cpu_run) if pid else 0.0
+                done += rate * args.session_seconds
+                figures["failed"] += failed
+        figures["sessions"] = done / (args.session_runs * args.session_seconds)
         if pid:
-            figures["cpu_per_session_ms"] = (tree_cpu_seconds(pid) - cpu_before) * 1000 / max(1, rate * args.session_seconds)
+            figures["cpu_per_session_ms"] = cpu_sessions * 1000 / max(1.0, done)
+        if paired:
+            direct["sessions"] = sum(direct_rates) / len(direct_rates)
+            figures["paired_direct"] = direct
     finally:
         if sampler:
             sampler.__exit__(None, None, None)
@@ -388,8 +419,9 @@ def median(values: list[float]) -> float:
 
 
 def round_ratios(rounds: list[dict[str, dict]], name: str, key: str) -> list[float]:
-    """Each round's figure for `name` over direct's in the same round."""
-    return [r[name][key] / r["direct"][key] for r in rounds if name in r and "direct" in r and r["direct"][key]]
+    """Each round's figure for `name` over the direct runs measured beside it."""
+    return [r[name][key] / r[name]["paired_direct"][key] for r in rounds
+            if name in r and r[name].get("paired_direct", {}).get(key)]
 
 
 def print_tables(rounds: list[dict[str, dict]], names: list[str]) -> None:
@@ -397,7 +429,8 @@ def print_tables(rounds: list[dict[str, dict]], names: list[str]) -> None:
         return [r[name][key] for r in rounds if name in r and key in r[name]]
 
     print()
-    print(f"Medians of {len(rounds)} round(s); a ratio is the median of the rounds' ratios to direct.")
+    print(f"Medians of {len(rounds)} round(s); a ratio is the median of the rounds' ratios to the direct runs "
+          "measured beside the target.")
     print()
     print("| figure | " + " | ".join(names) + " |")
     print("|---|" + "---:|" * len(names))
@@ -414,7 +447,7 @@ def print_tables(rounds: list[dict[str, dict]], names: list[str]) -> None:
     failed = [str(sum(int(v) for v in column(name, "failed"))) for name in names]
     print("| failed sessions, all rounds | " + " | ".join(failed) + " |")
 
-    if "direct" not in names or len(rounds) < 2:
+    if len(rounds) < 2:
         return
     others = [name for name in names if name != "direct"]
     print()
@@ -457,6 +490,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="every target is measured once per round")
     parser.add_argument("--download-runs", type=int, default=2)
     parser.add_argument("--session-seconds", type=float, default=6.0)
+    parser.add_argument("--session-runs", type=int, default=2,
+                        help="session runs per target and round, each beside a direct one")
     parser.add_argument("--ftplb", help="the ftplb binary (default: the release build, built if missing)")
     parser.add_argument("--pipe-size", help="ftplb's data_path.pipe_size (default: ftplb's own default)")
     parser.add_argument("--json", help="also write the figures to this file")
