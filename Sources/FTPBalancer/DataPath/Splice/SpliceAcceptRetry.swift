@@ -24,7 +24,7 @@ final class SpliceAcceptRetry {
     func acceptAll(
         from listening: @escaping () -> CInt?,
         logger: Logger,
-        metadata: Logger.Metadata,
+        metadata: @escaping @autoclosure () -> Logger.Metadata,
         admit: @escaping (_ connection: CInt, _ peer: String) -> Void
     ) {
         while let descriptor = listening() {
@@ -33,7 +33,7 @@ final class SpliceAcceptRetry {
                 next = try SpliceSocket.accept(descriptor)
             } catch {
                 self.schedule(after: error, logger: logger, metadata: metadata) { [weak self] in
-                    self?.acceptAll(from: listening, logger: logger, metadata: metadata, admit: admit)
+                    self?.acceptAll(from: listening, logger: logger, metadata: metadata(), admit: admit)
                 }
                 return
             }
@@ -43,10 +43,15 @@ final class SpliceAcceptRetry {
     }
 
     /// Runs `accept` again after the pause, unless a try is already due.
-    private func schedule(after error: SystemCallError, logger: Logger, metadata: Logger.Metadata, _ accept: @escaping () -> Void) {
+    private func schedule(
+        after error: SystemCallError,
+        logger: Logger,
+        metadata: () -> Logger.Metadata,
+        _ accept: @escaping () -> Void
+    ) {
         if !self.warned {
             self.warned = true
-            var metadata = metadata
+            var metadata = metadata()
             metadata["ftp.error"] = "\(error)"
             logger.warning("accept failed on a data listener; trying again every 100 ms until it times out", metadata: metadata)
         }

@@ -3,6 +3,7 @@ import FTPProtocol
 import Glibc
 import Logging
 import NIOCore
+import Synchronization
 
 /// Passive mode on the splice data path: a listener on the advertised address that accepts one
 /// connection from the session's client, connects to the port the server announced, and hands
@@ -22,6 +23,9 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
     private var timer: Int?
     private var accepted = false
     private let acceptRetry: SpliceAcceptRetry
+    /// Set on the loop's thread once the listening socket is closed, so that the session's
+    /// `close()` of a listener whose connection came (nearly always) costs no hand-over.
+    private let listenerClosed = Atomic<Bool>(false)
 
     /// Takes ownership of the listening socket and of `port` in the request's allocator.
     init(
@@ -67,6 +71,7 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
     }
 
     func close() {
+        guard !self.listenerClosed.load(ordering: .acquiring) else { return }
         self.loop.execute { self.closeListener() }
     }
 
@@ -86,6 +91,7 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
             self.request.ports.release(self.port)
         }
         self.descriptor = nil
+        self.listenerClosed.store(true, ordering: .releasing)
     }
 
     func handle(events: UInt32, on descriptor: CInt) {
