@@ -90,11 +90,10 @@ package struct ControlLineDecoder: ByteToMessageDecoder {
             let window = bytes.prefix(room)
             return window.firstIndex { $0 == UInt8(ascii: "\n") || $0 == Telnet.iac } ?? window.count
         }
-        guard plain > 0 else { return }
         if self.discardingOverlongLine {
             buffer.moveReaderIndex(forwardBy: plain)
-        } else {
-            self.line.writeImmutableBuffer(buffer.readSlice(length: plain)!)
+        } else if plain > 0, let run = buffer.readSlice(length: plain) {
+            self.line.writeImmutableBuffer(run)
         }
     }
 
