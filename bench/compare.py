@@ -339,6 +339,14 @@ def start_mod_proxy(topology: Topology, workdir: Path) -> ftpenv.ManagedProcess:
 # --------------------------------------------------------------------------------------
 
 
+def paired_order(run: int, paired: bool) -> tuple[str, ...]:
+    """The runs of one pair: direct first in even runs, the target first in odd ones, so that a
+    drift in the machine's speed weighs on both alike; the target alone when it is direct."""
+    if not paired:
+        return ("target",)
+    return ("direct", "target") if run % 2 == 0 else ("target", "direct")
+
+
 def measure(topology: Topology, name: str, host: str, port: int, process: ftpenv.ManagedProcess | None,
             args: argparse.Namespace, upload_file: Path, root: Path) -> dict:
     """The target's figures, and for a balancer the direct path's measured right beside them.
@@ -358,16 +366,14 @@ def measure(topology: Topology, name: str, host: str, port: int, process: ftpenv
     if sampler:
         sampler.__enter__()
     try:
-        cpu_before = tree_cpu_seconds(pid) if pid else 0.0
         cpu_transfers = 0.0
         for direction in ("retr", "stor"):
             figures[direction], machine = 0.0, 0.0
             for run in range(args.download_runs):
-                for target in (("direct", "target") if run % 2 == 0 else ("target", "direct")):
-                    if target == "direct":
-                        if paired:
-                            speed = transfer(topology, DIRECT_SERVER, port, direction, upload_file, f"{name}-direct")
-                            direct[direction] = max(direct[direction], speed)
+                for side in paired_order(run, paired):
+                    if side == "direct":
+                        speed = transfer(topology, DIRECT_SERVER, port, direction, upload_file, f"{name}-direct")
+                        direct[direction] = max(direct[direction], speed)
                         continue
                     machine_before = machine_busy_seconds()
                     cpu_run = tree_cpu_seconds(pid) if pid else 0.0
@@ -381,10 +387,9 @@ def measure(topology: Topology, name: str, host: str, port: int, process: ftpenv
             figures["cpu_per_gib"] = cpu_transfers / (2 * args.download_runs)
         cpu_sessions, done, direct_rates = 0.0, 0.0, []
         for run in range(args.session_runs):
-            for target in (("direct", "target") if run % 2 == 0 else ("target", "direct")):
-                if target == "direct":
-                    if paired:
-                        direct_rates.append(sessions(topology, DIRECT_SERVER, port, args.session_seconds)[0])
+            for side in paired_order(run, paired):
+                if side == "direct":
+                    direct_rates.append(sessions(topology, DIRECT_SERVER, port, args.session_seconds)[0])
                     continue
                 cpu_run = tree_cpu_seconds(pid) if pid else 0.0
                 rate, failed = sessions(topology, host, port, args.session_seconds)

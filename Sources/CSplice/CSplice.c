@@ -34,7 +34,6 @@ int csplice_epoll_add(int epoll, int fd, uint64_t token) {
     return epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event);
 }
 
-
 int csplice_epoll_wait(int epoll, uint64_t *tokens, uint32_t *events, int capacity, int timeout_ms) {
     struct epoll_event ready[64];
     if (capacity > 64) capacity = 64;

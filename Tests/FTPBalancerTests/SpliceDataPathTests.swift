@@ -334,7 +334,7 @@ import Testing
 
     @Test func anEmptiedPipeServesTheNextFlowButOneLeftHoldingBytesDoesNot() async throws {
         let pipeSize = 1 << 17  // not the kernel's default, so that only the relay's pipes count
-        let ports = PassivePortAllocator(range: 47590...47599)
+        let ports = PassivePortAllocator(range: 47600...47609)
         let server = try BlockingSocket.listen()
         try await withSpliceHarness(pipeSize: pipeSize) { harness in
             // A client that reads nothing, then resets: its pipe is full when its socket fails.

@@ -85,10 +85,9 @@ final class ControlSession {
         self.clientHost = ControlSessionStateMachine.canonical(client?.ipAddress ?? "")
         self.summary = SessionSummary()
         var logger = logger
-        // In one change: a stream log handler renders all of its metadata again on each one.
-        logger.handler.metadata.merge(
-            ["ftp.session": "\(id)", "ftp.client": "\(client.logDescription)", "ftp.service": "\(service.name)"]
-        ) { _, new in new }
+        logger[metadataKey: "ftp.session"] = "\(id)"
+        logger[metadataKey: "ftp.client"] = "\(client.logDescription)"
+        logger[metadataKey: "ftp.service"] = "\(service.name)"
         self.logger = logger
         self.lastActivity = .now()
     }
