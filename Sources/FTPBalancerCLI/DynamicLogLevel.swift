@@ -7,19 +7,21 @@ import Synchronization
 /// next to nothing.
 final class DynamicLogLevel: Sendable {
     private let levelIndex: Atomic<Int>
+    /// Made once: `allCases` builds a new array on every call, and `current` is read per log call.
+    private static let levels = Logger.Level.allCases
 
     init(_ level: LogLevel) {
         self.levelIndex = Atomic(Self.index(of: Logger.Level(level)))
     }
 
-    var current: Logger.Level { Logger.Level.allCases[self.levelIndex.load(ordering: .relaxed)] }
+    var current: Logger.Level { Self.levels[self.levelIndex.load(ordering: .relaxed)] }
 
     func set(_ level: LogLevel) {
         self.levelIndex.store(Self.index(of: Logger.Level(level)), ordering: .relaxed)
     }
 
     private static func index(of level: Logger.Level) -> Int {
-        Logger.Level.allCases.firstIndex(of: level) ?? 0
+        Self.levels.firstIndex(of: level) ?? 0
     }
 }
 

@@ -209,11 +209,18 @@ extension ControlSessionStateMachine {
 
     /// The canonical text of an IP literal, without an IPv4-mapped IPv6 prefix.
     package static func canonical(_ host: String) -> String {
-        let parsed = (try? SocketAddress(ipAddress: host, port: 0))?.ipAddress ?? host
-        if parsed.hasPrefix("::ffff:"), HostPortAddress.octets(ofIPv4: String(parsed.dropFirst(7))) != nil {
-            return String(parsed.dropFirst(7))
+        guard let address = try? SocketAddress(ipAddress: host, port: 0) else { return host }
+        return Self.canonical(address) ?? host
+    }
+
+    /// The canonical text of an address the kernel gave: its own text (inet_ntop's, canonical
+    /// already) without parsing it again, an IPv4-mapped IPv6 address written as IPv4.
+    package static func canonical(_ address: SocketAddress) -> String? {
+        guard let text = address.ipAddress else { return nil }
+        if text.hasPrefix("::ffff:"), HostPortAddress.octets(ofIPv4: String(text.dropFirst(7))) != nil {
+            return String(text.dropFirst(7))
         }
-        return parsed
+        return text
     }
 }
 

@@ -459,6 +459,16 @@ private let unusablePassiveReply = "425 Cannot open data connection: the server'
         #expect(Machine.canonical("not an address") == "not an address")
     }
 
+    @Test(arguments: ["::ffff:10.0.0.1", "2001:DB8:0:0::7", "10.0.0.1", "::1", "::ffff:0:1"])
+    func anAddressGivesTheSameCanonicalTextAsItsLiteral(_ literal: String) throws {
+        let address = try SocketAddress(ipAddress: literal, port: 2121)
+        #expect(Machine.canonical(address) == Machine.canonical(literal))
+    }
+
+    @Test func anAddressWithoutAnIPHasNoCanonicalText() throws {
+        #expect(Machine.canonical(try SocketAddress(unixDomainSocketPath: "/tmp/x")) == nil)
+    }
+
     @Test func theAdvertisedAddressAndEmptyStringsAreNeverHidden() {
         let addresses = Machine.Addresses(
             client: "198.51.100.7",

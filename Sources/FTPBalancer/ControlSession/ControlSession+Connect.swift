@@ -101,7 +101,7 @@ extension ControlSession {
         self.logger[metadataKey: "ftp.server"] = "\(server.name)"
         // The balancer's own server-side address is hidden from the client; in transparent mode
         // that local address is the client's, which it may see.
-        let serverSideHost = self.isTransparent ? "" : ControlSessionStateMachine.canonical(channel.localAddress?.ipAddress ?? "")
+        let serverSideHost = self.isTransparent ? "" : channel.localAddress.flatMap(ControlSessionStateMachine.canonical) ?? ""
         self.machine = ControlSessionStateMachine(
             addresses: .init(
                 client: self.clientHost,

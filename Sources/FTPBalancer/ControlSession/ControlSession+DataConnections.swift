@@ -5,14 +5,16 @@ extension ControlSession: DataFlowObserver {
     /// The server answered PASV/EPSV: open a listener on the advertised address and give the
     /// client its port, never the server's address.
     func openPassive(_ request: ControlSessionStateMachine.PassiveRequest) {
+        // The control connection's own addresses with other ports: no round trip through text.
         guard let serverChannel = self.serverChannel, let serverAddress = serverChannel.remoteAddress,
-            let serverSideHost = serverChannel.localAddress?.ipAddress,
-            let serverSideSource = try? SocketAddress(ipAddress: serverSideHost, port: 0),
-            let target = try? SocketAddress(ipAddress: serverAddress.ipAddress ?? "", port: request.serverPort)
+            serverAddress.port != nil, var serverSideSource = serverChannel.localAddress, serverSideSource.port != nil
         else {
             self.sendClient("425 Cannot open data connection.")
             return
         }
+        serverSideSource.port = 0
+        var target = serverAddress
+        target.port = request.serverPort
         if let announced = request.announcedHost,
             ControlSessionStateMachine.canonical(announced) != ControlSessionStateMachine.canonical(serverAddress.ipAddress ?? "")
         {
@@ -45,12 +47,14 @@ extension ControlSession: DataFlowObserver {
                 self.awaitingDataPath = false
                 switch result {
                 case .success(let listener):
-                    guard self.clientOpen, let machine = self.machine else {
+                    // Read in place: a copy of the machine would retain and release its queues.
+                    guard self.clientOpen, let reply = self.machine?.passiveReply(kind: request.kind, port: listener.port)
+                    else {
                         listener.close()
                         break
                     }
                     self.passiveListener = listener
-                    self.sendClient(machine.passiveReply(kind: request.kind, port: listener.port))
+                    self.sendClient(reply)
                     self.service.statistics.record { $0.rewrittenReplies += 1 }
                     self.logger.debug("passive port open", metadata: ["ftp.mode": "\(mode)", "ftp.port": "\(listener.port)"])
                 case .failure(let error):
@@ -96,17 +100,17 @@ extension ControlSession: DataFlowObserver {
                 self.awaitingDataPath = false
                 switch result {
                 case .success(let listener):
-                    guard self.serverOpen, var machine = self.machine else {
+                    guard self.serverOpen,
+                        let command = self.machine?.activeListenerReady(
+                            kind: request.kind,
+                            host: ControlSessionStateMachine.canonical(listenHost),
+                            port: listener.port
+                        )
+                    else {
                         listener.close()
                         break
                     }
                     self.activeListener = listener
-                    let command = machine.activeListenerReady(
-                        kind: request.kind,
-                        host: ControlSessionStateMachine.canonical(listenHost),
-                        port: listener.port
-                    )
-                    self.machine = machine
                     self.trace(.balancerToServer, command.loggableDescription)
                     self.sendServer(command)
                 case .failure(let error as DataPathError) where error.code == .clientUnreachable:

@@ -82,7 +82,7 @@ final class ControlSession {
         self.dataPath = dataPath
         self.transferLog = transferLog
         let client = clientChannel.remoteAddress
-        self.clientHost = ControlSessionStateMachine.canonical(client?.ipAddress ?? "")
+        self.clientHost = client.flatMap(ControlSessionStateMachine.canonical) ?? ""
         self.summary = SessionSummary()
         var logger = logger
         logger[metadataKey: "ftp.session"] = "\(id)"

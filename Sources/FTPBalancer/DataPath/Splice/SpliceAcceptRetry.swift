@@ -38,7 +38,7 @@ final class SpliceAcceptRetry {
                 return
             }
             guard let (connection, address) = next else { return }
-            admit(connection, address?.ipAddress.map(ControlSessionStateMachine.canonical) ?? "?")
+            admit(connection, address.flatMap(ControlSessionStateMachine.canonical) ?? "?")
         }
     }
 

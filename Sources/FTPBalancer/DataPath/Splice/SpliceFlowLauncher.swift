@@ -55,21 +55,28 @@ struct SpliceFlowLauncher: Sendable {
     }
 }
 
-/// A spliced flow's addresses, taken when it starts, and its relay's counters.
+/// A spliced flow's addresses, taken when it starts, and its relay's counters. The addresses
+/// are kept as the kernel gave them and put into text only when a snapshot reads them: a flow
+/// starts for every transfer, and is seldom looked at.
 final class SpliceFlowTransport: DataFlowTransport, Sendable {
-    let clientAddress: String
-    let clientSideLocalAddress: String
-    let serverSideLocalAddress: String
-    let serverAddress: String
+    private let client: SpliceSocket.RawAddress?
+    private let clientSideLocal: SpliceSocket.RawAddress?
+    private let serverSideLocal: SpliceSocket.RawAddress?
+    private let server: SpliceSocket.RawAddress?
     private let counters: SpliceRelayCounters
 
     init(client: CInt, server: CInt, counters: SpliceRelayCounters) {
-        self.clientAddress = SpliceSocket.remoteAddress(client).logDescription
-        self.clientSideLocalAddress = SpliceSocket.localAddress(client).logDescription
-        self.serverSideLocalAddress = SpliceSocket.localAddress(server).logDescription
-        self.serverAddress = SpliceSocket.remoteAddress(server).logDescription
+        self.client = SpliceSocket.rawRemoteAddress(client)
+        self.clientSideLocal = SpliceSocket.rawLocalAddress(client)
+        self.serverSideLocal = SpliceSocket.rawLocalAddress(server)
+        self.server = SpliceSocket.rawRemoteAddress(server)
         self.counters = counters
     }
+
+    var clientAddress: String { self.client?.address.logDescription ?? "?" }
+    var clientSideLocalAddress: String { self.clientSideLocal?.address.logDescription ?? "?" }
+    var serverSideLocalAddress: String { self.serverSideLocal?.address.logDescription ?? "?" }
+    var serverAddress: String { self.server?.address.logDescription ?? "?" }
 
     var bytesToClient: Int { self.counters.toClient.load(ordering: .relaxed) }
     var bytesToServer: Int { self.counters.toServer.load(ordering: .relaxed) }

@@ -87,21 +87,33 @@ enum SpliceSocket {
     }
 
     static func localAddress(_ descriptor: CInt) -> SocketAddress? {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let result = withUnsafeMutablePointer(to: &storage) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-        }
-        return result == 0 ? Self.address(storage) : nil
+        Self.rawLocalAddress(descriptor)?.address
     }
 
-    static func remoteAddress(_ descriptor: CInt) -> SocketAddress? {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let result = withUnsafeMutablePointer(to: &storage) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(descriptor, $0, &length) }
+    /// getsockname and getpeername as the kernel answers them, made into a `SocketAddress` (and
+    /// its text) only when someone reads it.
+    static func rawLocalAddress(_ descriptor: CInt) -> RawAddress? {
+        RawAddress { getsockname(descriptor, $0, $1) }
+    }
+
+    static func rawRemoteAddress(_ descriptor: CInt) -> RawAddress? {
+        RawAddress { getpeername(descriptor, $0, $1) }
+    }
+
+    struct RawAddress: Sendable {
+        private var storage: sockaddr_storage
+
+        fileprivate init?(_ query: (UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> CInt) {
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let result = withUnsafeMutablePointer(to: &storage) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { query($0, &length) }
+            }
+            guard result == 0 else { return nil }
+            self.storage = storage
         }
-        return result == 0 ? Self.address(storage) : nil
+
+        var address: SocketAddress? { SpliceSocket.address(self.storage) }
     }
 
     private static func address(_ storage: sockaddr_storage) -> SocketAddress? {
