@@ -13,6 +13,8 @@ One vsftpd serves the same files on every path. Targets:
   haproxy         HAProxy in TCP mode as it is deployed for FTP: passive only, the server
                   advertising the VIP, the passive range forwarded port for port; no splice
   haproxy-splice  the same with `option splice-request` and `option splice-response`
+  splice-minimal  bench/minimal_splice_relay.c, deployed like HAProxy: the least a splice relay
+                  can cost on this machine, a floor for ftplb's data path (needs a C compiler)
   mod_proxy       ProFTPD's mod_proxy as a reverse proxy (Debian's proftpd-mod-proxy)
 
 Figures per target: 1 GiB RETR and STOR (curl, EPSV; MB/s, best of N), sessions per second with
@@ -29,7 +31,7 @@ rounds of these pairs' ratios: measurements seconds apart, not minutes. A second
 every round's ratios.
 As root. A benchmark, not a test: nothing here passes or fails.
 
-    sudo bench/compare.py [--targets direct,ftplb,haproxy,haproxy-splice,mod_proxy] [--rounds 3]
+    sudo bench/compare.py [--targets direct,ftplb,haproxy,haproxy-splice,splice-minimal,mod_proxy] [--rounds 3]
                           [--download-runs 2] [--session-seconds 6] [--session-runs 2]
                           [--ftplb PATH] [--pipe-size 1MiB]
 """
@@ -60,12 +62,13 @@ CLIENT, VIP, DIRECT_CLIENT = "10.88.1.2", "10.88.1.10", "10.88.3.2"
 BALANCER_SOURCE, SERVER, DIRECT_SERVER = "10.88.2.1", "10.88.2.11", "10.88.3.11"
 # vsftpd for ftplb and mod_proxy: announces its own address, ftplb/mod_proxy rewrite it.
 SERVER_PORT, SERVER_PASSIVE = 21, (41000, 41999)
-# vsftpd for HAProxy: announces the VIP, and HAProxy forwards the same range port for port.
+# vsftpd for HAProxy and the minimal relay: announces the VIP, and they forward the same range
+# port for port.
 HAPROXY_SERVER_PORT, HAPROXY_PASSIVE = 2100, (50000, 50199)
 BALANCER_PASSIVE = (40000, 40999)
 PROFTPD = REPO / ".test-deps" / "proftpd"
-ALL_TARGETS = ("direct", "ftplb", "ftplb-copy", "haproxy", "haproxy-splice", "mod_proxy")
-DEFAULT_TARGETS = ("direct", "ftplb", "haproxy", "haproxy-splice", "mod_proxy")
+ALL_TARGETS = ("direct", "ftplb", "ftplb-copy", "haproxy", "haproxy-splice", "splice-minimal", "mod_proxy")
+DEFAULT_TARGETS = ("direct", "ftplb", "haproxy", "haproxy-splice", "splice-minimal", "mod_proxy")
 
 
 class Topology:
@@ -291,6 +294,24 @@ def start_haproxy(topology: Topology, workdir: Path, splice: bool) -> ftpenv.Man
     return process
 
 
+def start_minimal_splice_relay(topology: Topology, workdir: Path) -> ftpenv.ManagedProcess:
+    """The minimal C relay, built on first use, forwarding the control port and the passive
+    range to the vsftpd that HAProxy uses."""
+    binary = workdir / "minimal_splice_relay"
+    if not binary.exists():
+        compiler = shutil.which("cc") or shutil.which("clang")
+        if not compiler:
+            raise RuntimeError("splice-minimal needs a C compiler (cc or clang)")
+        subprocess.run([compiler, "-O2", "-o", str(binary), str(HERE / "minimal_splice_relay.c")], check=True)
+    first, last = HAPROXY_PASSIVE
+    forwards = [f"21:{HAPROXY_SERVER_PORT}"] + [f"{port}:{port}" for port in range(first, last + 1)]
+    process = ftpenv.ManagedProcess("minimal_splice_relay",
+                                    ftpenv.ns_prefix(topology.balancer) + [str(binary), VIP, SERVER, *forwards],
+                                    workdir / "minimal_splice_relay.log")
+    ftpenv.wait_for_tcp(VIP, 21, proc=process, ns=topology.balancer)
+    return process
+
+
 def start_mod_proxy(topology: Topology, workdir: Path) -> ftpenv.ManagedProcess:
     tables = workdir / "proxy-tables"
     tables.mkdir(exist_ok=True)
@@ -476,6 +497,8 @@ def measure_target(topology: Topology, target: str, workdir: Path, binary: str, 
         process = start_ftplb(topology, workdir, binary, "copy" if target == "ftplb-copy" else None, args.pipe_size)
     elif target.startswith("haproxy"):
         process = start_haproxy(topology, workdir, splice=target == "haproxy-splice")
+    elif target == "splice-minimal":
+        process = start_minimal_splice_relay(topology, workdir)
     else:
         process = start_mod_proxy(topology, workdir)
     if process:
