@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,13 @@ static int make_pipe(int fds[2]) {
     return 0;
 }
 
+// As ftplb (SwiftNIO) and HAProxy do: without it, Nagle's algorithm holds a short control
+// reply back until the previous one is acknowledged, and sessions wait instead of working.
+static void set_no_delay(int fd) {
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 // Connects without waiting: until the connect completes, splice says EAGAIN on the server
 // side, and the socket's first EPOLLOUT edge starts the relay.
 static struct relay *start_relay(int epoll, int client, const struct sockaddr_in *target) {
@@ -84,6 +92,8 @@ static struct relay *start_relay(int epoll, int client, const struct sockaddr_in
         close(client);
         return NULL;
     }
+    set_no_delay(client);
+    set_no_delay(server);
     struct relay *r = calloc(1, sizeof *r);
     int up[2], down[2];
     if (!r || make_pipe(up) != 0) goto fail;
