@@ -376,6 +376,33 @@ import Testing
         }
     }
 
+    @Test func bothSocketsOfARelayedFlowSendAShortSegmentAtOnce() async throws {
+        try await withSpliceHarness { harness in
+            let ports = PassivePortAllocator(range: 47610...47619)
+            let server = try BlockingSocket.listen()
+            let observer = RecordingDataFlowObserver()
+            let listener = try await harness.openPassive(ports: ports, server: server.port, observer: observer)
+            let port = listener.port
+            let accepted = harness.onThread { try server.accept() }
+            let client = try BlockingSocket.connect(to: port)
+            let serverSide = try await accepted.get()
+            let events = try #require(await first(1, of: observer.events))
+            guard case .started = events.first else {
+                Issue.record("expected the flow to start, got \(events)")
+                return
+            }
+            // The relay's sockets are this process's: the one accepted on the passive port, and
+            // the one connected to the server (the test's peers have these ports the other way).
+            let clientLeg = try #require(ProcessSockets.first { local, _ in local == port })
+            let serverLeg = try #require(ProcessSockets.first { _, remote in remote == server.port })
+            #expect(ProcessSockets.noDelay(clientLeg) == 1)
+            #expect(ProcessSockets.noDelay(serverLeg) == 1)
+            client.close()
+            serverSide.close()
+            _ = await first(1, of: observer.events)
+        }
+    }
+
     /// The report of the test's one data connection, after its start.
     static func report(of observer: RecordingDataFlowObserver) async throws -> DataFlowReport {
         let events = try #require(await first(2, of: observer.events))

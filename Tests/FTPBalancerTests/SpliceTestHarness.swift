@@ -100,6 +100,25 @@ func withSpliceHarness(pipeSize: Int = 1 << 20, _ body: (SpliceHarness) async th
     try await group.shutdownGracefully()
 }
 
+/// This process's own sockets, among which are a splice data path's.
+enum ProcessSockets {
+    /// The first IPv4 TCP socket whose local and remote ports match.
+    static func first(where matches: (_ local: Int?, _ remote: Int?) -> Bool) -> CInt? {
+        SpliceResources.entries("/proc/self/fd").compactMap { CInt($0) }.first { descriptor in
+            guard let local = SpliceSocket.localAddress(descriptor), local.protocol == .inet else { return false }
+            return matches(local.port, SpliceSocket.rawRemoteAddress(descriptor)?.address?.port)
+        }
+    }
+
+    /// TCP_NODELAY on the socket: 1 when set, 0 when not, -1 when it cannot be read.
+    static func noDelay(_ descriptor: CInt) -> CInt {
+        var value: CInt = -1
+        var length = socklen_t(MemoryLayout<CInt>.size)
+        guard getsockopt(descriptor, CInt(IPPROTO_TCP), CInt(TCP_NODELAY), &value, &length) == 0 else { return -1 }
+        return value
+    }
+}
+
 /// What this process holds that a splice data path could have leaked: its threads, sockets on
 /// the given ports, and pipes of the given size (no other pipe in the tests has that size).
 struct SpliceResources: Equatable {
@@ -141,7 +160,7 @@ struct SpliceResources: Equatable {
         return inodes
     }
 
-    private static func entries(_ path: String) -> [String] {
+    static func entries(_ path: String) -> [String] {
         guard let directory = opendir(path) else { return [] }
         defer { closedir(directory) }
         var names: [String] = []

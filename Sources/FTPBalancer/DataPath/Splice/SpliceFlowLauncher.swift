@@ -35,6 +35,12 @@ struct SpliceFlowLauncher: Sendable {
             server.close(on: loop)
             return
         }
+        // As SwiftNIO does for its own sockets. Without TCP_NODELAY, the short segment a splice
+        // ends with waits for the peer's acknowledgement of everything before it (Nagle), and
+        // the pipe drains in stalls: downloads through the benchmark ran 8-20% slower.
+        for descriptor in [client.descriptor, server.descriptor] {
+            try? SpliceSocket.setOption(descriptor, level: CInt(IPPROTO_TCP), name: CInt(TCP_NODELAY))
+        }
         let counters = SpliceRelayCounters()
         let transport = SpliceFlowTransport(client: client.descriptor, server: server.descriptor, counters: counters)
         let eventLoop = flow.eventLoop
