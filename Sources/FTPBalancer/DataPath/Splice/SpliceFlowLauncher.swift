@@ -37,8 +37,8 @@ struct SpliceFlowLauncher: Sendable {
         }
         // As SwiftNIO does for its own sockets. Without TCP_NODELAY, the short segment a splice
         // ends with waits for the peer's acknowledgement of everything before it (Nagle), and
-        // the pipe drains in stalls: in three of four A/B runs of the benchmark's downloads, the
-        // median was 8-21% slower without it (the fourth showed no difference).
+        // the pipe drains in stalls: in two of three A/B runs of the benchmark's downloads, the
+        // median was 8% and 21% slower without it (the third showed no difference).
         for descriptor in [client.descriptor, server.descriptor] {
             try? SpliceSocket.setOption(descriptor, level: CInt(IPPROTO_TCP), name: CInt(TCP_NODELAY))
         }
