@@ -294,15 +294,17 @@ def start_haproxy(topology: Topology, workdir: Path, splice: bool) -> ftpenv.Man
     return process
 
 
+def c_compiler() -> str | None:
+    """The system's C compiler, or the Swift toolchain's clang."""
+    return shutil.which("cc") or shutil.which("clang")
+
+
 def start_minimal_splice_relay(topology: Topology, workdir: Path) -> ftpenv.ManagedProcess:
     """The minimal C relay, built on first use, forwarding the control port and the passive
     range to the vsftpd that HAProxy uses."""
     binary = workdir / "minimal_splice_relay"
     if not binary.exists():
-        compiler = shutil.which("cc") or shutil.which("clang")
-        if not compiler:
-            raise RuntimeError("splice-minimal needs a C compiler (cc or clang)")
-        subprocess.run([compiler, "-O2", "-o", str(binary), str(HERE / "minimal_splice_relay.c")], check=True)
+        subprocess.run([c_compiler(), "-O2", "-o", str(binary), str(HERE / "minimal_splice_relay.c")], check=True)
     first, last = HAPROXY_PASSIVE
     forwards = [f"21:{HAPROXY_SERVER_PORT}"] + [f"{port}:{port}" for port in range(first, last + 1)]
     process = ftpenv.ManagedProcess("minimal_splice_relay",
@@ -538,6 +540,8 @@ def main() -> None:
         parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
     if "mod_proxy" in targets and not (PROFTPD / "usr/sbin/proftpd").exists():
         parser.error("mod_proxy needs ProFTPD unpacked: run bench/install-bench-deps.sh")
+    if "splice-minimal" in targets and not c_compiler():
+        parser.error("splice-minimal needs a C compiler (cc or clang)")
     binary = args.ftplb or str(REPO / ".build" / "release" / "ftplb")
     if any(t.startswith("ftplb") for t in targets) and not Path(binary).exists():
         subprocess.run(["swift", "build", "-c", "release", "--product", "ftplb"], cwd=REPO, check=True)

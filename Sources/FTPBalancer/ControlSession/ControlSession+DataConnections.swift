@@ -16,7 +16,7 @@ extension ControlSession: DataFlowObserver {
         var target = serverAddress
         target.port = request.serverPort
         if let announced = request.announcedHost,
-            ControlSessionStateMachine.canonical(announced) != ControlSessionStateMachine.canonical(serverAddress.ipAddress ?? "")
+            ControlSessionStateMachine.canonical(announced) != ControlSessionStateMachine.canonical(serverAddress)
         {
             // Servers behind NAT or bound to a wildcard often announce a useless address.
             self.logger.notice(
