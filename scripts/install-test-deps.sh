@@ -14,6 +14,7 @@ packages=(
     procps              # sysctl
     openssl             # self-signed certificate so vsftpd offers AUTH TLS
     haproxy             # a real PROXY protocol receiver (accept-proxy)
+    faketime            # test_faked_dates.py: the date-dependent tests on other days of a month
     chromium-headless-shell python3-websocket  # test_status_page.py: a real browser, over DevTools
     # pure-ftpd's libraries: the server itself is unpacked below, not installed
     libc6 libcap2 libcrypt1 libpam0g libsodium23 libssl3

@@ -32,6 +32,16 @@ SERVER = "127.0.71.11"
 CLIENT = "127.0.0.1"
 USER = ftpenv.FTP_USER
 XFERLOG_TIME = re.compile(r"^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}$")
+# The date is ctime's, 24 characters wide: a one-digit day is padded with a space ("Dec  1"),
+# so the line is split after it, never on single spaces from its start.
+XFERLOG_TIME_WIDTH = 24
+
+
+def xferlog_fields(line: str) -> tuple[str, list[str]]:
+    """The date of an xferlog line, and its thirteen fields after the date."""
+    time_text, rest = line[:XFERLOG_TIME_WIDTH], line[XFERLOG_TIME_WIDTH:]
+    assert XFERLOG_TIME.match(time_text) and rest.startswith(" "), line
+    return time_text, rest[1:].split(" ")
 
 
 def config_text(path: Path, format: str) -> str:
@@ -180,11 +190,13 @@ def test_xferlog_after_reload_and_a_new_file_after_rename_and_sighup(setup, work
     first = wait_lines(path, 1)
     time.sleep(0.5)
     assert len(lines_of(path)) == 1, lines_of(path)
-    fields = first[0].split(" ")
-    assert len(fields) == 18, first
-    assert XFERLOG_TIME.match(" ".join(fields[:5])), first
-    assert fields[6] == CLIENT and fields[7] == str(len(b"spaces\n")) and fields[8] == "name_with_spaces.txt"
-    assert fields[9:] == ["b", "_", "o", "r", USER, "ftp", "0", "*", "c"], first
+    time_text, fields = xferlog_fields(first[0])
+    assert len(fields) == 13, first
+    # Local time, as wu-ftpd and ProFTPD write it; under a faked date (test_faked_dates.py) too.
+    written = time.mktime(time.strptime(time_text, "%a %b %d %H:%M:%S %Y"))
+    assert abs(written - time.time()) < 60, (time_text, time.ctime())
+    assert fields[1] == CLIENT and fields[2] == str(len(b"spaces\n")) and fields[3] == "name_with_spaces.txt"
+    assert fields[4:] == ["b", "_", "o", "r", USER, "ftp", "0", "*", "c"], first
 
     # logrotate's way: rename, SIGHUP, and the next line lands in a new file.
     rotated = setup["logs"] / "xferlog.1"
@@ -194,7 +206,7 @@ def test_xferlog_after_reload_and_a_new_file_after_rename_and_sighup(setup, work
     ftpenv.make_random_file(upload, 1000)
     ftpenv.curl(VIP, 21, "after-rotate.bin", "port", extra=["-T", str(upload)]).check()
     second = wait_lines(path, 1)
-    assert second[0].split(" ")[8:13] == ["after-rotate.bin", "b", "_", "i", "r"], second
+    assert xferlog_fields(second[0])[1][3:8] == ["after-rotate.bin", "b", "_", "i", "r"], second
     assert second[0].endswith(" c")
     assert lines_of(rotated) == first
     assert (path.stat().st_mode & 0o777) == 0o640
