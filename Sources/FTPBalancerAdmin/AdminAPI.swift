@@ -223,7 +223,7 @@ package struct AdminAPI: Sendable {
             do {
                 sessions = try await self.balancer.sessionSnapshots()
             } catch {
-                return .error(.serviceUnavailable, "could not read the sessions: \(error)")
+                return .error(.serviceUnavailable, "could not read the sessions: \(OperatorText.describe(error))")
             }
             if name == "sessions" {
                 return AdminResponse(status: .ok, body: .object(["sessions": .array(sessions.map(\.json))]))

@@ -1,3 +1,4 @@
+import FTPBalancer
 import FTPBalancerConfig
 import Logging
 import NIOCore
@@ -57,11 +58,18 @@ package struct AdminServer: Service, CustomStringConvertible {
                 // The default address is best effort: a second balancer on the host still runs.
                 self.logger.warning(
                     "admin API not started: cannot listen on its default address; set admin.listen to another address, or none",
-                    metadata: ["ftp.admin.listen": "\(listen)", "ftp.error": "\(error)"]
+                    metadata: [
+                        "ftp.admin.listen": "\(listen)",
+                        "ftp.error": "\(OperatorText.describe(error, host: listen.host, port: listen.port))",
+                    ]
                 )
                 return
             }
-            throw AdminServerError(message: "admin API: cannot listen on \(listen) (admin.listen): \(error)")
+            throw AdminServerError(
+                message:
+                    "admin API: cannot listen on \(listen) (admin.listen): "
+                    + OperatorText.describe(error, host: listen.host, port: listen.port)
+            )
         }
         self.logger.notice(
             "admin API listening",
@@ -141,7 +149,7 @@ package struct AdminServer: Service, CustomStringConvertible {
         } catch {
             self.logger.debug(
                 "admin API connection ended with an error",
-                metadata: ["ftp.admin.peer": "\(peer)", "ftp.error": "\(error)"]
+                metadata: ["ftp.admin.peer": "\(peer)", "ftp.error": "\(OperatorText.describe(error))"]
             )
         }
     }

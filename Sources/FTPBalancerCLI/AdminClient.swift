@@ -1,4 +1,5 @@
 import ArgumentParser
+import FTPBalancer
 import FTPBalancerAdmin
 import NIOCore
 import NIOHTTP1
@@ -122,7 +123,7 @@ struct AdminClient {
                 ($0.error as? IOError)?.errnoCode == ECONNREFUSED
             }
             // A refusal says it all; anything else (a timeout, no route) is worth its detail.
-            let detail = refused == true ? "" : ": \(error)"
+            let detail = refused == true ? "" : ": \(OperatorText.describe(error))"
             throw AdminClientError(
                 "no ftplb admin API at \(self.address) (is ftplb running? is admin.listen set?)\(detail)"
             )

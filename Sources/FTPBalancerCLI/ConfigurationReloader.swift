@@ -68,8 +68,9 @@ struct ConfigurationReloader: Service, CustomStringConvertible {
         do {
             try await self.balancer.reload(to: configuration)
         } catch {
-            self.logger.error("configuration reload failed; the running configuration stays: \(error)")
-            return .refused("configuration reload failed; the running configuration stays: \(error)")
+            let reason = "configuration reload failed; the running configuration stays: \(OperatorText.describe(error))"
+            self.logger.error("\(reason)")
+            return .refused(reason)
         }
         self.logLevel.set(self.logLevelOverride ?? configuration.logLevel)
         if configuration.admin.listen != self.admin.listen || configuration.admin.token != self.admin.token {

@@ -67,7 +67,7 @@ struct RunCommand: AsyncParsableCommand {
         do {
             (dataPath, splicePath) = try Self.makeDataPath(configuration.dataPath, logger: logger)
         } catch {
-            logger.critical("cannot start the splice data path: \(error)")
+            logger.critical("cannot start the splice data path: \(OperatorText.describe(error))")
             try? await group.shutdownGracefully()
             throw ExitCode(1)
         }
@@ -111,7 +111,7 @@ struct RunCommand: AsyncParsableCommand {
         do {
             try await serviceGroup.run()
         } catch {
-            logger.critical("\(error)")
+            logger.critical("\(OperatorText.describe(error))")
             // The relay threads report to the sessions' event loops: they stop first.
             splicePath?.shutdown()
             try? await group.shutdownGracefully()

@@ -72,19 +72,8 @@ extension VirtualServiceConfiguration {
         }
     }
 
-    /// `5s`, `0.5s`: seconds, with as many decimals as the duration needs, down to nanoseconds.
     static func seconds(_ duration: Duration) -> String {
-        let (seconds, attoseconds) = duration.components
-        let nanoseconds = attoseconds / 1_000_000_000
-        guard nanoseconds > 0 else {
-            return "\(seconds)s"
-        }
-        var fraction = String(nanoseconds)
-        fraction = String(repeating: "0", count: 9 - fraction.count) + fraction
-        while fraction.hasSuffix("0") {
-            fraction.removeLast()
-        }
-        return "\(seconds).\(fraction)s"
+        duration.shortText
     }
 }
 

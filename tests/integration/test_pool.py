@@ -86,6 +86,11 @@ def test_refusing_server_is_skipped(servers, direct, balancers):
     seen = [server_id(target) for _ in range(9)]
     assert set(seen) == {"vsftpd", "pyftpdlib"}, seen
     assert balancer.process.alive()
+    # The operator reads why in plain words, not SwiftNIO's error dump.
+    skipped = [line for line in balancer.process.log_text().splitlines()
+               if "server did not accept the connection" in line]
+    assert skipped and all("ftp.error=connection refused" in line for line in skipped), skipped
+    assert not any("SingleConnectionFailure" in line or "errno" in line for line in skipped), skipped
 
 
 @pytest.mark.balancer_only

@@ -75,11 +75,12 @@ extension ControlSession {
                     self.service.pool.connected(lease, latency: .now() - started)
                     self.serverConnected(channel, lease: lease)
                 case .failure(let error):
-                    self.service.pool.connectFailed(lease, reason: "\(error)")
+                    let reason = OperatorText.describe(error, address: address)
+                    self.service.pool.connectFailed(lease, reason: reason)
                     guard self.clientOpen else { return }
                     self.logger.warning(
                         "server did not accept the connection; trying the next",
-                        metadata: ["ftp.server": "\(server.name)", "ftp.error": "\(error)"]
+                        metadata: ["ftp.server": "\(server.name)", "ftp.error": "\(reason)"]
                     )
                     self.connectToNextServer()
                 }

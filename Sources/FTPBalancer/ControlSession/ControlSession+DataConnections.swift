@@ -58,7 +58,7 @@ extension ControlSession: DataFlowObserver {
                     self.service.statistics.record { $0.rewrittenReplies += 1 }
                     self.logger.debug("passive port open", metadata: ["ftp.mode": "\(mode)", "ftp.port": "\(listener.port)"])
                 case .failure(let error):
-                    self.logger.error("could not open a passive port", metadata: ["ftp.error": "\(error)"])
+                    self.logger.error("could not open a passive port", metadata: ["ftp.error": "\(OperatorText.describe(error))"])
                     self.sendClient("425 Cannot open data connection: no passive port available.")
                 }
                 self.drainQueues()
@@ -114,10 +114,10 @@ extension ControlSession: DataFlowObserver {
                     self.trace(.balancerToServer, command.loggableDescription)
                     self.sendServer(command)
                 case .failure(let error as DataPathError) where error.code == .clientUnreachable:
-                    self.logger.notice("could not connect to the client for active mode", metadata: ["ftp.error": "\(error)"])
+                    self.logger.notice("could not connect to the client for active mode", metadata: ["ftp.error": "\(OperatorText.describe(error))"])
                     self.sendClient("425 Cannot open data connection to the address and port you named.")
                 case .failure(let error):
-                    self.logger.error("could not open an active-mode listener", metadata: ["ftp.error": "\(error)"])
+                    self.logger.error("could not open an active-mode listener", metadata: ["ftp.error": "\(OperatorText.describe(error))"])
                     self.sendClient("425 Cannot open data connection.")
                 }
                 self.drainQueues()

@@ -40,7 +40,7 @@ extension ControlSession {
             self.service.statistics.record { $0.rewrittenReplies += 1 }
         case .replace(let reply, let error):
             self.service.statistics.record { $0.rewrittenReplies += 1 }
-            self.logger.warning("server reply unusable; answered the client instead", metadata: ["ftp.error": "\(error)"])
+            self.logger.warning("server reply unusable; answered the client instead", metadata: ["ftp.error": "\(OperatorText.describe(error))"])
             self.sendClient(reply)
         case .openPassive(let request):
             self.openPassive(request)

@@ -174,7 +174,7 @@ final class ControlSession {
     // MARK: Ending
 
     func controlConnectionError(_ error: Error, side: ControlConnectionHandler.Side) {
-        self.logger.debug("control connection error", metadata: ["ftp.side": "\(side)", "ftp.error": "\(error)"])
+        self.logger.debug("control connection error", metadata: ["ftp.side": "\(side)", "ftp.error": "\(OperatorText.describe(error))"])
     }
 
     /// Sends a last reply, then closes the whole session.

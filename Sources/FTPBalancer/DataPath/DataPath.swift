@@ -102,7 +102,14 @@ package struct DataPathError: Error, Sendable, CustomStringConvertible {
     package var code: Code
     package var detail: String
 
-    package var description: String { "\(self.code): \(self.detail)" }
+    /// Operator words: `detail` already says what failed, in `OperatorText`'s terms.
+    package var description: String {
+        switch self.code {
+        case .passivePortsExhausted: return self.detail
+        case .bindFailed: return "cannot open a data listener: \(self.detail)"
+        case .clientUnreachable: return "cannot connect to the client: \(self.detail)"
+        }
+    }
 
     /// Every port of the range is held by a session: both data paths refuse PASV/EPSV alike.
     static func exhausted(_ ports: PassivePortAllocator) -> DataPathError {

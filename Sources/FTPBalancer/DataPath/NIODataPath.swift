@@ -58,13 +58,16 @@ package struct NIODataPath: DataPath {
                     request.ports.release(port)
                     guard attemptsLeft > 1 else {
                         promise.fail(
-                            DataPathError(code: .bindFailed, detail: "\(request.listenHost):\(port): \(error)")
+                            DataPathError(
+                                code: .bindFailed,
+                                detail: OperatorText.describe(error, host: request.listenHost, port: port)
+                            )
                         )
                         return
                     }
                     logger.debug(
                         "passive port busy, trying another",
-                        metadata: ["ftp.port": "\(port)", "ftp.error": "\(error)"]
+                        metadata: ["ftp.port": "\(port)", "ftp.error": "\(OperatorText.describe(error))"]
                     )
                     self.bindPassive(
                         request,
@@ -92,7 +95,7 @@ package struct NIODataPath: DataPath {
             .whenComplete { result in
                 if case .failure(let error) = result {
                     promise.fail(
-                        DataPathError(code: .clientUnreachable, detail: "\(request.client.logDescription): \(error)")
+                        DataPathError(code: .clientUnreachable, detail: OperatorText.describe(error, address: request.client))
                     )
                     return
                 }
@@ -109,7 +112,12 @@ package struct NIODataPath: DataPath {
                             promise.assumeIsolated().succeed(listener)
                         case .failure(let error):
                             listener.close()
-                            promise.fail(DataPathError(code: .bindFailed, detail: "\(request.listenHost): \(error)"))
+                            promise.fail(
+                                DataPathError(
+                                    code: .bindFailed,
+                                    detail: OperatorText.describe(error, host: request.listenHost, port: request.listenPort)
+                                )
+                            )
                         }
                     }
             }

@@ -102,7 +102,7 @@ final class PassiveDataListener: DataListener {
                 case .failure(let error):
                     self.logger.warning(
                         "could not connect to the server's passive port",
-                        metadata: ["ftp.server.data": "\(self.request.server.logDescription)", "ftp.error": "\(error)"]
+                        metadata: ["ftp.server.data": "\(self.request.server.logDescription)", "ftp.error": "\(OperatorText.describe(error))"]
                     )
                     clientSide.close(promise: nil)
                 }

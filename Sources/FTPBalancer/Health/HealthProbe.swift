@@ -65,7 +65,9 @@ package struct HealthProbe: Sendable {
         case .success(let detail):
             return HealthProbeResult(passed: true, detail: detail, duration: duration, connectLatency: latency)
         case .failure(let error):
-            let detail = connections.expired ? "timed out after \(self.configuration.timeout)" : "\(error)"
+            let detail =
+                connections.expired
+                ? "timed out after \(self.configuration.timeout.shortText)" : OperatorText.describe(error)
             return HealthProbeResult(passed: false, detail: detail, duration: duration, connectLatency: latency)
         }
     }

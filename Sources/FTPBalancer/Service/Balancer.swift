@@ -189,7 +189,11 @@ package final class Balancer: Service, Sendable {
         do {
             channel = try await bootstrap.bind(host: listen.host, port: listen.port).get()
         } catch {
-            throw BalancerError(.listenFailed, "virtual service '\(service.name)': cannot listen on \(listen): \(error)")
+            throw BalancerError(
+                .listenFailed,
+                "virtual service '\(service.name)': cannot listen on \(listen): "
+                    + OperatorText.describe(error, host: listen.host, port: listen.port)
+            )
         }
         self.logger.notice(
             "virtual service listening",

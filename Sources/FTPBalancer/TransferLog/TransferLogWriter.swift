@@ -172,7 +172,7 @@ package final class TransferLogWriter: Sendable {
             // Keep writing to the file still open rather than losing lines.
             self.logger.error(
                 "transfer log: cannot reopen; writing on to the file open before",
-                metadata: ["ftp.transfer_log": "\(self.path)", "ftp.error": "\(error)"]
+                metadata: ["ftp.transfer_log": "\(self.path)", "ftp.error": "\(OperatorText.describe(error))"]
             )
             return descriptor
         }

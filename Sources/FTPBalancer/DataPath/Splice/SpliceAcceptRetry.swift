@@ -52,7 +52,7 @@ final class SpliceAcceptRetry {
         if !self.warned {
             self.warned = true
             var metadata = metadata()
-            metadata["ftp.error"] = "\(error)"
+            metadata["ftp.error"] = "\(OperatorText.describe(error))"
             logger.warning("accept failed on a data listener; trying again every 100 ms until it times out", metadata: metadata)
         }
         guard self.timer == nil else { return }

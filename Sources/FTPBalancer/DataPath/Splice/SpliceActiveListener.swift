@@ -55,11 +55,16 @@ final class SpliceActiveListener: DataListener, SpliceEventHandler, @unchecked S
                     promise.succeed(self)
                 } catch {
                     self.closeAll()
-                    promise.fail(DataPathError(code: .bindFailed, detail: "\(self.request.listenHost): \(error)"))
+                    promise.fail(
+                        DataPathError(
+                            code: .bindFailed,
+                            detail: OperatorText.describe(error, host: self.request.listenHost, port: self.request.listenPort)
+                        )
+                    )
                 }
             case .failure(let error):
                 promise.fail(
-                    DataPathError(code: .clientUnreachable, detail: "\(self.request.client.logDescription): \(error)")
+                    DataPathError(code: .clientUnreachable, detail: OperatorText.describe(error, address: self.request.client))
                 )
             }
         }

@@ -73,7 +73,7 @@ package final class SpliceDataPath: DataPath, Sendable {
                 lastError = error
                 logger.debug(
                     "passive port busy, trying another",
-                    metadata: ["ftp.port": "\(port)", "ftp.error": "\(error)"]
+                    metadata: ["ftp.port": "\(port)", "ftp.error": "\(OperatorText.describe(error))"]
                 )
                 continue
             }
@@ -123,7 +123,7 @@ package final class SpliceDataPath: DataPath, Sendable {
                 throw error
             }
         } catch {
-            promise.fail(DataPathError(code: .clientUnreachable, detail: "\(request.client.logDescription): \(error)"))
+            promise.fail(DataPathError(code: .clientUnreachable, detail: OperatorText.describe(error, address: request.client)))
             return opened
         }
         let listener = SpliceActiveListener(

@@ -29,7 +29,7 @@ struct SpliceFlowLauncher: Sendable {
         } catch {
             logger.error(
                 "could not make the pipes of a data connection; closing it",
-                metadata: ["ftp.error": "\(error)"]
+                metadata: ["ftp.error": "\(OperatorText.describe(error))"]
             )
             client.close(on: loop)
             server.close(on: loop)

@@ -55,7 +55,7 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
         } catch {
             self.logger.error(
                 "could not watch a passive port",
-                metadata: ["ftp.port": "\(self.port)", "ftp.error": "\(error)"]
+                metadata: ["ftp.port": "\(self.port)", "ftp.error": "\(OperatorText.describe(error))"]
             )
             self.closeListener()
             return
@@ -176,7 +176,7 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
     private func serverUnreachable(_ error: any Error, client: CInt) {
         self.logger.warning(
             "could not connect to the server's passive port",
-            metadata: ["ftp.server.data": "\(self.request.server.logDescription)", "ftp.error": "\(error)"]
+            metadata: ["ftp.server.data": "\(self.request.server.logDescription)", "ftp.error": "\(OperatorText.describe(error))"]
         )
         Glibc.close(client)
     }

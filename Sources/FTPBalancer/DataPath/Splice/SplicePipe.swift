@@ -50,8 +50,8 @@ final class SplicePipeSizing: Sendable {
             let error = SystemCallError("fcntl(F_SETPIPE_SZ)")
             if !self.refused.exchange(true, ordering: .relaxed) {
                 self.logger.warning(
-                    "data_path.pipe_size refused by the kernel; using the default pipe size",
-                    metadata: ["ftp.pipe_size": "\(self.requested)", "ftp.error": "\(error)"]
+                    "data_path.pipe_size refused by the kernel (above fs.pipe-max-size without CAP_SYS_RESOURCE?); using the default pipe size",
+                    metadata: ["ftp.pipe_size": "\(self.requested)", "ftp.error": "\(OperatorText.describe(error))"]
                 )
             }
         }
