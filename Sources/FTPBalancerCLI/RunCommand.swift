@@ -39,6 +39,12 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The transfer log's format: xferlog (default) or json.")
     var transferLogFormat: String?
 
+    @Option(name: .long, help: "Quick form: how long running transfers may finish after SIGTERM/SIGINT (default 30s).")
+    var shutdownGrace: String?
+
+    @Option(name: .long, help: "Quick form: the admin API's address, on loopback (default 127.0.0.1:9021), or none.")
+    var admin: String?
+
     func run() async throws {
         let configuration: BalancerConfiguration
         do {
@@ -101,15 +107,15 @@ struct RunCommand: AsyncParsableCommand {
             // Off, or not at its default address: the balancer runs on without it.
             .init(service: admin, successTerminationBehavior: .ignore),
         ]
-        let serviceGroup = ServiceGroup(
-            configuration: .init(
-                services: services,
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
-        )
+        // No gracefulShutdownSignals: ShutdownSignals traps them, so that a second one is heard.
+        let serviceGroup = ServiceGroup(configuration: .init(services: services, logger: logger))
+        let signals = ShutdownSignals(balancer: balancer, logger: logger)
         do {
-            try await serviceGroup.run()
+            try await withThrowingDiscardingTaskGroup { tasks in
+                tasks.addTask { await signals.run(stopping: serviceGroup) }
+                try await serviceGroup.run()
+                tasks.cancelAll()
+            }
         } catch {
             logger.critical("\(OperatorText.describe(error))")
             // The relay threads report to the sessions' event loops: they stop first.
@@ -147,6 +153,16 @@ struct RunCommand: AsyncParsableCommand {
 
     private func loadConfiguration() throws -> BalancerConfiguration {
         var configuration = try self.source.load()
+        if self.shutdownGrace != nil || self.admin != nil {
+            guard self.source.config == nil else {
+                throw ValidationError("--shutdown-grace and --admin belong to the quick form; a file sets shutdown_grace and admin")
+            }
+            try ConfigurationLoader.applyQuickRunFlags(
+                shutdownGrace: self.shutdownGrace,
+                admin: self.admin,
+                to: &configuration
+            )
+        }
         if let level = try self.logLevelOverride() {
             configuration.logLevel = level
         }

@@ -60,7 +60,7 @@ def test_quick_form_run(workdir, servers):
     host, port = "127.0.10.81", 21
     argv = [str(ftpenv.ftplb_binary()), "run", "--listen", f"{host}:{port}",
             "--passive-ports", "40810-40819", "--advertise", host,
-            "--source-address", BALANCER_SOURCE]
+            "--source-address", BALANCER_SOURCE, "--shutdown-grace", "5s", "--admin", f"{host}:9081"]
     for member in members:
         argv += ["--server", member.address]
     ftpenv.ensure_port_free(host, port)
@@ -77,6 +77,10 @@ def test_quick_form_run(workdir, servers):
             host_in_reply = ftpenv.parse_pasv_reply(ftp.data_replies[-1])[0]
             assert host_in_reply == host
         assert seen == {"vsftpd": 2, "pyftpdlib": 2}, seen
+        # --admin moved the admin API off its default address.
+        pools = ftpenv.run([str(ftpenv.ftplb_binary()), "show", "pools", "--admin", f"{host}:9081"],
+                           timeout=30, check=False)
+        assert pools.returncode == 0 and "default" in pools.stdout.decode(), pools.stderr.decode()
     finally:
         process.stop()
 

@@ -984,6 +984,10 @@ def test_sigterm_lets_the_transfer_finish_and_exits_0(farm, ftplb, scratch, big_
         reply = idle.read_reply(timeout=5)
         assert reply is not None and reply.text == SHUTTING_DOWN_CLOSE, reply
         assert time.monotonic() - signalled < 1.0, "the idle session was not closed at once"
+        # Said at once: what the shutdown waits for, and how to cut it short.
+        notice = lb.log.wait_for("shutting down: waiting up to 30s for 2 transfers (3 sessions); new connections "
+                                 "get 421; send SIGTERM or SIGINT again to stop now", timeout=2)
+        assert notice.level == "notice", notice
         assert idle.read_reply(timeout=5) is None
         assert_refused(vip(17), SHUTTING_DOWN_NEW)
         assert download.running() and raw.running() and lb.process.alive(), \
@@ -1036,6 +1040,30 @@ def test_shutdown_grace_closes_what_remains_and_exits_0(farm, ftplb, scratch, bi
     assert 1.8 <= took <= 4.5, f"exited {took:.2f}s after SIGTERM with shutdown_grace 2s"
     assert result.returncode != 0 and download.received() < big_file.size, result.describe()
     assert lb.log.find("shutdown grace period over; closing the sessions left")
+
+
+@pytest.mark.timeout(60)
+def test_a_second_signal_stops_at_once(farm, ftplb, scratch, big_file):
+    """SIGTERM, then SIGINT while a transfer runs: the balancer stops waiting for it at once,
+    well inside its 30s grace, cuts the transfer and exits 0."""
+    lb = ftplb("second-signal", [service("second", 25, [server("s1")], health_check=FAST_CHECK)],
+               shutdown_grace="30s")
+    local = scratch / "big.bin"
+    download = CurlInBackground(vip(25), "big.bin", local, rate_for(big_file, 40))
+    try:
+        download.wait_received(256 * 1024)
+        lb.process.proc.send_signal(signal.SIGTERM)
+        lb.log.wait_for("shutting down: waiting up to 30s for 1 transfer (1 session)", prefix=True, timeout=5)
+        assert lb.process.alive(), "ftplb ended before the second signal"
+        lb.process.proc.send_signal(signal.SIGINT)
+        lb.process.proc.wait(timeout=10)
+        result = download.join(30)
+    finally:
+        download.stop()
+    assert lb.process.proc.returncode == 0, lb.process.log_tail()
+    assert result.returncode != 0 and download.received() < big_file.size, result.describe()
+    assert lb.log.find("second signal: stopping now, without waiting for transfers")
+    assert lb.log.find("stopping now; closing the sessions left")
 
 
 # --------------------------------------------------------------------------------------

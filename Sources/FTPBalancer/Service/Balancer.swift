@@ -11,22 +11,24 @@ import ServiceLifecycle
 package final class Balancer: Service, Sendable {
     /// A listening socket and the virtual service it serves; keyed by its endpoint, so a service
     /// renamed or changed in place keeps its socket.
-    private struct Listener {
+    struct Listener {
         var slot: VirtualServiceSlot
         var channel: Channel
     }
 
-    private struct State {
+    struct State {
         var configuration: BalancerConfiguration
         var listeners: [Endpoint: Listener] = [:]
     }
 
     let group: any EventLoopGroup
     private let dataPath: any DataPath
-    private let logger: Logger
+    let logger: Logger
     let sessions = SessionTable()
+    /// Set by a second SIGTERM/SIGINT: the shutdown stops waiting for transfers.
+    let graceEnded = NIOLockedValueBox(false)
     private let sessionCounter = NIOLockedValueBox(0)
-    private let state: NIOLockedValueBox<State>
+    let state: NIOLockedValueBox<State>
     package let metrics: BalancerMetrics
     /// One line per finished transfer; off until a configuration names a file.
     package let transferLog: TransferLog
@@ -206,36 +208,6 @@ package final class Balancer: Service, Sendable {
             ]
         )
         return channel
-    }
-
-    // MARK: Shutdown
-
-    /// New connections get a 421 from now on; idle sessions end at once, sessions with a
-    /// transfer in flight after it; whatever is left after the grace period is closed.
-    private func drainSessions() async {
-        let grace = self.state.withLockedValue { $0.configuration.shutdownGrace }
-        self.logger.notice(
-            "shutting down: new connections get 421; running transfers may finish",
-            metadata: ["ftp.sessions": "\(self.sessions.count)", "ftp.grace": "\(grace)"]
-        )
-        self.sessions.beginShutdown()
-        let deadline = ContinuousClock.now + grace
-        while self.sessions.count > 0, ContinuousClock.now < deadline {
-            do {
-                try await Task.sleep(for: .milliseconds(50))
-            } catch {
-                break
-            }
-        }
-        let left = self.sessions.count
-        guard left > 0 else {
-            self.logger.notice("every session has ended")
-            return
-        }
-        self.logger.warning("shutdown grace period over; closing the sessions left", metadata: ["ftp.sessions": "\(left)"])
-        self.sessions.forceShutdown()
-        // Long enough for the 421s to be written before the event loops stop.
-        try? await Task.sleep(for: .milliseconds(200))
     }
 }
 
