@@ -2,11 +2,26 @@
 #include "CSplice.h"
 
 #include <fcntl.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <string.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+
+_Static_assert(sizeof(csplice_tcp_info) >= sizeof(struct tcp_info), "csplice_tcp_info holds struct tcp_info");
+
+int csplice_tcp_info_read(int fd, csplice_tcp_info *info) {
+    memset(info, 0, sizeof(*info));
+    socklen_t length = sizeof(*info);
+    return getsockopt(fd, IPPROTO_TCP, TCP_INFO, info, &length);
+}
+
+uint64_t csplice_tcp_info_bytes_acked(const csplice_tcp_info *info) {
+    return ((const struct tcp_info *)(const void *)info)->tcpi_bytes_acked;
+}
 
 int csplice_pipe(int fds[2]) { return pipe2(fds, O_NONBLOCK | O_CLOEXEC); }
 

@@ -622,7 +622,7 @@ def yaml_block(value, indent: int = 0) -> list[str]:
 
 def ftplb_pools_yaml(services: Sequence[dict], log_level: str = "debug",
                      shutdown_grace: str | None = None, transparent: dict | None = None,
-                     admin: dict | None = None) -> str:
+                     admin: dict | None = None, data_path: dict | None = None) -> str:
     """A configuration file with the pool keys (algorithm, weights, states, health checks,
     limits, per_user, client_address): each service is a dict of the file's own keys,
     emitted in order, so a test writes exactly what an operator would. `None` values are
@@ -642,6 +642,8 @@ def ftplb_pools_yaml(services: Sequence[dict], log_level: str = "debug",
     if transparent is not None:
         top["transparent"] = prune(transparent)
     top["admin"] = admin if admin is not None else {"listen": "none"}
+    if data_path is not None:
+        top["data_path"] = data_path
     top["virtual_services"] = [prune(service) for service in services]
     return "\n".join(yaml_block(top)) + "\n"
 

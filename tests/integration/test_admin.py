@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import time
 import urllib.error
@@ -57,10 +58,11 @@ def service(n: int, algorithm: str = "round_robin", servers: list[dict] | None =
 class Balancer:
     """One ftplb from a file of this test, with its admin API on 127.0.60.N:9021."""
 
-    def __init__(self, workdir, n: int, services: list[dict], admin: dict):
+    def __init__(self, workdir, n: int, services: list[dict], admin: dict, data_path: dict | None = None):
         self.n = n
         self.config = workdir / f"admin-{n}.yaml"
         self.admin = admin
+        self.data_path = data_path
         self.write(services)
         listens = [(vip(n), 21)]
         host, port = admin["listen"].rsplit(":", 1)
@@ -70,7 +72,7 @@ class Balancer:
         self.log = LogWatch(self.process.log_path)
 
     def write(self, services: list[dict]) -> None:
-        self.config.write_text(ftpenv.ftplb_pools_yaml(services, admin=self.admin))
+        self.config.write_text(ftpenv.ftplb_pools_yaml(services, admin=self.admin, data_path=self.data_path))
 
     def stop(self) -> None:
         self.process.stop()
@@ -80,11 +82,12 @@ class Balancer:
 def balancer(workdir):
     started: list[Balancer] = []
 
-    def start(n: int, services: list[dict] | None = None, token: str | None = None) -> Balancer:
+    def start(n: int, services: list[dict] | None = None, token: str | None = None,
+              data_path: dict | None = None) -> Balancer:
         admin = {"listen": admin_address(n)}
         if token:
             admin["token"] = token
-        lb = Balancer(workdir, n, services or [service(n)], admin)
+        lb = Balancer(workdir, n, services or [service(n)], admin, data_path)
         started.append(lb)
         return lb
 
@@ -225,6 +228,42 @@ def test_show_every_view_of_a_balancer_with_live_sessions(admin_farm, balancer, 
     wait_until(lambda: show(1, "stats")["services"][0]["bytes_to_client"] >= first, 10,
                "an ended flow's bytes are counted")
     assert lb.process.alive()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("relay, n", [("splice", 8), ("copy", 9)])
+def test_a_flow_counts_what_the_client_has_taken(admin_farm, balancer, big_file, relay, n):
+    """A client reads a download slowly: the flow shows what the client's side has acknowledged,
+    not what ftplb has read from the server into its pipe (splice) or buffers (copy) and the
+    sockets' buffers, which run several MiB ahead of a slow reader."""
+    balancer(n, data_path={"relay": relay})
+    host = vip(n)
+    with Control(host, 21) as ctl:
+        ctl.login()
+        assert ctl.cmd("TYPE I").code == 200
+        data_host, port = ftpenv.parse_pasv_reply(ctl.cmd("PASV"))
+        data = socket.socket()
+        try:
+            data.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)  # before connect: a small window
+            data.settimeout(10)
+            data.connect((data_host, port))
+            ctl.send("RETR big.bin")
+            assert ctl.read_reply(timeout=10).code == 150
+            received = 0
+            for _ in range(2000):  # about 4 MiB at about 2 MiB/s
+                if received >= 4 * ftpenv.MIB:
+                    break
+                chunk = data.recv(64 * 1024)
+                assert chunk, "the download ended early"
+                received += len(chunk)
+                time.sleep(0.03)
+            time.sleep(0.5)  # the server side fills ftplb's buffers while the client waits
+            flow = show(n, "flows")["flows"][0]
+            # At most what the client's small receive buffer holds beyond what it has read.
+            assert received <= flow["bytes_to_client"] <= received + ftpenv.MIB, (received, flow)
+            assert flow["bytes_to_client"] < big_file.size
+        finally:
+            data.close()
 
 
 @pytest.mark.timeout(120)

@@ -41,6 +41,16 @@ int csplice_eventfd(void);
 int csplice_eventfd_signal(int fd);
 int csplice_eventfd_drain(int fd);
 
+/// Room for the kernel's `struct tcp_info` (232 bytes on Linux 6), which glibc's own
+/// declaration cuts short of the fields read here. SwiftNIO's getsockopt fills it too.
+typedef struct {
+    uint64_t words[40];
+} csplice_tcp_info;
+/// TCP_INFO of a socket into `info`; 0 or -1 with errno.
+int csplice_tcp_info_read(int fd, csplice_tcp_info *info);
+/// tcpi_bytes_acked: the bytes the peer has acknowledged, counting the SYN of a connect().
+uint64_t csplice_tcp_info_bytes_acked(const csplice_tcp_info *info);
+
 /// Names a thread (a pthread_t; at most 15 characters), for ps and /proc.
 int csplice_name_thread(unsigned long thread, const char *name);
 

@@ -9,8 +9,12 @@ package protocol DataFlowTransport: AnyObject {
     /// The balancer's address on the server side, and the server's.
     var serverSideLocalAddress: String { get }
     var serverAddress: String { get }
+    /// Bytes read from one side so far, for the report at the end.
     var bytesToClient: Int { get }
     var bytesToServer: Int { get }
+    /// Of those, what the receiving side has acknowledged: what live figures show.
+    var bytesDeliveredToClient: Int { get }
+    var bytesDeliveredToServer: Int { get }
 }
 
 /// One data connection through the balancer, as its control session sees it: started once both
@@ -51,8 +55,8 @@ package final class DataFlow {
 }
 
 extension DataFlow {
-    /// Both connections' addresses and the bytes moved so far: nothing is added to the data
-    /// path for it.
+    /// Both connections' addresses and the bytes the receivers have taken so far: nothing is
+    /// added to the data path for it.
     func snapshot(session: Int, service: String, now: NIODeadline) -> DataFlowSnapshot {
         DataFlowSnapshot(
             session: session,
@@ -62,8 +66,8 @@ extension DataFlow {
             clientSideLocal: self.transport?.clientSideLocalAddress ?? "-",
             serverSideLocal: self.transport?.serverSideLocalAddress ?? "-",
             server: self.transport?.serverAddress ?? "-",
-            bytesToClient: self.transport?.bytesToClient ?? 0,
-            bytesToServer: self.transport?.bytesToServer ?? 0,
+            bytesToClient: self.transport?.bytesDeliveredToClient ?? 0,
+            bytesToServer: self.transport?.bytesDeliveredToServer ?? 0,
             age: now - (self.started ?? now)
         )
     }

@@ -64,12 +64,16 @@ private final class NIOChannelTransport: DataFlowTransport {
     private let serverSide: Channel
     private let clientHalf: DataRelayHandler
     private let serverHalf: DataRelayHandler
+    private let clientAcknowledged: AcknowledgedBytes
+    private let serverAcknowledged: AcknowledgedBytes
 
     init(clientSide: Channel, serverSide: Channel, clientHalf: DataRelayHandler, serverHalf: DataRelayHandler) {
         self.clientSide = clientSide
         self.serverSide = serverSide
         self.clientHalf = clientHalf
         self.serverHalf = serverHalf
+        self.clientAcknowledged = AcknowledgedBytes(AcknowledgedBytes.read(clientSide))
+        self.serverAcknowledged = AcknowledgedBytes(AcknowledgedBytes.read(serverSide))
     }
 
     var clientAddress: String { self.clientSide.remoteAddress.logDescription }
@@ -78,6 +82,12 @@ private final class NIOChannelTransport: DataFlowTransport {
     var serverAddress: String { self.serverSide.remoteAddress.logDescription }
     var bytesToClient: Int { self.serverHalf.bytesRead }
     var bytesToServer: Int { self.clientHalf.bytesRead }
+    var bytesDeliveredToClient: Int {
+        self.clientAcknowledged.delivered(self.bytesToClient, now: AcknowledgedBytes.read(self.clientSide))
+    }
+    var bytesDeliveredToServer: Int {
+        self.serverAcknowledged.delivered(self.bytesToServer, now: AcknowledgedBytes.read(self.serverSide))
+    }
 }
 
 /// Closes a data channel on which nothing has moved for the idle timeout.

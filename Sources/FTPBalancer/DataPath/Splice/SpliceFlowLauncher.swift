@@ -71,13 +71,18 @@ final class SpliceFlowTransport: DataFlowTransport, Sendable {
     private let serverSideLocal: SpliceSocket.RawAddress?
     private let server: SpliceSocket.RawAddress?
     private let counters: SpliceRelayCounters
+    private let descriptors: (client: CInt, server: CInt)
+    private let acknowledged: (client: AcknowledgedBytes, server: AcknowledgedBytes)
 
+    /// On the relay's thread, before the relay starts: the sockets are open and have sent nothing.
     init(client: CInt, server: CInt, counters: SpliceRelayCounters) {
         self.client = SpliceSocket.rawRemoteAddress(client)
         self.clientSideLocal = SpliceSocket.rawLocalAddress(client)
         self.serverSideLocal = SpliceSocket.rawLocalAddress(server)
         self.server = SpliceSocket.rawRemoteAddress(server)
         self.counters = counters
+        self.descriptors = (client, server)
+        self.acknowledged = (AcknowledgedBytes(AcknowledgedBytes.read(client)), AcknowledgedBytes(AcknowledgedBytes.read(server)))
     }
 
     var clientAddress: String { self.client?.address.logDescription ?? "?" }
@@ -87,5 +92,14 @@ final class SpliceFlowTransport: DataFlowTransport, Sendable {
 
     var bytesToClient: Int { self.counters.toClient.load(ordering: .relaxed) }
     var bytesToServer: Int { self.counters.toServer.load(ordering: .relaxed) }
+
+    var bytesDeliveredToClient: Int {
+        let info = self.counters.socketsOpen.withLock { $0 ? AcknowledgedBytes.read(self.descriptors.client) : nil }
+        return self.acknowledged.client.delivered(self.bytesToClient, now: info)
+    }
+    var bytesDeliveredToServer: Int {
+        let info = self.counters.socketsOpen.withLock { $0 ? AcknowledgedBytes.read(self.descriptors.server) : nil }
+        return self.acknowledged.server.delivered(self.bytesToServer, now: info)
+    }
 }
 #endif

@@ -8,6 +8,9 @@ import Synchronization
 final class SpliceRelayCounters: Sendable {
     let toClient = Atomic<Int>(0)
     let toServer = Atomic<Int>(0)
+    /// False from the moment the relay closes its sockets: another thread reads TCP_INFO of
+    /// their descriptors only while this holds true, so never of a number reused since.
+    let socketsOpen = Mutex(true)
 }
 
 /// Relays one data connection between two connected sockets with splice(2), one pipe per
@@ -232,6 +235,7 @@ final class SpliceRelay: SpliceEventHandler {
         guard !self.closed else { return }
         self.closed = true
         if let timer = self.idleTimer { self.loop.cancelTimer(timer) }
+        self.counters.socketsOpen.withLock { $0 = false }
         for side in [self.client, self.server] {
             if let token = side.token { self.loop.forget(token) }
             Glibc.close(side.descriptor)
