@@ -89,6 +89,26 @@ extension PoolState {
         #expect(pool.administer(id: a, .setState(.enabled)) == nil)
     }
 
+    @Test("An admin change back to the file's value ends the override instead of marking one.")
+    func aChangeBackToTheFileIsNoOverride() {
+        var pool = PoolState(configuration: service([server("a"), server("b", weight: 2)]))
+        _ = pool.administer("a", .setState(.draining))
+        _ = pool.administer("b", .setWeight(7))
+        #expect(pool.member(named: "a")?.adminOverride == .init(state: .draining, weight: nil))
+        #expect(pool.member(named: "b")?.adminOverride == .init(state: nil, weight: 7))
+        _ = pool.administer("a", .setState(.enabled))
+        _ = pool.administer("b", .setWeight(2))
+        #expect(pool.member(named: "a")?.adminOverride.isEmpty == true)
+        #expect(pool.member(named: "b")?.adminOverride.isEmpty == true)
+        #expect(pool.member(named: "b")?.configuration.weight == 2)
+        // After a reload, the file's new value is the one an admin change is measured against.
+        pool.apply(service([server("a", state: .draining), server("b", weight: 3)]))
+        _ = pool.administer("a", .setState(.draining))
+        _ = pool.administer("b", .setWeight(2))
+        #expect(pool.member(named: "a")?.adminOverride.isEmpty == true)
+        #expect(pool.member(named: "b")?.adminOverride == .init(state: nil, weight: 2))
+    }
+
     @Test func aReloadReplacesAdminChangesWithTheFileAndSaysWhich() {
         var pool = PoolState(configuration: service([server("a"), server("b", weight: 2)]))
         _ = pool.administer("a", .setState(.draining))

@@ -290,6 +290,9 @@ def test_server_actions_change_which_server_new_sessions_reach(admin_farm, balan
     assert "draining*" in pools_table and "the next reload sets it back" in pools_table
 
     assert ftplb_cli("server", "enable", "a1", "--admin", admin_address(2)).returncode == 0
+    # Back to the file's value: no longer an override, so no star and no footnote.
+    assert show(2, "pools")["pools"][0]["servers"][0]["admin_override"] == {}
+    assert "*" not in show_table(2, "pools")
     assert ftplb_cli("server", "disable", "a2", "--admin", admin_address(2)).returncode == 0
     assert set(servers_reached(host, 4)) == {"a1"}
     assert ftplb_cli("server", "enable", "a2", "--admin", admin_address(2)).returncode == 0

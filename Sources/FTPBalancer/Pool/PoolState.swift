@@ -15,6 +15,8 @@ package struct PoolState {
     package struct Member {
         package let id: Int
         package var configuration: ServerConfiguration
+        /// The server as the file gives it: an admin change back to it is no override.
+        package var file: ServerConfiguration
         package var health: Health = .up
         package var consecutivePasses = 0
         package var consecutiveFailures = 0
@@ -39,6 +41,12 @@ package struct PoolState {
 
         package var hasRoom: Bool {
             self.configuration.maxSessions.map { self.activeSessions < $0 } ?? true
+        }
+
+        package init(id: Int, configuration: ServerConfiguration) {
+            self.id = id
+            self.configuration = configuration
+            self.file = configuration
         }
     }
 
@@ -106,7 +114,7 @@ package struct PoolState {
         package var reason: String
     }
 
-    package private(set) var members: [Member] = []
+    package internal(set) var members: [Member] = []
     package private(set) var algorithm: BalancingAlgorithm
     package private(set) var healthCheck: HealthCheckConfiguration
     package private(set) var userRouting: UserRoutingConfiguration
@@ -151,6 +159,7 @@ package struct PoolState {
                 }
                 member.adminOverride = AdminOverride()
                 member.configuration = server
+                member.file = server
                 kept.append(member)
             } else {
                 kept.append(Member(id: self.nextID, configuration: server))
@@ -163,36 +172,6 @@ package struct PoolState {
         }
         self.members = kept
         return reverted
-    }
-
-    // MARK: Admin actions
-
-    /// The server an operator names: by its name, which is its address as written when the
-    /// file gives none. Retired servers are no longer anyone's to change.
-    package func member(named name: String) -> Member? {
-        self.members.first { !$0.retired && $0.configuration.name == name }
-    }
-
-    /// Changes a server's state or weight until the next reload; nil if it is not in the pool.
-    /// Draining or disabling leaves running sessions alone, as the same change in the file does.
-    package mutating func administer(id: Int, _ action: AdminAction) -> AdminChange? {
-        guard let index = self.index(of: id), !self.members[index].retired else { return nil }
-        let name = self.members[index].configuration.name
-        switch action {
-        case .setState(let state):
-            let previous = self.members[index].configuration.state
-            self.members[index].configuration.state = state
-            self.members[index].adminOverride.state = state
-            return AdminChange(server: name, setting: "state", from: previous.rawValue, to: state.rawValue)
-        case .setWeight(let weight):
-            let previous = self.members[index].configuration.weight
-            self.members[index].configuration.weight = weight
-            self.members[index].adminOverride.weight = weight
-            // Smooth weighted round robin restarts from even, rather than paying off a debt
-            // run up under the old weight.
-            for member in self.members.indices { self.members[member].currentWeight = 0 }
-            return AdminChange(server: name, setting: "weight", from: "\(previous)", to: "\(weight)")
-        }
     }
 
     // MARK: Choosing a server
@@ -287,7 +266,7 @@ package struct PoolState {
 
     // MARK: Sessions
 
-    private func index(of id: Int) -> Int? {
+    func index(of id: Int) -> Int? {
         self.members.firstIndex { $0.id == id }
     }
 
