@@ -16,7 +16,15 @@ struct CheckConfigCommand: ParsableCommand {
             let configuration = try ConfigurationLoader.load(path: self.file)
             print(configuration.summary)
         } catch {
-            printError("ftplb: \(error)")
+            let errors = [error] + error.others
+            for each in errors {
+                var line = each
+                line.others = []
+                printError("ftplb: \(line)")
+            }
+            if errors.count > 1 {
+                printError("ftplb: \(errors.count) errors in \(self.file)")
+            }
             throw ExitCode(2)
         }
     }

@@ -15,6 +15,7 @@ extension BalancerConfiguration {
         if let transferLog = self.transferLog {
             lines.append("transfer log: \(transferLog.path) (\(transferLog.format.rawValue))")
         }
+        lines.append("data path: \(self.dataPath.summary)")
         for service in self.virtualServices {
             lines.append(contentsOf: service.summaryLines)
         }
@@ -164,5 +165,20 @@ extension AdminConfiguration {
             return "off"
         }
         return "\(listen), token \(self.token == nil ? "none (loopback only)" : "(set)")"
+    }
+}
+
+extension DataPathConfiguration {
+    /// `splice, 1MiB pipe per direction, 1 relay thread`, or `copy (through SwiftNIO's buffers)`.
+    var summary: String {
+        switch self.relay {
+        case .copy:
+            return "copy (through SwiftNIO's buffers)"
+        case .splice:
+            let size =
+                self.pipeSize % (1 << 20) == 0
+                ? "\(self.pipeSize >> 20)MiB" : self.pipeSize % 1024 == 0 ? "\(self.pipeSize >> 10)KiB" : "\(self.pipeSize) bytes"
+            return "splice, \(size) pipe per direction, \(self.threads) relay \(self.threads == 1 ? "thread" : "threads")"
+        }
     }
 }

@@ -29,6 +29,9 @@ package struct ConfigurationError: Error, Equatable, Sendable, CustomStringConve
     /// such as `--passive-ports`; empty for the document as a whole.
     package var path: String
     package var message: String
+    /// Further errors found in the same file, in the order they were met: `check-config`
+    /// reports them all in one run.
+    package var others: [ConfigurationError] = []
 
     package init(
         code: Code,
@@ -46,8 +49,17 @@ package struct ConfigurationError: Error, Equatable, Sendable, CustomStringConve
         self.message = message
     }
 
-    /// `FILE:LINE:COLUMN: PATH: message`, leaving out the parts that are not known.
+    /// `FILE:LINE:COLUMN: PATH: message`, leaving out the parts that are not known; one line
+    /// per error when there are several.
     package var description: String {
+        ([self.line(of: self)] + self.others.map { self.line(of: $0) }).joined(separator: "\n")
+    }
+
+    private func line(of error: ConfigurationError) -> String {
+        error.located
+    }
+
+    private var located: String {
         var position: [String] = []
         if let file = self.file {
             position.append(file)

@@ -41,26 +41,57 @@ package enum ConfigurationLoader {
             )
         }
         let root = ConfigurationNode(node: composed, path: "", file: file)
-        let fields = try root.mapping(allowedKeys: Self.topLevelKeys)
-        let logLevel = try fields.optional("log_level", ConfigurationValueParser.logLevel) ?? .info
-        let shutdownGrace = try fields.optional("shutdown_grace", ConfigurationValueParser.durationOrZero)
-        let servicesNode = try fields.required("virtual_services")
-        let items = try servicesNode.sequence()
-        guard !items.isEmpty else {
-            throw servicesNode.error(.invalidValue, "at least one virtual service is required")
+        var problems = ConfigurationProblems()
+        let fields = try root.mapping(allowedKeys: Self.topLevelKeys, problems: &problems)
+        let logLevel = problems.collect { () throws(ConfigurationError) in
+            try fields.optional("log_level", ConfigurationValueParser.logLevel)
+        }
+        let shutdownGrace = problems.collect { () throws(ConfigurationError) in
+            try fields.optional("shutdown_grace", ConfigurationValueParser.durationOrZero)
+        }
+        let drafts = Self.services(fields, problems: &problems)
+        // Checks across services (overlapping ports, names) need every service read.
+        let services = problems.isEmpty ? problems.collect { () throws(ConfigurationError) in
+            try ConfigurationValidator.validate(drafts)
+        } : nil
+        var configuration = BalancerConfiguration(logLevel: (logLevel ?? nil) ?? .info, virtualServices: services ?? [])
+        configuration.shutdownGrace = (shutdownGrace ?? nil) ?? configuration.shutdownGrace
+        configuration.transparent = problems.collect { () throws(ConfigurationError) in
+            try Self.transparent(fields["transparent"])
+        } ?? configuration.transparent
+        configuration.admin = problems.collect { () throws(ConfigurationError) in
+            try Self.admin(fields["admin"], services: services ?? [])
+        } ?? configuration.admin
+        configuration.transferLog = problems.collect { () throws(ConfigurationError) in
+            try Self.transferLog(fields["transfer_log"])
+        } ?? nil
+        configuration.dataPath = problems.collect { () throws(ConfigurationError) in
+            try Self.dataPath(fields["data_path"])
+        } ?? configuration.dataPath
+        try problems.check()
+        return configuration
+    }
+
+    /// Every virtual service's draft; a service with an error is left out and its error kept.
+    private static func services(
+        _ fields: ConfigurationNode.Mapping,
+        problems: inout ConfigurationProblems
+    ) -> [VirtualServiceDraft] {
+        let items = problems.collect { () throws(ConfigurationError) in
+            let servicesNode = try fields.required("virtual_services")
+            let items = try servicesNode.sequence()
+            guard !items.isEmpty else {
+                throw servicesNode.error(.invalidValue, "at least one virtual service is required")
+            }
+            return items
         }
         var drafts: [VirtualServiceDraft] = []
-        for item in items {
-            drafts.append(try Self.service(item))
+        for item in items ?? [] {
+            if let draft = problems.collect({ () throws(ConfigurationError) in try Self.service(item) }) {
+                drafts.append(draft)
+            }
         }
-        let services = try ConfigurationValidator.validate(drafts)
-        var configuration = BalancerConfiguration(logLevel: logLevel, virtualServices: services)
-        configuration.shutdownGrace = shutdownGrace ?? configuration.shutdownGrace
-        configuration.transparent = try Self.transparent(fields["transparent"])
-        configuration.admin = try Self.admin(fields["admin"], services: services)
-        configuration.transferLog = try Self.transferLog(fields["transfer_log"])
-        configuration.dataPath = try Self.dataPath(fields["data_path"])
-        return configuration
+        return drafts
     }
 
     static func transparent(_ node: ConfigurationNode?) throws(ConfigurationError) -> TransparentConfiguration {
@@ -174,8 +205,14 @@ package enum ConfigurationLoader {
             if let context {
                 message += " (\(context.text) at line \(context.mark.line), column \(context.mark.column))"
             }
-            // `listen: [::1]:21` is the likeliest way to get here: YAML reads `[` as a list.
             let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+            // Editors insert them unasked, and libyaml's own words do not say what to do.
+            if mark.line >= 1, mark.line <= lines.count,
+                lines[mark.line - 1].prefix(while: { $0 == " " || $0 == "\t" }).contains("\t")
+            {
+                message += "; tabs are not allowed for indentation in YAML: indent with spaces"
+            }
+            // `listen: [::1]:21` is the likeliest way to get here: YAML reads `[` as a list.
             if mark.line >= 1, mark.line <= lines.count,
                 let open = lines[mark.line - 1].firstIndex(of: "["),
                 lines[mark.line - 1][open...].contains(":")

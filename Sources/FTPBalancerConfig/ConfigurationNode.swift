@@ -80,6 +80,15 @@ struct ConfigurationNode {
 
     /// The entries of a mapping whose keys must all be among `allowedKeys`.
     func mapping(allowedKeys: [String]) throws(ConfigurationError) -> Mapping {
+        var problems = ConfigurationProblems()
+        let mapping = try self.mapping(allowedKeys: allowedKeys, problems: &problems)
+        try problems.check()
+        return mapping
+    }
+
+    /// Like `mapping(allowedKeys:)`, but an unknown key is kept among `problems` and skipped,
+    /// so that the rest of the mapping is still read.
+    func mapping(allowedKeys: [String], problems: inout ConfigurationProblems) throws(ConfigurationError) -> Mapping {
         guard case .mapping(let mapping) = self.node else {
             throw self.error(.invalidValue, "expected a mapping of keys, found \(self.kind)")
         }
@@ -92,10 +101,13 @@ struct ConfigurationNode {
             }
             let childPath = self.childPath(key.string)
             guard allowedKeys.contains(key.string) else {
-                throw keyPlace.location.replacingPath(childPath).error(
-                    .unknownKey,
-                    "unknown key '\(key.string)'; allowed keys: \(allowedKeys.joined(separator: ", "))"
+                problems.append(
+                    keyPlace.location.replacingPath(childPath).error(
+                        .unknownKey,
+                        "unknown key '\(key.string)'; allowed keys: \(allowedKeys.joined(separator: ", "))"
+                    )
                 )
+                continue
             }
             // Yams already refuses a key written twice in one mapping.
             children[key.string] = ConfigurationNode(node: valueNode, path: childPath, file: self.file)

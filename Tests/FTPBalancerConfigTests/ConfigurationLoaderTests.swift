@@ -148,10 +148,11 @@ struct ConfigurationLoaderTests {
         let configuration = try ConfigurationLoader.parse(yaml: Self.fullFile, file: nil)
         let lines = configuration.summary.split(separator: "\n").map(String.init)
         #expect(
-            Array(lines.prefix(18)) == [
+            Array(lines.prefix(19)) == [
                 "log level: debug",
                 "shutdown grace: 30s",
                 "admin API: 127.0.0.1:9021, token none (loopback only)",
+                "data path: splice, 1MiB pipe per direction, 1 relay thread",
                 "virtual service 'ftp'",
                 "  listen:             10.0.0.1:21",
                 "  advertise:          192.0.2.10",

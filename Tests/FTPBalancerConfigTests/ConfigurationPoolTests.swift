@@ -505,6 +505,7 @@ struct ConfigurationPoolTests {
                 "log level: info",
                 "shutdown grace: 45s",
                 "admin API: 127.0.0.1:9021, token none (loopback only)",
+                "data path: splice, 1MiB pipe per direction, 1 relay thread",
                 "virtual service 'ftp'",
                 "  listen:             10.0.0.1:21",
                 "  advertise:          10.0.0.1",

@@ -54,6 +54,27 @@ def test_check_config_names_file_line_and_path(workdir, needle, replacement, key
     assert key in match.group(3), stderr
 
 
+def test_check_config_reports_every_error_and_the_whole_configuration(workdir):
+    """Two mistakes in two places: both are named in one run, with a count; a valid file's
+    summary shows the data path too."""
+    text = VALID.replace("passive_ports: 40800-40899", "passive_ports: 40899-40800").replace(
+        "log_level: debug", "log_level: loud")
+    assert text.count("40899-40800") == 1 and "loud" in text
+    path = workdir / "cli-two-errors.yaml"
+    path.write_text(text)
+    result = check_config(path)
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    assert f"{path}:{line_of(text, 'loud')}:" in stderr and "log_level:" in stderr, stderr
+    assert f"{path}:{line_of(text, '40899-40800')}:" in stderr and "passive_ports:" in stderr, stderr
+    assert stderr.strip().endswith(f"ftplb: 2 errors in {path}"), stderr
+
+    valid = workdir / "cli-valid-summary.yaml"
+    valid.write_text(VALID)
+    summary = check_config(valid).stdout.decode()
+    assert "data path: splice, 1MiB pipe per direction, 1 relay thread" in summary, summary
+
+
 def test_quick_form_run(workdir, servers):
     """`ftplb run --listen --server --server --passive-ports ...` balances like a config."""
     members = [servers.get("vsftpd"), servers.get("pyftpdlib")]
