@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Brings ftplb up in front of two real FTP servers on this host's loopback range:
-# installs what is missing (Debian), builds ftplb, starts two pyftpdlib servers and ftplb with
-# examples/ftplb.yaml, and prints how to connect. Ctrl-C stops everything.
+# installs what is missing (Debian), builds ftplb (or takes FTPLB_BIN), starts two pyftpdlib
+# servers and ftplb with examples/ftplb.yaml, and prints how to connect. Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -14,9 +14,13 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
 
-echo "building ftplb (the first build takes a few minutes)..."
-swift build -c release --product ftplb
-ftplb="$(swift build -c release --show-bin-path)/ftplb"
+if [ -n "${FTPLB_BIN:-}" ]; then
+  ftplb=$FTPLB_BIN  # a binary built already, or the package's /usr/bin/ftplb
+else
+  echo "building ftplb (the first build takes a few minutes)..."
+  swift build -c release --product ftplb
+  ftplb="$(swift build -c release --show-bin-path)/ftplb"
+fi
 
 state=$(mktemp -d /tmp/ftplb-quickstart.XXXXXX)
 pids=()
@@ -52,18 +56,32 @@ done
 
 "$ftplb" run --config "$config" &
 pids+=($!)
-sleep 1
+# Wait for ftplb to accept connections (at most 10 s).
+for _ in $(seq 1 50); do
+  if (exec 3<>/dev/tcp/127.0.0.1/2121) 2>/dev/null; then break; fi
+  sleep 0.2
+done
 
 cat <<MSG
 
-ftplb is listening on 127.0.0.1:2121 in front of ftp-a (127.0.0.11:2121) and ftp-b (127.0.0.12:2121).
-User "demo", password "demo". Try:
+ftplb ($ftplb) is listening on 127.0.0.1:2121 in front of ftp-a (127.0.0.11:2121) and
+ftp-b (127.0.0.12:2121). User "demo", password "demo". Try:
 
   curl ftp://demo:demo@127.0.0.1:2121/                 # passive (EPSV), lists one server's files
   curl --disable-epsv ftp://demo:demo@127.0.0.1:2121/  # PASV
   curl -P - ftp://demo:demo@127.0.0.1:2121/10MiB.bin -o /dev/null   # active (EPRT)
   lftp -u demo,demo -p 2121 127.0.0.1
 
-Each new session goes to the next server (round robin). Press Ctrl-C to stop.
+What $config configures, as ftplb check-config reads it:
+$("$ftplb" check-config "$config" | grep -E '^  (algorithm|server|health check|limits):' || true)
+
+Watch it from another shell, through the admin API on 127.0.0.1:9021:
+
+  $ftplb show pools      # servers, health, sessions, weights
+  $ftplb show sessions   # one line per control session
+  $ftplb show flows      # data connections moving now
+  $ftplb trace --client 127.0.0.1   # every command and reply of your sessions
+
+Press Ctrl-C to stop.
 MSG
 wait "${pids[-1]}"
