@@ -4,15 +4,9 @@ import Testing
 
 @Suite("Every error of a file in one run")
 struct ConfigurationAllErrorsTests {
-    func error(_ yaml: String, sourceLocation: SourceLocation = #_sourceLocation) -> ConfigurationError? {
-        #expect(throws: ConfigurationError.self, sourceLocation: sourceLocation) {
-            try ConfigurationLoader.parse(yaml: yaml, file: "ftplb.yaml")
-        }
-    }
-
     @Test("Errors in several sections and services are all reported, in file order, one line each.")
     func severalErrors() {
-        let error = self.error(
+        let error = configurationError(
             """
             log_lvl: info
             shutdown_grace: soon
@@ -40,7 +34,7 @@ struct ConfigurationAllErrorsTests {
 
     @Test("Checks across services run only once every service reads: no error about a service that had one.")
     func crossChecksNeedEveryService() {
-        let error = self.error(
+        let error = configurationError(
             """
             virtual_services:
               - name: a
@@ -59,7 +53,7 @@ struct ConfigurationAllErrorsTests {
 
     @Test("A tab in the indentation says that YAML allows none.")
     func tabIndentation() {
-        let error = self.error("virtual_services:\n  - name: a\n\tlisten: 10.0.0.1:21\n")
+        let error = configurationError("virtual_services:\n  - name: a\n\tlisten: 10.0.0.1:21\n")
         #expect(error?.code == .yamlSyntax)
         #expect(error?.line == 3)
         #expect(error?.message.hasSuffix("tabs are not allowed for indentation in YAML: indent with spaces") == true)

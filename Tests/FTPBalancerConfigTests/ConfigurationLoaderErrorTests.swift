@@ -6,9 +6,7 @@ import Testing
 struct ConfigurationLoaderErrorTests {
     /// The error that parsing `yaml` as `ftplb.yaml` throws; fails the test if it parses.
     func error(_ yaml: String, sourceLocation: SourceLocation = #_sourceLocation) -> ConfigurationError? {
-        #expect(throws: ConfigurationError.self, sourceLocation: sourceLocation) {
-            try ConfigurationLoader.parse(yaml: yaml, file: "ftplb.yaml")
-        }
+        configurationError(yaml, sourceLocation: sourceLocation)
     }
 
     @Test("A bad passive range names its line, column and path.")
