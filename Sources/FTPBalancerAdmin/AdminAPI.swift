@@ -101,6 +101,9 @@ package struct AdminAPI: Sendable {
     }
 
     package func respond(to request: AdminRequest) async -> AdminResponse {
+        if request.path == Self.healthPath {
+            return self.health(request)
+        }
         if let token = self.token, !Self.authorized(request.authorization, token: token) {
             self.logger.notice(
                 "admin API: request refused: missing or wrong token",
@@ -171,6 +174,7 @@ package struct AdminAPI: Sendable {
                         .string("POST \(Self.prefix)/reload"),
                         .string("GET \(Self.prefix)/trace?session=ID or ?client=IP"),
                         .string("GET \(StatusPage.path)"),
+                        .string("GET \(Self.healthPath)"),
                     ] + (self.metrics == nil ? [] : [.string("GET \(Self.metricsPath)")])
                 )
             ]

@@ -42,8 +42,12 @@ package struct NIODataPath: DataPath {
         }
         let listener = PassiveDataListener(port: port, request: request, observer: observer, logger: logger)
         let bound = NIOLoopBound(listener, eventLoop: eventLoop)
-        Self.listenerBootstrap(on: eventLoop)
+        var bootstrap = Self.listenerBootstrap(on: eventLoop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        if request.freebind, let freebind = FreebindSocket.option(forHost: request.listenHost) {
+            bootstrap = bootstrap.serverChannelOption(freebind, value: 1)
+        }
+        bootstrap
             .childChannelInitializer { channel in
                 bound.value.accept(channel)
             }

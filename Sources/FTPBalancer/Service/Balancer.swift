@@ -22,7 +22,8 @@ package final class Balancer: Service, Sendable {
     }
 
     let group: any EventLoopGroup
-    private let dataPath: any DataPath
+    let dataPath: any DataPath
+    let heartbeat = EventLoopHeartbeat()
     private let logger: Logger
     let sessions = SessionTable()
     private let sessionCounter = NIOLockedValueBox(0)
@@ -47,6 +48,8 @@ package final class Balancer: Service, Sendable {
     }
 
     package func run() async throws {
+        self.heartbeat.start(on: self.group)
+        defer { self.heartbeat.stop() }
         let configuration = self.state.withLockedValue { $0.configuration }
         try self.transferLog.apply(configuration.transferLog)
         try await self.apply(configuration)
@@ -68,6 +71,19 @@ package final class Balancer: Service, Sendable {
     /// The virtual services new sessions go to now.
     var services: [VirtualService] {
         self.state.withLockedValue { $0.listeners.values.map(\.slot.service) }
+    }
+
+    /// Each virtual service of the running configuration and whether its listener is bound.
+    var listenerFacts: [ReadinessFacts.Listener] {
+        self.state.withLockedValue { state in
+            state.configuration.virtualServices.map { service in
+                ReadinessFacts.Listener(
+                    service: service.name,
+                    listen: "\(service.listen)",
+                    bound: state.listeners[service.listen]?.channel.isActive ?? false
+                )
+            }
+        }
     }
 
     // MARK: Reload
@@ -152,9 +168,13 @@ package final class Balancer: Service, Sendable {
     private func listen(_ slot: VirtualServiceSlot) async throws -> Channel {
         let service = slot.service
         let listen = service.configuration.listen
-        let bootstrap = ServerBootstrap(group: self.group)
+        var bootstrap = ServerBootstrap(group: self.group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
+        if service.configuration.listenFreebind, let freebind = FreebindSocket.option(forHost: listen.host) {
+            bootstrap = bootstrap.serverChannelOption(freebind, value: 1)
+        }
+        bootstrap = bootstrap
             // Urgent data stays in the stream: ftplib sends ABOR's line end as urgent data, and
             // out of band it would be lost and the next command glued to ABOR.
             .childChannelOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_OOBINLINE)), value: 1)
