@@ -4,7 +4,7 @@
 
     session --host H --mode M [--source S]      one session: {"ok", "server_id", "error"}
     batch --host H --jobs JSON [--workers N]    sessions in parallel, [{"source", "mode", ...}]
-    probe --host H [--interval S]               one session after another, a line per attempt:
+    probe --host H [--parallel N]               sessions one after another on N threads, a line each:
                                                 {"start", "end", "ok", "server_id"} (monotonic
                                                 clock, the same in every namespace), until stdin closes
     hold --host H --sources A,B,...             a logged-in session per source address, kept open;
@@ -60,18 +60,32 @@ def batch(args) -> None:
 
 
 def probe(args) -> None:
+    """Several sessions at a time, each thread starting its next as soon as its last ended, so
+    that one attempt hanging on a dead node does not hide when the service came back."""
     stop = threading.Event()
-    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
-    for _ in range(100_000):
-        if stop.is_set():
-            return
-        start = time.monotonic()
-        result = one_session(args.host, args.mode, args.source, args.timeout)
-        end = time.monotonic()
-        print(json.dumps({"start": start, "end": end, "ok": result["ok"], "server_id": result["server_id"],
-                          "error": result["error"]}), flush=True)
-        if not result["ok"]:
-            time.sleep(args.interval)
+    output = threading.Lock()
+
+    def loop(offset: float) -> None:
+        time.sleep(offset)
+        for _ in range(100_000):
+            if stop.is_set():
+                return
+            start = time.monotonic()
+            result = one_session(args.host, args.mode, args.source, args.timeout)
+            line = json.dumps({"start": start, "end": time.monotonic(), "ok": result["ok"],
+                               "server_id": result["server_id"], "error": result["error"]})
+            with output:
+                print(line, flush=True)
+            if not result["ok"]:
+                time.sleep(args.interval)
+
+    threads = [threading.Thread(target=loop, args=(index * 0.02,), daemon=True) for index in range(args.parallel)]
+    for thread in threads:
+        thread.start()
+    sys.stdin.read()
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=args.timeout + 5)
 
 
 def hold(args) -> None:
@@ -128,6 +142,7 @@ def main() -> None:
             command.add_argument("--workers", type=int, default=8)
         if name == "probe":
             command.add_argument("--interval", type=float, default=0.05)
+            command.add_argument("--parallel", type=int, default=4)
         if name == "hold":
             command.add_argument("--sources", required=True)
     args = parser.parse_args()
