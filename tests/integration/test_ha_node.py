@@ -3,7 +3,7 @@
 One namespace ftplbha<pid>-node-n, everything on its loopback:
     10.78.9.1:21     the VIP, absent until the freebind test adds it
     10.78.9.11:21    vsftpd (passive 49000-49099)
-    10.78.9.101/102  two client addresses
+    10.78.9.101-103  three client addresses
     127.0.0.1:9021   ftplb's admin API (the namespace's own loopback); ftplb passive 49200-49299
 """
 
@@ -22,7 +22,7 @@ from ha_topology import Lab, start_ftplb, wait_until
 
 pytestmark = pytest.mark.balancer_only(reason="listen_freebind and /healthz are ftplb's")
 
-VIP, SERVER, CLIENT, OTHER = "10.78.9.1", "10.78.9.11", "10.78.9.101", "10.78.9.102"
+VIP, SERVER, CLIENT, OTHER, THIRD = "10.78.9.1", "10.78.9.11", "10.78.9.101", "10.78.9.102", "10.78.9.103"
 PASSIVE = (49200, 49299)
 HEALTHZ = "http://127.0.0.1:9021/healthz"
 
@@ -34,7 +34,7 @@ def node(workdir, big_file, ftp_user):
     left: list[str] = []
     try:
         ns = lab.add("n")
-        for address in (SERVER, CLIENT, OTHER):
+        for address in (SERVER, CLIENT, OTHER, THIRD):
             lab.ip(ns, "addr", "add", f"{address}/32", "dev", "lo")
         root = workdir / "root-ha-node"
         ftpenv.populate_root(root, "ha-node-vsftpd", big_file.path)
@@ -101,6 +101,16 @@ print(refused, reply[:3], len(lines))
 """
 
 
+CLOSED_PORT = r"""
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5, source_address=(sys.argv[3], 0))
+    print("connected")
+except ConnectionRefusedError:
+    print("refused")
+"""
+
+
 def test_a_data_connection_from_another_client_is_counted_and_logged_once_per_address(node):
     lab, ns = node
     lab.ip(ns, "addr", "add", f"{VIP}/32", "dev", "lo")
@@ -111,8 +121,14 @@ def test_a_data_connection_from_another_client_is_counted_and_logged_once_per_ad
         assert result.returncode == 0, result.stderr.decode()[-2000:]
         assert result.stdout.decode().split()[:3] == ["[True,", "True]", "150"], result.stdout
         assert ha_topology.metric(lab, ns, "ftplb_misrouted_data_connections_total") == 2
+        # A port no session holds: the kernel refuses it, the raw-socket watch counts it.
+        for _ in range(2):
+            result = lab.run_in(ns, [ftpenv.SYSTEM_PYTHON, "-c", CLOSED_PORT, VIP, str(PASSIVE[1]), THIRD])
+            assert result.stdout.decode().strip() == "refused", result
+        wait_until("the closed-port attempts counted",
+                   lambda: ha_topology.metric(lab, ns, "ftplb_misrouted_data_connections_total") == 4, timeout=10)
         warnings = [line for line in balancer.log_text().splitlines() if "misrouted data connection:" in line]
-        assert len(warnings) == 1 and OTHER in warnings[0], warnings
+        assert len(warnings) == 2 and OTHER in warnings[0] and THIRD in warnings[1], warnings
     finally:
         lab.ip(ns, "addr", "del", f"{VIP}/32", "dev", "lo", check=False)
         balancer.stop()

@@ -36,7 +36,7 @@ package struct NIODataPath: DataPath {
         attemptsLeft: Int,
         promise: EventLoopPromise<any DataListener>
     ) {
-        guard let port = request.ports.allocate() else {
+        guard let port = request.ports.allocate(for: request.clientHost) else {
             promise.fail(DataPathError.exhausted(request.ports))
             return
         }

@@ -24,6 +24,7 @@ package final class Balancer: Service, Sendable {
     let group: any EventLoopGroup
     let dataPath: any DataPath
     let heartbeat = EventLoopHeartbeat()
+    private let rangeWatches: PassiveRangeWatches
     private let logger: Logger
     let sessions = SessionTable()
     private let sessionCounter = NIOLockedValueBox(0)
@@ -45,11 +46,15 @@ package final class Balancer: Service, Sendable {
         self.logger = logger
         self.state = NIOLockedValueBox(State(configuration: configuration))
         self.transferLog = TransferLog(logger: logger)
+        self.rangeWatches = PassiveRangeWatches(logger: logger)
     }
 
     package func run() async throws {
         self.heartbeat.start(on: self.group)
-        defer { self.heartbeat.stop() }
+        defer {
+            self.heartbeat.stop()
+            self.rangeWatches.stopAll()
+        }
         let configuration = self.state.withLockedValue { $0.configuration }
         try self.transferLog.apply(configuration.transferLog)
         try await self.apply(configuration)
@@ -156,6 +161,7 @@ package final class Balancer: Service, Sendable {
             for endpoint in closing.keys { state.listeners[endpoint] = nil }
             return closing
         }
+        self.rangeWatches.reconcile(services)
         for (endpoint, listener) in closing {
             try? await listener.channel.close()
             self.logger.notice(

@@ -67,7 +67,7 @@ package final class SpliceDataPath: DataPath, Sendable {
         let loop = self.loop()
         var lastError: (any Error)?
         for _ in 0..<Self.bindAttempts {
-            guard let port = request.ports.allocate() else {
+            guard let port = request.ports.allocate(for: request.clientHost) else {
                 return eventLoop.makeFailedFuture(DataPathError.exhausted(request.ports))
             }
             let descriptor: CInt
