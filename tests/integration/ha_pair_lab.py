@@ -13,10 +13,7 @@ cut from inside the balancer (box death) while the others stay up.
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
-import time
 from pathlib import Path
 
 import ftpenv
@@ -112,33 +109,3 @@ def master(lab: Lab, names: dict[str, str]) -> str | None:
     holders = [lb for lb in ("lb1", "lb2") if holds_vip(lab, names[lb])]
     assert len(holders) <= 1, f"both balancers hold the VIP: {holders}"
     return holders[0] if holders else None
-
-
-class Probe:
-    """ha_client.py probe in the client namespace: new sessions one after another."""
-
-    def __init__(self, lab: Lab, ns: str) -> None:
-        self.process = subprocess.Popen(
-            ftpenv.ns_prefix(ns) + [ftpenv.SYSTEM_PYTHON, ha_topology.HA_CLIENT, "probe", "--host", VIP,
-                                    "--timeout", "1"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-
-    def first_success_after(self, moment: float, limit: float = 30.0) -> dict:
-        """The first session started at or after `moment` that succeeded."""
-        deadline = time.monotonic() + limit
-        for _ in range(100_000):
-            line = self.process.stdout.readline()
-            assert line, "the probe ended"
-            attempt = json.loads(line)
-            if attempt["start"] >= moment and attempt["ok"]:
-                return attempt
-            assert time.monotonic() < deadline, f"no session succeeded within {limit}s: {attempt}"
-        raise AssertionError("unreachable")
-
-    def stop(self) -> None:
-        self.process.stdin.close()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)

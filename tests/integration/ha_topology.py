@@ -120,12 +120,42 @@ class Lab:
         assert result.returncode == 0, f"ha_client {args[:3]} failed:\n{result.stderr.decode()[-3000:]}"
         return json.loads(result.stdout)
 
-    def http(self, ns: str, url: str, timeout: float = 2.0) -> tuple[int, str]:
+    def http(self, ns: str, url: str, timeout: float = 2.0, token: str | None = None) -> tuple[int, str]:
         """(status, body) of a GET from `ns`; status 0 when nothing answered."""
-        result = self.run_in(ns, ["curl", "-s", "-m", str(timeout), "-o", "-", "-w", "\n%{http_code}", url],
+        auth = ["-H", f"Authorization: Bearer {token}"] if token else []
+        result = self.run_in(ns, ["curl", "-s", "-m", str(timeout), *auth, "-o", "-", "-w", "\n%{http_code}", url],
                              timeout=timeout + 5)
         body, _, code = result.stdout.decode().rpartition("\n")
         return int(code or 0), body
+
+
+class Probe:
+    """ha_client.py probe in the client namespace: new sessions one after another."""
+
+    def __init__(self, ns: str, host: str, source: str | None = None) -> None:
+        argv = [ftpenv.SYSTEM_PYTHON, HA_CLIENT, "probe", "--host", host, "--timeout", "1"]
+        self.process = subprocess.Popen(ftpenv.ns_prefix(ns) + argv + (["--source", source] if source else []),
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def first_success_after(self, moment: float, limit: float = 30.0) -> dict:
+        """The first session started at or after `moment` that succeeded."""
+        deadline = time.monotonic() + limit
+        for _ in range(100_000):
+            line = self.process.stdout.readline()
+            assert line, "the probe ended"
+            attempt = json.loads(line)
+            if attempt["start"] >= moment and attempt["ok"]:
+                return attempt
+            assert time.monotonic() < deadline, f"no session succeeded within {limit}s: {attempt}"
+        raise AssertionError("unreachable")
+
+    def stop(self) -> None:
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
 
 
 def wait_until(what: str, condition, timeout: float = 20.0, interval: float = 0.1):
@@ -153,9 +183,11 @@ def ftplb_service(name: str, vip: str, passive: tuple[int, int], servers: Sequen
 
 
 def start_ftplb(lab: Lab, name: str, ns: str, services: list[dict], relay: str = "splice",
-                admin: str = "127.0.0.1:9021") -> ftpenv.ManagedProcess:
-    """ftplb in `ns` with its admin API on that namespace's own loopback; waits for /healthz 200."""
-    text = ftpenv.ftplb_pools_yaml(services, shutdown_grace="2s", admin={"listen": admin})
+                admin: str = "127.0.0.1:9021", token: str | None = None) -> ftpenv.ManagedProcess:
+    """ftplb in `ns`, its admin API on that namespace's own loopback unless told; waits for
+    /healthz 200."""
+    section = {"listen": admin, **({"token": token} if token else {})}
+    text = ftpenv.ftplb_pools_yaml(services, shutdown_grace="2s", admin=section)
     text += "\n".join(["data_path:", f"  relay: {relay}"]) + "\n"
     config = lab.workdir / f"{name}.yaml"
     config.write_text(text)
@@ -169,9 +201,9 @@ def start_ftplb(lab: Lab, name: str, ns: str, services: list[dict], relay: str =
     return process
 
 
-def metric(lab: Lab, ns: str, name: str, admin: str = "127.0.0.1:9021") -> float:
+def metric(lab: Lab, ns: str, name: str, admin: str = "127.0.0.1:9021", token: str | None = None) -> float:
     """The sum of a metric's series from /metrics in `ns`."""
-    status, body = lab.http(ns, f"http://{admin}/metrics", timeout=5)
+    status, body = lab.http(ns, f"http://{admin}/metrics", timeout=5, token=token)
     assert status == 200, body
     total = 0.0
     for line in body.splitlines():

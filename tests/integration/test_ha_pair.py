@@ -93,7 +93,7 @@ def fail_over(pair: Pair, scenario: str, fail, figures: dict) -> str:
     """Fails the master with `fail(lb)`; returns the new master after checking the failover."""
     old = pair.master()
     new = "lb2" if old == "lb1" else "lb1"
-    probe = bed.Probe(pair.lab, pair.names["c"])
+    probe = ha_topology.Probe(pair.names["c"], bed.VIP)
     try:
         probe.first_success_after(0)  # the probe works before the failure
         moment = time.monotonic()
