@@ -38,7 +38,9 @@ def admin(node: str) -> str:
     return f"{uplink(node)}:9021"
 
 
-def build(lab: Lab) -> dict[str, str]:
+def build(lab: Lab, group: bool = True) -> dict[str, str]:
+    """The namespaces by short name; without `group`, the router gets no route to the VIP (a
+    BGP daemon installs it)."""
     names = {short: lab.add(short) for short in ("r", "c", "sw", "s1", "s2", *NODES)}
     r, sw = names["r"], names["sw"]
     lab.sysctl(r, "net.ipv4.ip_forward=1", "net.ipv4.fib_multipath_hash_policy=0")
@@ -57,10 +59,12 @@ def build(lab: Lab) -> dict[str, str]:
         lab.veth(names[node], "k", sw, f"{node}-k")
         lab.ip(sw, "link", "set", f"{node}-k", "master", "brk")
         lab.ip(names[node], "addr", "add", f"10.78.30.1{n}/24", "dev", "k")
-        lab.ip(r, "nexthop", "add", "id", str(n), "via", uplink(node), "dev", node)
-    lab.ip(r, "nexthop", "add", "id", str(GROUP), "group", "/".join(str(n) for n in NODES.values()),
-           "type", "resilient", "buckets", str(BUCKETS), "idle_timer", str(IDLE_TIMER))
-    lab.ip(r, "route", "add", f"{VIP}/32", "nhid", str(GROUP))
+        if group:
+            lab.ip(r, "nexthop", "add", "id", str(n), "via", uplink(node), "dev", node)
+    if group:
+        lab.ip(r, "nexthop", "add", "id", str(GROUP), "group", "/".join(str(n) for n in NODES.values()),
+               "type", "resilient", "buckets", str(BUCKETS), "idle_timer", str(IDLE_TIMER))
+        lab.ip(r, "route", "add", f"{VIP}/32", "nhid", str(GROUP))
     for server, address in SERVERS.items():
         lab.veth(names[server], "k", sw, f"{server}-k")
         lab.ip(sw, "link", "set", f"{server}-k", "master", "brk")

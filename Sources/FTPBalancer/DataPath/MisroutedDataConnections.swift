@@ -2,11 +2,11 @@ import CoreMetrics
 import Logging
 import NIOConcurrencyHelpers
 
-/// Data connections that reached a passive port of this node from an address other than the
-/// client the port was opened for. In a tier of nodes behind ECMP whose router hashes on more
-/// than the source and destination address, a client's data connection lands on another node
-/// than its control connection: where that node has the same port open for a session of its
-/// own, this is what it sees (where it has not, its kernel resets the connection unseen).
+/// Data connections that reached a passive port of this node that it did not open for their
+/// client: a port opened for another client (its listener refuses them), or one it has no
+/// listener on at all (the kernel resets those; `PassiveRangeWatch` sees them). In a tier of
+/// nodes behind ECMP whose router hashes on more than the source and destination address, a
+/// client's data connection lands on another node than its control connection.
 /// Counted in `ftplb_misrouted_data_connections_total` and logged once per client address, so
 /// that a wrong router hash shows at once without flooding the log. Called from the event loops
 /// and the splice threads alike.
@@ -22,7 +22,8 @@ package final class MisroutedDataConnections: Sendable {
         self.counter = counter
     }
 
-    /// A connection from `peer` to passive port `port`, which was opened for another client.
+    /// A connection from `peer` to passive port `port`, which this node has no listener on for
+    /// that client.
     func record(peer: String, port: Int, logger: Logger) {
         self.counter.increment()
         let first = self.logged.withLockedValue { logged in
@@ -36,9 +37,9 @@ package final class MisroutedDataConnections: Sendable {
         }
         logger.warning(
             """
-            misrouted data connection: refused a connection to a passive port opened for another client; \
-            if this node is one of several behind ECMP, the router must hash on source and destination \
-            address only (logged once per address)
+            misrouted data connection: a connection to a passive port this node did not open for that \
+            client; if this node is one of several behind ECMP, the router must hash on source and \
+            destination address only (logged once per address)
             """,
             metadata: metadata
         )
