@@ -35,7 +35,8 @@ final class ActiveDataListener: DataListener {
         if self.request.freebind {
             bootstrap = bootstrap.channelOption(FreebindSocket.option(for: self.request.clientSideSource), value: 1)
         }
-        return bootstrap
+        return
+            bootstrap
             .connectTimeout(self.request.connectTimeout)
             .bind(to: self.request.clientSideSource)
             .channelInitializer { channel in

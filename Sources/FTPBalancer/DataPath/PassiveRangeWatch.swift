@@ -3,7 +3,6 @@ import CSplice
 import Glibc
 import Logging
 import NIOCore
-import Synchronization
 
 /// Sees connection attempts to the passive range of an IPv4 advertised address at ports this
 /// node has no listener on: a misrouted data connection behind ECMP, whose SYN the kernel

@@ -180,7 +180,8 @@ package final class Balancer: Service, Sendable {
         if service.configuration.listenFreebind, let freebind = FreebindSocket.option(forHost: listen.host) {
             bootstrap = bootstrap.serverChannelOption(freebind, value: 1)
         }
-        bootstrap = bootstrap
+        bootstrap =
+            bootstrap
             // Urgent data stays in the stream: ftplib sends ABOR's line end as urgent data, and
             // out of band it would be lost and the next command glued to ABOR.
             .childChannelOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_OOBINLINE)), value: 1)

@@ -1,7 +1,8 @@
+import NIOCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import NIOCore
 
 /// IP_FREEBIND and IPV6_FREEBIND (`listen_freebind: true`): a socket may bind an address this
 /// host does not hold yet. The standby of a keepalived pair listens on the VIP before VRRP
