@@ -13,6 +13,7 @@ import json
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -129,6 +130,33 @@ def test_a_data_connection_from_another_client_is_counted_and_logged_once_per_ad
                    lambda: ha_topology.metric(lab, ns, "ftplb_misrouted_data_connections_total") == 4, timeout=10)
         warnings = [line for line in balancer.log_text().splitlines() if "misrouted data connection:" in line]
         assert len(warnings) == 2 and OTHER in warnings[0] and THIRD in warnings[1], warnings
+    finally:
+        lab.ip(ns, "addr", "del", f"{VIP}/32", "dev", "lo", check=False)
+        balancer.stop()
+
+
+def synwatch_threads(pid: int) -> int:
+    return sum((task / "comm").read_text().strip() == "ftplb-synwatch" for task in Path(f"/proc/{pid}/task").iterdir())
+
+
+def test_a_reload_moves_the_watch_to_the_new_passive_range(node):
+    lab, ns = node
+    lab.ip(ns, "addr", "add", f"{VIP}/32", "dev", "lo")
+    balancer = start_ftplb(lab, "ha-node-reload", ns, [service()])
+    try:
+        assert synwatch_threads(balancer.pid) == 1
+        config = lab.workdir / "ha-node-reload.yaml"
+        config.write_text(config.read_text().replace(f"{PASSIVE[0]}-{PASSIVE[1]}", "49300-49399"))
+        balancer.proc.send_signal(signal.SIGHUP)
+        wait_until("the reload", lambda: "configuration reloaded" in balancer.log_text(), timeout=10)
+        assert synwatch_threads(balancer.pid) == 1
+        for port in (PASSIVE[1], 49399):  # the old range's attempt is no longer watched
+            result = lab.run_in(ns, [ftpenv.SYSTEM_PYTHON, "-c", CLOSED_PORT, VIP, str(port), THIRD])
+            assert result.stdout.decode().strip() == "refused", result
+        wait_until("the new range's attempt counted",
+                   lambda: ha_topology.metric(lab, ns, "ftplb_misrouted_data_connections_total") >= 1, timeout=10)
+        assert ha_topology.metric(lab, ns, "ftplb_misrouted_data_connections_total") == 1
+        assert "ftp.port=49399" in balancer.log_text()
     finally:
         lab.ip(ns, "addr", "del", f"{VIP}/32", "dev", "lo", check=False)
         balancer.stop()
