@@ -14,6 +14,8 @@ packages=(
     procps              # sysctl
     openssl             # self-signed certificate so vsftpd offers AUTH TLS
     haproxy             # a real PROXY protocol receiver (accept-proxy)
+    keepalived          # test_ha_pair.py: VRRP for the active/standby pair
+    bird2               # test_ecmp.py's BIRD variant (FTPLB_TEST_BIRD=1): BGP announce/withdraw
     faketime            # test_faked_dates.py: the date-dependent tests on other days of a month
     chromium-headless-shell python3-websocket  # test_status_page.py: a real browser, over DevTools
     # pure-ftpd's libraries: the server itself is unpacked below, not installed

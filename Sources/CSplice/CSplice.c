@@ -2,13 +2,16 @@
 #include "CSplice.h"
 
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <string.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <errno.h>
 #include <unistd.h>
 
 _Static_assert(sizeof(csplice_tcp_info) >= sizeof(struct tcp_info), "csplice_tcp_info holds struct tcp_info");
@@ -78,4 +81,44 @@ int csplice_eventfd_drain(int fd) {
 int csplice_name_thread(unsigned long thread, const char *name) {
     _Static_assert(sizeof(pthread_t) == sizeof(unsigned long), "pthread_t is an unsigned long");
     return pthread_setname_np((pthread_t)thread, name);
+}
+
+int csplice_syn_watch_socket(uint32_t address, uint16_t low, uint16_t high) {
+    // Loads are relative to the IPv4 header; BPF reads them in network order as host integers.
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 16),             // 0: destination address
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, address, 0, 10),
+        BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6),              // 2: fragment offset: only first fragments
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 8, 0),
+        BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),             // 4: X = IPv4 header length
+        BPF_STMT(BPF_LD | BPF_B | BPF_IND, 13),             // 5: TCP flags
+        BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),          // 6: SYN and ACK
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02, 0, 4),    // 7: a SYN alone
+        BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),              // 8: destination port
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, low, 0, 2),
+        BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, high, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, 64),                      // 11: keep the headers
+        BPF_STMT(BPF_RET | BPF_K, 0),                       // 12: drop
+    };
+    struct sock_fprog program = {.len = sizeof(code) / sizeof(code[0]), .filter = code};
+    int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+    if (fd < 0) return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof(program)) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    // What arrived before the filter was attached is anything at all: drop it.
+    char discard[64];
+    while (recv(fd, discard, sizeof(discard), MSG_DONTWAIT) >= 0) {}
+    return fd;
+}
+
+int csplice_wait_readable(int fd, int wakeup, int timeout_ms) {
+    struct pollfd fds[2] = {{.fd = wakeup, .events = POLLIN}, {.fd = fd, .events = POLLIN}};
+    int ready = poll(fds, 2, timeout_ms);
+    if (ready <= 0) return ready;
+    if (fds[0].revents) return 2;
+    return 1;
 }

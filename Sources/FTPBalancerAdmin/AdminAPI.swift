@@ -101,6 +101,9 @@ package struct AdminAPI: Sendable {
     }
 
     package func respond(to request: AdminRequest) async -> AdminResponse {
+        if request.path == Self.healthPath {
+            return self.health(request)
+        }
         if let token = self.token, !Self.authorized(request.authorization, token: token) {
             self.logger.notice(
                 "admin API: request refused: missing or wrong token",
@@ -171,6 +174,7 @@ package struct AdminAPI: Sendable {
                         .string("POST \(Self.prefix)/reload"),
                         .string("GET \(Self.prefix)/trace?session=ID or ?client=IP"),
                         .string("GET \(StatusPage.path)"),
+                        .string("GET \(Self.healthPath)"),
                     ] + (self.metrics == nil ? [] : [.string("GET \(Self.metricsPath)")])
                 )
             ]
@@ -233,105 +237,5 @@ package struct AdminAPI: Sendable {
                 body: .object(["flows": .array(sessions.flatMap(\.dataFlows).map(\.json))])
             )
         }
-    }
-
-    // MARK: Actions
-
-    private func serverAction(_ action: String, server: String, request: AdminRequest) -> AdminResponse {
-        let change: PoolState.AdminAction
-        if let state = Self.serverActions[action] {
-            change = .setState(state)
-        } else if action == "weight" {
-            let body = try? JSONValue(parsing: request.body.readableBytesView)
-            guard let weight = body?["weight"]?.intValue ?? request.query["weight"].flatMap({ Int($0) }),
-                (1...1000).contains(weight)
-            else {
-                return .error(.badRequest, "expected a weight from 1 to 1000, as {\"weight\": N} in the body")
-            }
-            change = .setWeight(weight)
-        } else {
-            return .error(.notFound, "unknown server action '\(action)'; expected enable, disable, drain or weight")
-        }
-        switch self.balancer.administer(server: server, service: request.query["service"], change) {
-        case .changed(let service, let change):
-            self.logger.notice(
-                "admin API: server changed until the next reload",
-                metadata: [
-                    "ftp.admin.peer": "\(request.peer)", "ftp.service": "\(service)", "ftp.server": "\(change.server)",
-                    "ftp.setting": "\(change.setting)", "ftp.from": "\(change.from)", "ftp.to": "\(change.to)",
-                ]
-            )
-            return AdminResponse(
-                status: .ok,
-                body: .object([
-                    "service": .string(service), "server": .string(change.server), "setting": .string(change.setting),
-                    "from": .string(change.from), "to": .string(change.to),
-                ])
-            )
-        case .unknownService(let name, let known):
-            return .error(
-                .notFound,
-                "no virtual service '\(name)'; known: \(known.joined(separator: ", "))",
-                ["known": .array(known.map { .string($0) })]
-            )
-        case .unknownServer(let name, let known):
-            return .error(
-                .notFound,
-                "no server '\(name)'; known: \(known.joined(separator: ", "))",
-                ["known": .array(known.map { .string($0) })]
-            )
-        case .ambiguous(let name, let services):
-            return .error(
-                .conflict,
-                "server '\(name)' is in several virtual services (\(services.joined(separator: ", "))); name one with ?service=NAME",
-                ["services": .array(services.map { .string($0) })]
-            )
-        }
-    }
-
-    private func reload(_ request: AdminRequest) async -> AdminResponse {
-        self.logger.notice("admin API: reload requested", metadata: ["ftp.admin.peer": "\(request.peer)"])
-        switch await self.reload() {
-        case .reloaded(let services):
-            return AdminResponse(
-                status: .ok,
-                body: .object(["result": .string("reloaded"), "services": .integer(services)])
-            )
-        case .refused(let message):
-            return .error(.unprocessableEntity, message)
-        case .unavailable(let message):
-            return .error(.conflict, message)
-        }
-    }
-
-    // MARK: Authorization
-
-    /// `Bearer TOKEN`, or `Basic` credentials with the token as password and any user name: a
-    /// browser cannot send a bearer token when it opens the status page, but asks for a user name
-    /// and password when told to. Compared in constant time: how long it takes does not tell how
-    /// much of a guess was right.
-    static func authorized(_ header: String?, token: String) -> Bool {
-        guard let header, let space = header.utf8.firstIndex(of: UInt8(ascii: " ")) else { return false }
-        // The scheme is case-insensitive (RFC 9110); the credentials are not.
-        let scheme = String(header.utf8[..<space])?.lowercased() ?? ""
-        let credentials = header.utf8[header.utf8.index(after: space)...]
-        let given: [UInt8]
-        switch scheme {
-        case "bearer":
-            given = Array(credentials)
-        case "basic":
-            guard let decoded = Base64.decode(credentials),
-                let colon = decoded.firstIndex(of: UInt8(ascii: ":"))
-            else { return false }
-            given = Array(decoded[(colon + 1)...])
-        default:
-            return false
-        }
-        let expected = Array(token.utf8)
-        var difference = UInt8(given.count == expected.count ? 0 : 1)
-        for index in expected.indices {
-            difference |= expected[index] ^ (index < given.count ? given[index] : 0)
-        }
-        return difference == 0
     }
 }

@@ -102,10 +102,12 @@ struct RunCommand: AsyncParsableCommand {
             logger: logger
         )
         let admin = AdminServer(configuration: configuration.admin, api: api, group: group, logger: logger)
+        // Shut down in reverse order: the admin API last, so that while sessions drain it still
+        // answers, and /healthz says 503 "shutting down" to keepalived or the BGP speaker.
         let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: balancer), .init(service: reloader),
             // Off, or not at its default address: the balancer runs on without it.
             .init(service: admin, successTerminationBehavior: .ignore),
+            .init(service: reloader), .init(service: balancer),
         ]
         // No gracefulShutdownSignals: ShutdownSignals traps them, so that a second one is heard.
         let serviceGroup = ServiceGroup(configuration: .init(services: services, logger: logger))

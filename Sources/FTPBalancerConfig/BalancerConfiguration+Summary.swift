@@ -39,6 +39,9 @@ extension VirtualServiceConfiguration {
             "  client address:     \(self.clientAddressSummary)",
             "  algorithm:          \(self.algorithm.rawValue)",
         ]
+        if self.listenFreebind {
+            lines.insert("  listen freebind:    yes: listens before the host holds the address", at: 2)
+        }
         if self.algorithm == .perUser {
             lines.append(contentsOf: self.userRouting.summaryLines)
         }

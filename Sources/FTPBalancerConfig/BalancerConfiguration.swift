@@ -81,6 +81,9 @@ package struct VirtualServiceConfiguration: Equatable, Sendable {
     package var unavailableMessage: String
     /// How the servers learn the client's address.
     package var clientAddress: ClientAddressMode
+    /// Listen and bind the advertised address even while the host does not hold it (IP_FREEBIND):
+    /// the standby of a keepalived pair is ready before the VIP moves to it.
+    package var listenFreebind: Bool
 
     package static let defaultUnavailableMessage = "Service not available: no FTP server is reachable."
 
@@ -98,7 +101,8 @@ package struct VirtualServiceConfiguration: Equatable, Sendable {
         healthCheck: HealthCheckConfiguration = HealthCheckConfiguration(),
         limits: SessionLimitConfiguration = SessionLimitConfiguration(),
         unavailableMessage: String = VirtualServiceConfiguration.defaultUnavailableMessage,
-        clientAddress: ClientAddressMode = .none
+        clientAddress: ClientAddressMode = .none,
+        listenFreebind: Bool = false
     ) {
         self.name = name
         self.listen = listen
@@ -114,6 +118,7 @@ package struct VirtualServiceConfiguration: Equatable, Sendable {
         self.limits = limits
         self.unavailableMessage = unavailableMessage
         self.clientAddress = clientAddress
+        self.listenFreebind = listenFreebind
     }
 }
 

@@ -11,6 +11,7 @@ package enum ConfigurationLoader {
     static let serviceKeys = [
         "name", "listen", "advertise", "passive_ports", "source_address", "active_source_port", "servers",
         "timeouts", "algorithm", "unavailable_message", "limits", "health_check", "per_user", "client_address",
+        "listen_freebind",
     ]
     static let serverKeys = ["name", "address"] + Self.serverOptionKeys
     static let timeoutKeys = ["server_connect", "passive_accept", "active_connect", "control_idle", "data_idle"]
@@ -142,7 +143,8 @@ package enum ConfigurationLoader {
             limits: try Self.limits(fields["limits"]),
             unavailableMessage: try fields.optional("unavailable_message", ConfigurationValueParser.replyText)
                 ?? VirtualServiceConfiguration.defaultUnavailableMessage,
-            clientAddress: try fields.optional("client_address", ConfigurationValueParser.clientAddress) ?? .none
+            clientAddress: try fields.optional("client_address", ConfigurationValueParser.clientAddress) ?? .none,
+            listenFreebind: try fields.optional("listen_freebind", ConfigurationValueParser.boolean) ?? false
         )
     }
 

@@ -73,6 +73,7 @@ struct VirtualServiceDraft {
     var limits: SessionLimitConfiguration
     var unavailableMessage: String
     var clientAddress: ClientAddressMode
+    var listenFreebind: Bool = false
 
     /// The address clients are told to connect to; nil until a wildcard listen is given one.
     var advertisedAddress: IPAddress? {
@@ -95,7 +96,8 @@ struct VirtualServiceDraft {
             healthCheck: self.healthCheck.configuration,
             limits: self.limits,
             unavailableMessage: self.unavailableMessage,
-            clientAddress: self.clientAddress
+            clientAddress: self.clientAddress,
+            listenFreebind: self.listenFreebind
         )
     }
 }

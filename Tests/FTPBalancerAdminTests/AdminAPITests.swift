@@ -63,7 +63,7 @@ import Testing
         let missing = await api.respond(to: Self.request(.GET, "/api/v1/nothing"))
         #expect(missing.status == .notFound)
         let endpoints = missing.body["endpoints"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        #expect(endpoints.count == 9)
+        #expect(endpoints.count == 10)
         #expect(endpoints.contains("GET /") && endpoints.contains { $0.hasPrefix("GET /api/v1/trace") })
         let wrong = await api.respond(to: Self.request(.POST, "/api/v1/sessions"))
         #expect(wrong.status == .methodNotAllowed)

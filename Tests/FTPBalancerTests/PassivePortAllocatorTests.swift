@@ -104,3 +104,24 @@ import Testing
         try await group.shutdownGracefully()
     }
 }
+
+@Suite struct PassivePortAllocatorExpectationTests {
+    let start = NIODeadline.uptimeNanoseconds(10_000_000_000)
+
+    @Test func aHeldPortExpectsAnyClientAndAPortNeverHandedOutNone() {
+        let allocator = PassivePortAllocator(range: 50000...50009)
+        let port = allocator.allocate(for: "192.0.2.7")!
+        #expect(allocator.expects(port, from: "192.0.2.7", now: self.start))
+        #expect(allocator.expects(port, from: "192.0.2.8", now: self.start))
+        #expect(!allocator.expects(port + 1, from: "192.0.2.7", now: self.start))
+    }
+
+    @Test func aReleasedPortExpectsOnlyItsOwnClientAndOnlyWithinTheGrace() {
+        let allocator = PassivePortAllocator(range: 50000...50009)
+        let port = allocator.allocate(for: "192.0.2.7")!
+        allocator.release(port, now: self.start)
+        #expect(allocator.expects(port, from: "192.0.2.7", now: self.start + .milliseconds(1999)))
+        #expect(!allocator.expects(port, from: "192.0.2.8", now: self.start + .milliseconds(1)))
+        #expect(!allocator.expects(port, from: "192.0.2.7", now: self.start + .seconds(2)))
+    }
+}

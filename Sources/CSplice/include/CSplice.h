@@ -54,4 +54,13 @@ uint64_t csplice_tcp_info_bytes_acked(const csplice_tcp_info *info);
 /// Names a thread (a pthread_t; at most 15 characters), for ps and /proc.
 int csplice_name_thread(unsigned long thread, const char *name);
 
+/// A nonblocking raw IPv4 socket that receives a copy of each TCP SYN (without ACK) to
+/// `address` (host byte order) at a port from `low` to `high`: a classic BPF filter drops
+/// everything else in the kernel. Needs CAP_NET_RAW; -1 with errno otherwise.
+int csplice_syn_watch_socket(uint32_t address, uint16_t low, uint16_t high);
+
+/// Waits up to `timeout_ms` for `fd` or `wakeup` to become readable: 1 for `fd`, 2 for
+/// `wakeup` (checked first), 0 on timeout, -1 with errno.
+int csplice_wait_readable(int fd, int wakeup, int timeout_ms);
+
 #endif

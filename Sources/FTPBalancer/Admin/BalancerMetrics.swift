@@ -20,6 +20,7 @@ package final class BalancerMetrics: Sendable {
         package static let passivePortsInUse = "ftplb_passive_ports_in_use"
         package static let passivePortsTotal = "ftplb_passive_ports_total"
         package static let refusalsTotal = "ftplb_refusals_total"
+        package static let misroutedDataConnectionsTotal = "ftplb_misrouted_data_connections_total"
     }
 
     /// One gauge series: its name and labels.
@@ -77,6 +78,17 @@ package final class BalancerMetrics: Sendable {
             ),
             bytesToClient: counter(Name.bytesTotal, [("direction", "to_client")]),
             bytesToServer: counter(Name.bytesTotal, [("direction", "to_server")])
+        )
+    }
+
+    /// Made once per service with the others, so that the series exists from 0.
+    func misroutedDataConnections(service: String) -> MisroutedDataConnections {
+        MisroutedDataConnections(
+            counter: Counter(
+                label: Name.misroutedDataConnectionsTotal,
+                dimensions: [("service", service)],
+                factory: self.factory
+            )
         )
     }
 

@@ -28,11 +28,14 @@ package final class ServiceStatistics: Sendable {
     private let service: String
     private let metrics: BalancerMetrics
     private let metricCounters: BalancerMetrics.ServiceCounters
+    /// Passive data connections from another address than the port's client.
+    package let misrouted: MisroutedDataConnections
 
     package init(service: String = "", metrics: BalancerMetrics = BalancerMetrics()) {
         self.service = service
         self.metrics = metrics
         self.metricCounters = metrics.counters(service: service)
+        self.misrouted = metrics.misroutedDataConnections(service: service)
     }
 
     package var current: ServiceCounters {

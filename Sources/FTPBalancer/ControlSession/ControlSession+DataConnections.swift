@@ -38,7 +38,9 @@ extension ControlSession: DataFlowObserver {
             transparent: self.isTransparent,
             acceptTimeout: self.timeouts.passiveAccept.timeAmount,
             connectTimeout: self.timeouts.serverConnect.timeAmount,
-            idleTimeout: self.timeouts.dataIdle.timeAmount
+            idleTimeout: self.timeouts.dataIdle.timeAmount,
+            freebind: self.service.configuration.listenFreebind,
+            misrouted: self.service.statistics.misrouted
         )
         self.awaitingDataPath = true
         self.dataPath.openPassive(dataRequest, on: self.clientChannel.eventLoop, observer: self, logger: self.logger)
@@ -91,7 +93,8 @@ extension ControlSession: DataFlowObserver {
             client: client,
             clientSideSource: source,
             connectTimeout: self.timeouts.activeConnect.timeAmount,
-            idleTimeout: self.timeouts.dataIdle.timeAmount
+            idleTimeout: self.timeouts.dataIdle.timeAmount,
+            freebind: configuration.listenFreebind
         )
         self.awaitingDataPath = true
         self.dataPath.openActive(dataRequest, on: self.clientChannel.eventLoop, observer: self, logger: self.logger)

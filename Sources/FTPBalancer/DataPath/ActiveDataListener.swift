@@ -29,9 +29,14 @@ final class ActiveDataListener: DataListener {
     /// Connects to the address the client named, from the advertised address and source port.
     func connectToClient(on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
         let boundFlow = NIOLoopBound(self.flow, eventLoop: eventLoop)
-        return NIODataRelay.configure(ClientBootstrap(group: eventLoop))
+        var bootstrap = NIODataRelay.configure(ClientBootstrap(group: eventLoop))
             // Several active connections share source port 20, towards different client ports.
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
+        if self.request.freebind {
+            bootstrap = bootstrap.channelOption(FreebindSocket.option(for: self.request.clientSideSource), value: 1)
+        }
+        return
+            bootstrap
             .connectTimeout(self.request.connectTimeout)
             .bind(to: self.request.clientSideSource)
             .channelInitializer { channel in

@@ -48,6 +48,10 @@ package struct PassiveDataRequest {
     package var acceptTimeout: TimeAmount
     package var connectTimeout: TimeAmount
     package var idleTimeout: TimeAmount
+    /// Listen on `listenHost` even while the host does not hold it (`listen_freebind`).
+    package var freebind: Bool = false
+    /// Told of a connection from another address than `clientHost`.
+    package var misrouted: MisroutedDataConnections?
 }
 
 /// Active mode: the server connects to the balancer, the balancer to the client.
@@ -70,6 +74,8 @@ package struct ActiveDataRequest {
     package var clientSideSource: SocketAddress
     package var connectTimeout: TimeAmount
     package var idleTimeout: TimeAmount
+    /// Bind `clientSideSource` even while the host does not hold it (`listen_freebind`).
+    package var freebind: Bool = false
 }
 
 /// Opens the data connections of control sessions and relays their bytes. Kept narrow so that
@@ -88,6 +94,14 @@ package protocol DataPath: Sendable {
         observer: any DataFlowObserver,
         logger: Logger
     ) -> EventLoopFuture<any DataListener>
+
+    /// Each relay thread's last turn round its loop (nil: not running), for `/healthz`. Empty
+    /// for a data path that relays on SwiftNIO's event loops, whose heartbeat covers it.
+    var relayThreadTurns: [NIODeadline?] { get }
+}
+
+extension DataPath {
+    package var relayThreadTurns: [NIODeadline?] { [] }
 }
 
 /// Why a data connection could not be prepared.

@@ -36,14 +36,18 @@ package struct NIODataPath: DataPath {
         attemptsLeft: Int,
         promise: EventLoopPromise<any DataListener>
     ) {
-        guard let port = request.ports.allocate() else {
+        guard let port = request.ports.allocate(for: request.clientHost) else {
             promise.fail(DataPathError.exhausted(request.ports))
             return
         }
         let listener = PassiveDataListener(port: port, request: request, observer: observer, logger: logger)
         let bound = NIOLoopBound(listener, eventLoop: eventLoop)
-        Self.listenerBootstrap(on: eventLoop)
+        var bootstrap = Self.listenerBootstrap(on: eventLoop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        if request.freebind, let freebind = FreebindSocket.option(forHost: request.listenHost) {
+            bootstrap = bootstrap.serverChannelOption(freebind, value: 1)
+        }
+        bootstrap
             .childChannelInitializer { channel in
                 bound.value.accept(channel)
             }

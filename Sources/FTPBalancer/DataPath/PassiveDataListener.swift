@@ -50,10 +50,7 @@ final class PassiveDataListener: DataListener {
             return channel.eventLoop.makeFailedFuture(ChannelError.inappropriateOperationForState)
         }
         guard peer == self.request.clientHost else {
-            self.logger.warning(
-                "refused a passive data connection from an address other than the client's",
-                metadata: ["ftp.peer": "\(peer)", "ftp.port": "\(self.port)"]
-            )
+            self.request.misrouted?.record(peer: peer, port: self.port, logger: self.logger)
             return channel.eventLoop.makeFailedFuture(ChannelError.inappropriateOperationForState)
         }
         guard let observer = self.observer else {

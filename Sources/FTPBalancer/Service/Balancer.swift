@@ -22,7 +22,9 @@ package final class Balancer: Service, Sendable {
     }
 
     let group: any EventLoopGroup
-    private let dataPath: any DataPath
+    let dataPath: any DataPath
+    let heartbeat = EventLoopHeartbeat()
+    private let rangeWatches: PassiveRangeWatches
     let logger: Logger
     let sessions = SessionTable()
     /// Set by a second SIGTERM/SIGINT: the shutdown stops waiting for transfers.
@@ -46,9 +48,15 @@ package final class Balancer: Service, Sendable {
         self.logger = logger
         self.state = NIOLockedValueBox(State(configuration: configuration))
         self.transferLog = TransferLog(logger: logger)
+        self.rangeWatches = PassiveRangeWatches(logger: logger)
     }
 
     package func run() async throws {
+        self.heartbeat.start(on: self.group)
+        defer {
+            self.heartbeat.stop()
+            self.rangeWatches.stopAll()
+        }
         let configuration = self.state.withLockedValue { $0.configuration }
         try self.transferLog.apply(configuration.transferLog)
         try await self.apply(configuration)
@@ -70,6 +78,19 @@ package final class Balancer: Service, Sendable {
     /// The virtual services new sessions go to now.
     var services: [VirtualService] {
         self.state.withLockedValue { $0.listeners.values.map(\.slot.service) }
+    }
+
+    /// Each virtual service of the running configuration and whether its listener is bound.
+    var listenerFacts: [ReadinessFacts.Listener] {
+        self.state.withLockedValue { state in
+            state.configuration.virtualServices.map { service in
+                ReadinessFacts.Listener(
+                    service: service.name,
+                    listen: "\(service.listen)",
+                    bound: state.listeners[service.listen]?.channel.isActive ?? false
+                )
+            }
+        }
     }
 
     // MARK: Reload
@@ -142,6 +163,7 @@ package final class Balancer: Service, Sendable {
             for endpoint in closing.keys { state.listeners[endpoint] = nil }
             return closing
         }
+        self.rangeWatches.reconcile(services)
         for (endpoint, listener) in closing {
             try? await listener.channel.close()
             self.logger.notice(
@@ -154,9 +176,14 @@ package final class Balancer: Service, Sendable {
     private func listen(_ slot: VirtualServiceSlot) async throws -> Channel {
         let service = slot.service
         let listen = service.configuration.listen
-        let bootstrap = ServerBootstrap(group: self.group)
+        var bootstrap = ServerBootstrap(group: self.group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
+        if service.configuration.listenFreebind, let freebind = FreebindSocket.option(forHost: listen.host) {
+            bootstrap = bootstrap.serverChannelOption(freebind, value: 1)
+        }
+        bootstrap =
+            bootstrap
             // Urgent data stays in the stream: ftplib sends ABOR's line end as urgent data, and
             // out of band it would be lost and the next command glued to ABOR.
             .childChannelOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_OOBINLINE)), value: 1)

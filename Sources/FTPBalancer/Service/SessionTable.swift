@@ -122,6 +122,11 @@ package final class SessionTable: Sendable {
         }
     }
 
+    /// Shutdown has begun: new connections get 421.
+    package var isShuttingDown: Bool {
+        self.state.withLockedValue { $0.shuttingDown }
+    }
+
     package var count: Int {
         self.state.withLockedValue { $0.entries.count }
     }

@@ -17,14 +17,14 @@ package enum StartupChecks {
             guard let socketAddress = try? SocketAddress(ipAddress: address, port: service.activeSourcePort) else {
                 continue
             }
-            if let errorNumber = Self.bindError(socketAddress) {
+            if let errorNumber = Self.bindError(socketAddress, freebind: service.listenFreebind) {
                 let reason = String(cString: strerror(errorNumber))
                 var message =
                     "virtual service '\(service.name)': cannot bind \(socketAddress.ipAddress ?? address) port \(service.activeSourcePort), the source of active-mode data connections: \(reason)."
                 if errorNumber == EACCES {
                     message += " Run ftplb as root or grant it CAP_NET_BIND_SERVICE, or set active_source_port: 0 (--active-source-port 0) to let the kernel choose."
                 } else if errorNumber == EADDRNOTAVAIL {
-                    message += " The advertised address is not an address of this host."
+                    message += " The advertised address is not an address of this host; set listen_freebind: true if it will be (a VIP that keepalived moves here)."
                 }
                 throw BalancerError(.activeSourcePortUnavailable, message)
             }
@@ -73,7 +73,7 @@ package enum StartupChecks {
 
     /// The errno of binding a TCP socket to `address` the way active connections do (with
     /// SO_REUSEADDR), or nil when it works.
-    private static func bindError(_ address: SocketAddress) -> Int32? {
+    private static func bindError(_ address: SocketAddress, freebind: Bool) -> Int32? {
         let family = address.protocol.rawValue
         #if canImport(Glibc)
         let descriptor = socket(family, Int32(SOCK_STREAM.rawValue), 0)
@@ -84,6 +84,10 @@ package enum StartupChecks {
         defer { close(descriptor) }
         var one: Int32 = 1
         _ = setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        if freebind {
+            let (level, name) = FreebindSocket.levelAndName(for: address)
+            _ = setsockopt(descriptor, level, name, &one, socklen_t(MemoryLayout<Int32>.size))
+        }
         let result = address.withSockAddr { pointer, size in
             bind(descriptor, pointer, socklen_t(size))
         }

@@ -48,6 +48,11 @@ package final class SpliceDataPath: DataPath, Sendable {
         for loop in self.loops { loop.shutdown() }
     }
 
+    /// Each relay thread's last turn round its loop, for `/healthz`.
+    package var relayThreadTurns: [NIODeadline?] {
+        self.loops.map(\.lastTurnTime)
+    }
+
     private func loop() -> SpliceEventLoop {
         let index = self.nextLoop.wrappingAdd(1, ordering: .relaxed).oldValue
         return self.loops[index % self.loops.count]
@@ -62,12 +67,12 @@ package final class SpliceDataPath: DataPath, Sendable {
         let loop = self.loop()
         var lastError: (any Error)?
         for _ in 0..<Self.bindAttempts {
-            guard let port = request.ports.allocate() else {
+            guard let port = request.ports.allocate(for: request.clientHost) else {
                 return eventLoop.makeFailedFuture(DataPathError.exhausted(request.ports))
             }
             let descriptor: CInt
             do {
-                descriptor = try Self.listen(host: request.listenHost, port: port)
+                descriptor = try Self.listen(host: request.listenHost, port: port, freebind: request.freebind)
             } catch {
                 request.ports.release(port)
                 lastError = error
@@ -116,6 +121,9 @@ package final class SpliceDataPath: DataPath, Sendable {
             do {
                 // Several active connections share source port 20, towards different client ports.
                 try SpliceSocket.setOption(socket, level: SOL_SOCKET, name: SO_REUSEADDR)
+                if request.freebind {
+                    try SpliceSocket.setFreebind(socket, for: request.clientSideSource)
+                }
                 try SpliceSocket.bind(socket, to: request.clientSideSource)
                 _ = try SpliceSocket.connect(socket, to: request.client)
             } catch {
@@ -142,11 +150,14 @@ package final class SpliceDataPath: DataPath, Sendable {
     }
 
     /// A listening socket for one passive data connection.
-    private static func listen(host: String, port: Int) throws -> CInt {
+    private static func listen(host: String, port: Int, freebind: Bool) throws -> CInt {
         let address = try SocketAddress(ipAddress: host, port: port)
         let descriptor = try SpliceSocket.make(for: address)
         do {
             try SpliceSocket.setOption(descriptor, level: SOL_SOCKET, name: SO_REUSEADDR)
+            if freebind {
+                try SpliceSocket.setFreebind(descriptor, for: address)
+            }
             try SpliceSocket.bind(descriptor, to: address)
             try SpliceSocket.listen(descriptor, backlog: 4)
         } catch {

@@ -3,6 +3,7 @@ import CSplice
 import Glibc
 import NIOConcurrencyHelpers
 import NIOCore
+import Synchronization
 
 /// Something a splice event loop watches. Called on the loop's thread only.
 protocol SpliceEventHandler: AnyObject {
@@ -38,6 +39,9 @@ final class SpliceEventLoop: @unchecked Sendable {
     private let wakeup: CInt
     private let queue = NIOLockedValueBox(Queue())
     private var thread: pthread_t?
+    /// When the thread last went round its loop (uptime nanoseconds), 0 before its first turn
+    /// and after it stopped: read by `/healthz` from other threads.
+    private let lastTurn = Atomic<UInt64>(0)
     // Loop-thread state.
     private var registrations: [UInt64: Registration] = [:]
     private var nextToken: UInt64 = 1
@@ -168,6 +172,13 @@ final class SpliceEventLoop: @unchecked Sendable {
         self.timers.cancel(id)
     }
 
+    /// When the thread last went round its loop; nil before it started or once it stopped. An idle
+    /// loop still goes round every `longestSleep`.
+    var lastTurnTime: NIODeadline? {
+        let uptime = self.lastTurn.load(ordering: .relaxed)
+        return uptime == 0 ? nil : NIODeadline.uptimeNanoseconds(uptime)
+    }
+
     /// The name of the loop threads, as ps and /proc show them.
     static let threadName = "ftplb-splice"
 
@@ -175,6 +186,7 @@ final class SpliceEventLoop: @unchecked Sendable {
         var tokens = [UInt64](repeating: 0, count: 64)
         var events = [UInt32](repeating: 0, count: 64)
         while true {
+            self.lastTurn.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
             let (work, stopping) = self.queue.withLockedValue { queue in
                 defer { queue.work = [] }
                 return (queue.work, queue.stopping)
@@ -183,6 +195,7 @@ final class SpliceEventLoop: @unchecked Sendable {
             // and then closed with the rest.
             for item in work { item() }
             if stopping {
+                self.lastTurn.store(0, ordering: .relaxed)
                 self.stopHandlers()
                 return
             }

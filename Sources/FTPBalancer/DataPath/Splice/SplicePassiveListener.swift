@@ -119,10 +119,7 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
             return
         }
         guard peer == self.request.clientHost else {
-            self.logger.warning(
-                "refused a passive data connection from an address other than the client's",
-                metadata: ["ftp.peer": "\(peer)", "ftp.port": "\(self.port)"]
-            )
+            self.request.misrouted?.record(peer: peer, port: self.port, logger: self.logger)
             Glibc.close(connection)
             return
         }

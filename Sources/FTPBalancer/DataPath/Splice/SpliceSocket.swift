@@ -38,6 +38,12 @@ enum SpliceSocket {
         try Self.setOption(descriptor, level: SOL_SOCKET, name: SO_REUSEADDR)
     }
 
+    /// IP_FREEBIND or IPV6_FREEBIND (`listen_freebind`): bind an address the host does not hold yet.
+    static func setFreebind(_ descriptor: CInt, for address: SocketAddress) throws(SystemCallError) {
+        let (level, name) = FreebindSocket.levelAndName(for: address)
+        try Self.setOption(descriptor, level: level, name: name)
+    }
+
     static func bind(_ descriptor: CInt, to address: SocketAddress) throws(SystemCallError) {
         let result = address.withSockAddr { pointer, length in
             Glibc.bind(descriptor, pointer, socklen_t(length))
