@@ -114,7 +114,7 @@ enum ProtocolFuzzHarness {
             precondition(request.clientPort >= 1024 && request.clientPort <= 65535)
             let host = usesIPv6 ? "fd00::fe" : "10.0.2.254"
             let port = 1024 + line.readableBytes
-            let sent = machine.activeListenerReady(kind: request.kind, host: host, port: port)
+            let sent = machine.activeListenerReady(kind: request.serverVerb, host: host, port: port)
             let argument = sent.asciiArgument ?? ""
             switch sent.verb {
             case "PORT":
@@ -131,6 +131,8 @@ enum ProtocolFuzzHarness {
             precondition(forwarded == command || forwarded == FTPCommand(verb: "EPSV"), "a relayed command changed")
         case .answer(let text), .refuse(let text, _):
             Self.checkReplyText(text)
+        case .openTranslatedPassive:
+            break
         }
     }
 
@@ -176,7 +178,7 @@ enum ProtocolFuzzHarness {
             }
         case .replace(let text, _):
             Self.checkReplyText(text)
-        case .drop:
+        case .drop, .resend, .answerPassive, .openTranslatedActive:
             break
         }
     }
