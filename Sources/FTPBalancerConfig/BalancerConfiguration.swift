@@ -1,3 +1,5 @@
+import FTPProtocol
+
 /// The whole running configuration of one `ftplb` process: what `ftplb run` builds from a YAML
 /// file or from the quick command-line flags, after validation.
 package struct BalancerConfiguration: Equatable, Sendable {
@@ -81,6 +83,10 @@ package struct VirtualServiceConfiguration: Equatable, Sendable {
     package var unavailableMessage: String
     /// How the servers learn the client's address.
     package var clientAddress: ClientAddressMode
+    /// The listeners of a `listen` list after the first (`listen`, `advertisedAddress`).
+    package var otherListeners: [ListenerConfiguration]
+    /// The data-connection verb the servers get, whatever the client sent.
+    package var dataTransferPolicy: DataTransferPolicy
 
     package static let defaultUnavailableMessage = "Service not available: no FTP server is reachable."
 
@@ -98,7 +104,9 @@ package struct VirtualServiceConfiguration: Equatable, Sendable {
         healthCheck: HealthCheckConfiguration = HealthCheckConfiguration(),
         limits: SessionLimitConfiguration = SessionLimitConfiguration(),
         unavailableMessage: String = VirtualServiceConfiguration.defaultUnavailableMessage,
-        clientAddress: ClientAddressMode = .none
+        clientAddress: ClientAddressMode = .none,
+        otherListeners: [ListenerConfiguration] = [],
+        dataTransferPolicy: DataTransferPolicy = .client
     ) {
         self.name = name
         self.listen = listen
@@ -114,6 +122,8 @@ package struct VirtualServiceConfiguration: Equatable, Sendable {
         self.limits = limits
         self.unavailableMessage = unavailableMessage
         self.clientAddress = clientAddress
+        self.otherListeners = otherListeners
+        self.dataTransferPolicy = dataTransferPolicy
     }
 }
 

@@ -49,7 +49,7 @@ struct ConfigurationLoaderErrorTests {
             error?.message
                 == "unknown key 'passive_port'; allowed keys: name, listen, advertise, passive_ports, "
                 + "source_address, active_source_port, servers, timeouts, algorithm, unavailable_message, limits, "
-                + "health_check, per_user, client_address"
+                + "health_check, per_user, client_address, data_transfer_policy"
         )
     }
 
