@@ -105,9 +105,11 @@ extension ControlSession {
         self.machine = ControlSessionStateMachine(
             addresses: .init(
                 client: self.clientHost,
-                advertised: self.service.configuration.advertisedAddress,
+                advertised: self.advertisedAddress,
                 hidden: [server.address.host, serverSideHost]
-            )
+            ),
+            policy: self.service.configuration.dataTransferPolicy,
+            serverIsIPv6: server.address.isIPv6
         )
         self.logger.debug("connected to server")
         self.drainQueues()

@@ -13,7 +13,7 @@ package enum StartupChecks {
     /// (20 by default), which needs root or CAP_NET_BIND_SERVICE.
     package static func checkActiveSourcePorts(_ configuration: BalancerConfiguration) throws(BalancerError) {
         for service in configuration.virtualServices where service.activeSourcePort > 0 {
-            let address = service.advertisedAddress
+            for address in service.listeners.map(\.advertisedAddress) {
             guard let socketAddress = try? SocketAddress(ipAddress: address, port: service.activeSourcePort) else {
                 continue
             }
@@ -27,6 +27,7 @@ package enum StartupChecks {
                     message += " The advertised address is not an address of this host."
                 }
                 throw BalancerError(.activeSourcePortUnavailable, message)
+            }
             }
         }
     }
