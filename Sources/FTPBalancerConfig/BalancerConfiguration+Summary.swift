@@ -29,8 +29,8 @@ extension VirtualServiceConfiguration {
         let ports = self.passivePorts.count
         var lines = [
             "virtual service '\(self.name)'",
-            "  listen:             \(self.listen)",
-            "  advertise:          \(self.advertisedAddress)",
+            "  listen:             \(self.listeners.map(\.endpoint.description).joined(separator: ", "))",
+            "  advertise:          \(self.listeners.map(\.advertisedAddress).joined(separator: ", "))",
             "  passive ports:      \(self.passivePorts.lowerBound)-\(self.passivePorts.upperBound) "
                 + "(\(ports) \(ports == 1 ? "port" : "ports"))",
             "  source address:     \(self.sourceAddressSummary)",
@@ -38,6 +38,9 @@ extension VirtualServiceConfiguration {
             "  client address:     \(self.clientAddressSummary)",
             "  algorithm:          \(self.algorithm.rawValue)",
         ]
+        if self.dataTransferPolicy != .client {
+            lines.append("  data transfer:      \(self.dataTransferPolicy.rawValue) (what the servers get)")
+        }
         if self.algorithm == .perUser {
             lines.append(contentsOf: self.userRouting.summaryLines)
         }

@@ -21,7 +21,8 @@ enum ConfigurationValidator {
     /// Each advertised address must be one a client can reach, of the family of a listener, at
     /// most one per family; servers must be reachable from the source address.
     static func validateAddresses(of draft: VirtualServiceDraft) throws(ConfigurationError) {
-        let listenKey = draft.listenLocation.key
+        // `listen`, not `listen[0]`: the message is about the key.
+        let listenKey = String(draft.listenLocation.key.prefix { $0 != "[" })
         let listens = draft.listenAddresses
         var advertisedFamilies: Set<IPAddress.Family> = []
         for advertise in draft.advertiseAddresses {
