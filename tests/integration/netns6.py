@@ -38,9 +38,9 @@ class DualStackTopology(NetnsTopology):
     # What no client may ever see: the server network, in both families.
     SERVER_NETWORK_PREFIXES = ("10.81.", "fd80:")
 
-    def __init__(self) -> None:
-        super().__init__()
-        stem = f"{self.PREFIX}{os.getpid()}"
+    def __init__(self, tag: str | None = None) -> None:
+        super().__init__(tag)
+        stem = f"{self.PREFIX}{os.getpid()}" + (f"-{tag}" if tag else "")
         self.servers = (f"{stem}-s1", f"{stem}-s2", f"{stem}-s3")
         self.client6 = f"{stem}-c6"
 
