@@ -115,6 +115,16 @@ extension ControlSession {
         self.drainQueues()
     }
 
+    /// The advertised address of the listener `channel` came in on: a dual-stack service has one
+    /// per family.
+    static func advertisedAddress(of channel: Channel, in service: VirtualService) -> String {
+        let local = channel.localAddress
+        return service.configuration.advertisedAddress(
+            forLocalHost: local.flatMap(ControlSessionStateMachine.canonical) ?? "",
+            port: local?.port ?? service.configuration.listen.port
+        )
+    }
+
     /// `client_address: transparent`: upstream connections leave from the client's address.
     var isTransparent: Bool { self.service.configuration.clientAddress == .transparent }
 

@@ -86,11 +86,7 @@ final class ControlSession {
         self.transferLog = transferLog
         let client = clientChannel.remoteAddress
         self.clientHost = client.flatMap(ControlSessionStateMachine.canonical) ?? ""
-        let local = clientChannel.localAddress
-        self.advertisedAddress = service.configuration.advertisedAddress(
-            forLocalHost: local.flatMap(ControlSessionStateMachine.canonical) ?? "",
-            port: local?.port ?? service.configuration.listen.port
-        )
+        self.advertisedAddress = Self.advertisedAddress(of: clientChannel, in: service)
         self.summary = SessionSummary()
         var logger = logger
         logger[metadataKey: "ftp.session"] = "\(id)"
