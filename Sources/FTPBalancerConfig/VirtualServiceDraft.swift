@@ -91,7 +91,8 @@ struct VirtualServiceDraft {
 
     /// Every listen address, `listen` (or the first of its list) first.
     var listenAddresses: [(endpoint: Endpoint, address: IPAddress, location: ConfigurationLocation)] {
-        [(self.listen, self.listenAddress, self.listenLocation)] + self.otherListens.map { ($0.endpoint, $0.address, $0.location) }
+        [(self.listen, self.listenAddress, self.listenLocation)]
+            + self.otherListens.map { ($0.endpoint, $0.address, $0.location) }
     }
 
     /// The `advertise` entries, one per family at most once validated.

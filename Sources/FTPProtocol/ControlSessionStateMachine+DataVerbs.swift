@@ -12,13 +12,18 @@ extension ControlSessionStateMachine {
             self.expectations.append(.serverPassive(.passive(kind), retry: retry))
             return .forward(command.verb == verb.rawValue ? command : FTPCommand(verb: verb.rawValue))
         case .port, .eprt:
-            return .openTranslatedPassive(TranslatedPassiveRequest(kind: kind, serverVerb: verb == .port ? .port : .eprt))
+            return .openTranslatedPassive(
+                TranslatedPassiveRequest(kind: kind, serverVerb: verb == .port ? .port : .eprt)
+            )
         }
     }
 
     /// PORT or EPRT from the client, whose address has passed the bounce checks.
     mutating func routeActive(_ request: ActiveRequest) -> OnClientCommand {
-        let verb = self.policy.serverVerb(forClient: request.kind == .port ? .port : .eprt, serverIsIPv6: self.serverIsIPv6)
+        let verb = self.policy.serverVerb(
+            forClient: request.kind == .port ? .port : .eprt,
+            serverIsIPv6: self.serverIsIPv6
+        )
         switch verb {
         case .port, .eprt:
             var request = request
@@ -45,7 +50,10 @@ extension ControlSessionStateMachine {
             return FTPCommand(verb: "PORT", argument: HostPortAddress(octets: octets, port: UInt16(port)).text)
         }
         let family: ExtendedAddress.NetworkProtocol = host.contains(":") ? .ipv6 : .ipv4
-        return FTPCommand(verb: "EPRT", argument: ExtendedAddress(networkProtocol: family, host: host, port: UInt16(port)).text)
+        return FTPCommand(
+            verb: "EPRT",
+            argument: ExtendedAddress(networkProtocol: family, host: host, port: UInt16(port)).text
+        )
     }
 
     /// The reply a client gets to its PORT/EPRT once the balancer has connected to it, when the
@@ -104,7 +112,9 @@ extension ControlSessionStateMachine {
                 let address = try HostPortAddress(passiveReplyText: text)
                 return action(PassiveRequest(kind: kind, announcedHost: address.host, serverPort: Int(address.port)))
             }
-            let port = try ExtendedPassiveReply.port(inReplyText: String(decoding: line.readableBytesView, as: UTF8.self))
+            let port = try ExtendedPassiveReply.port(
+                inReplyText: String(decoding: line.readableBytesView, as: UTF8.self)
+            )
             return action(PassiveRequest(kind: kind, announcedHost: nil, serverPort: Int(port)))
         } catch {
             return .replace(unusable, error)

@@ -129,7 +129,9 @@ import Testing
 
     @Test func anIPv6SessionOfADualStackServiceIsCapturedOnTheIPv6AdvertisedAddress() throws {
         let session: JSONValue = .object([
-            "client_side": .object(["client": .string("[2001:db8::7]:50000"), "balancer": .string("[2001:db8::10]:21")]),
+            "client_side": .object([
+                "client": .string("[2001:db8::7]:50000"), "balancer": .string("[2001:db8::10]:21"),
+            ]),
             "server_side": .object(["balancer": .string("10.0.2.1:33000"), "server": .string("10.0.2.11:21")]),
         ])
         let service: JSONValue = .object([
@@ -142,6 +144,7 @@ import Testing
         ])
         let parsed = try CaptureFilter.Session(session: session, service: service)
         #expect(parsed.advertised == "2001:db8::10")
-        #expect(CaptureFilter(parsed).clientSide.filter.hasPrefix("tcp and ip6 host 2001:db8::7 and ip6 host 2001:db8::10 and"))
+        let filter = CaptureFilter(parsed).clientSide.filter
+        #expect(filter.hasPrefix("tcp and ip6 host 2001:db8::7 and ip6 host 2001:db8::10 and"))
     }
 }

@@ -29,7 +29,10 @@ struct ConfigurationDualStackTests {
         #expect(
             service.listeners == [
                 ListenerConfiguration(endpoint: Endpoint(host: "10.0.0.1", port: 21), advertisedAddress: "10.0.0.1"),
-                ListenerConfiguration(endpoint: Endpoint(host: "2001:db8::10", port: 21), advertisedAddress: "2001:db8::10"),
+                ListenerConfiguration(
+                    endpoint: Endpoint(host: "2001:db8::10", port: 21),
+                    advertisedAddress: "2001:db8::10"
+                ),
             ]
         )
         #expect(service.dataTransferPolicy == .client)
@@ -84,7 +87,10 @@ struct ConfigurationDualStackTests {
                 servers: [10.0.2.11]
             """
         )
-        #expect(error?.message == "2001:db8::10 is IPv6 but listen 10.0.0.1:21, 10.0.0.2:21 is of another family; both must be of the same family")
+        #expect(
+            error?.message
+                == "2001:db8::10 is IPv6 but listen 10.0.0.1:21, 10.0.0.2:21 is of another family; both must be of the same family"
+        )
     }
 
     @Test("A wildcard listener of a list without an advertise entry of its family is refused.")

@@ -56,7 +56,12 @@ import Testing
                 payload: download,
                 on: eventLoop
             )
-            let client = try await TestDataClient.connect(to: opened.clientPort, at: Self.balancer, from: Self.client, on: eventLoop)
+            let client = try await TestDataClient.connect(
+                to: opened.clientPort,
+                at: Self.balancer,
+                from: Self.client,
+                on: eventLoop
+            )
             let received = try #require(await first(1, of: client.received)?.first)
             #expect(received.bytes == download)
 
@@ -83,8 +88,18 @@ import Testing
             )
             // The client's address on the server's listener and the server's on the client's.
             let strangers = [
-                try await TestDataClient.connect(to: opened.serverPort, at: Self.balancer, from: Self.client, on: eventLoop),
-                try await TestDataClient.connect(to: opened.clientPort, at: Self.balancer, from: Self.server, on: eventLoop),
+                try await TestDataClient.connect(
+                    to: opened.serverPort,
+                    at: Self.balancer,
+                    from: Self.client,
+                    on: eventLoop
+                ),
+                try await TestDataClient.connect(
+                    to: opened.clientPort,
+                    at: Self.balancer,
+                    from: Self.server,
+                    on: eventLoop
+                ),
             ]
             for stranger in strangers {
                 let closed = try #require(await first(1, of: stranger.received)?.first)

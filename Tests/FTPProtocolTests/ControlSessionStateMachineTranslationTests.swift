@@ -6,11 +6,23 @@ import Testing
 
 private typealias Machine = ControlSessionStateMachine
 
-private let ipv4Client = Machine.Addresses(client: "198.51.100.7", advertised: "192.0.2.10", hidden: ["10.0.2.1", "10.0.2.254"])
-private let ipv6Client = Machine.Addresses(client: "2001:db8::7", advertised: "2001:db8::10", hidden: ["10.0.2.1", "10.0.2.254"])
+private let ipv4Client = Machine.Addresses(
+    client: "198.51.100.7",
+    advertised: "192.0.2.10",
+    hidden: ["10.0.2.1", "10.0.2.254"]
+)
+private let ipv6Client = Machine.Addresses(
+    client: "2001:db8::7",
+    advertised: "2001:db8::10",
+    hidden: ["10.0.2.1", "10.0.2.254"]
+)
 
 /// A machine whose server has sent its greeting.
-private func greeted(_ addresses: Machine.Addresses, _ policy: DataTransferPolicy, serverIsIPv6: Bool = false) -> Machine {
+private func greeted(
+    _ addresses: Machine.Addresses,
+    _ policy: DataTransferPolicy,
+    serverIsIPv6: Bool = false
+) -> Machine {
     var machine = Machine(addresses: addresses, policy: policy, serverIsIPv6: serverIsIPv6)
     _ = machine.serverReplyLine(line("220 ready"))
     return machine
@@ -161,7 +173,9 @@ private func greeted(_ addresses: Machine.Addresses, _ policy: DataTransferPolic
 
     @Test func anIPv4MappedEPRTAddressIsTheSameIPv4Client() {
         var machine = greeted(ipv4Client, .passive)
-        #expect(machine.clientCommand(command("EPRT |2|::ffff:198.51.100.7|5001|")) == .forward(FTPCommand(verb: "EPSV")))
+        #expect(
+            machine.clientCommand(command("EPRT |2|::ffff:198.51.100.7|5001|")) == .forward(FTPCommand(verb: "EPSV"))
+        )
     }
 
     @Test func pasvOnAnIPv6ControlConnectionStillTellsTheClientToUseEPSV() {

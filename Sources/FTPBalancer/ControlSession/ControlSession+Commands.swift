@@ -70,8 +70,8 @@ extension ControlSession {
             self.handleServerLine(line)
         }
         self.clientChannel.flush()
-        while self.machine != nil, !self.awaitingDataPath, self.heldAnswer == nil, !(self.machine?.holdsCommands ?? false),
-            let line = self.queuedClientLines.first
+        while self.machine != nil, !self.awaitingDataPath, self.heldAnswer == nil,
+            !(self.machine?.holdsCommands ?? false), let line = self.queuedClientLines.first
         {
             self.queuedClientLines.removeFirst()
             self.handleClientLine(line)

@@ -51,7 +51,10 @@ extension ControlSession {
             if line != bytes { self.trace(.balancerToClient, Self.traceText(line)) }
             self.sendClient(line)
         case .resend(let command):
-            self.logger.debug("server refused EPSV; sending PASV", metadata: ["ftp.server.reply": "\(Self.traceText(bytes))"])
+            self.logger.debug(
+                "server refused EPSV; sending PASV",
+                metadata: ["ftp.server.reply": "\(Self.traceText(bytes))"]
+            )
             self.trace(.balancerToServer, command.loggableDescription)
             self.sendServer(command)
             self.serverChannel?.flush()

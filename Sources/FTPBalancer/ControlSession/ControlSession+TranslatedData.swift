@@ -28,37 +28,47 @@ extension ControlSession {
             idleTimeout: self.timeouts.dataIdle.timeAmount
         )
         self.awaitingDataPath = true
-        self.dataPath.openTranslatedPassive(dataRequest, on: self.clientChannel.eventLoop, observer: self, logger: self.logger)
-            .assumeIsolated()
-            .whenComplete { result in
-                self.awaitingDataPath = false
-                switch result {
-                case .success(let listener):
-                    guard self.clientOpen, self.serverOpen,
-                        let command = self.machine?.activeListenerReady(
-                            kind: request.serverVerb,
-                            host: ControlSessionStateMachine.canonical(listenHost),
-                            port: listener.serverSidePort,
-                            answering: request.kind
-                        )
-                    else {
-                        listener.close()
-                        break
-                    }
-                    self.passiveListener = listener
-                    self.trace(.balancerToServer, command.loggableDescription)
-                    self.sendServer(command)
-                case .failure(let error):
-                    self.logger.error("could not open the listeners of a translated data connection", metadata: ["ftp.error": "\(error)"])
-                    self.sendClient("425 Cannot open data connection: no passive port available.")
+        self.dataPath.openTranslatedPassive(
+            dataRequest,
+            on: self.clientChannel.eventLoop,
+            observer: self,
+            logger: self.logger
+        )
+        .assumeIsolated()
+        .whenComplete { result in
+            self.awaitingDataPath = false
+            switch result {
+            case .success(let listener):
+                guard self.clientOpen, self.serverOpen,
+                    let command = self.machine?.activeListenerReady(
+                        kind: request.serverVerb,
+                        host: ControlSessionStateMachine.canonical(listenHost),
+                        port: listener.serverSidePort,
+                        answering: request.kind
+                    )
+                else {
+                    listener.close()
+                    break
                 }
-                self.drainQueues()
+                self.passiveListener = listener
+                self.trace(.balancerToServer, command.loggableDescription)
+                self.sendServer(command)
+            case .failure(let error):
+                self.logger.error(
+                    "could not open the listeners of a translated data connection",
+                    metadata: ["ftp.error": "\(error)"]
+                )
+                self.sendClient("425 Cannot open data connection: no passive port available.")
             }
+            self.drainQueues()
+        }
     }
 
     /// The server took the PORT/EPRT: the client gets its 227/229 for the listener already open.
     func answerTranslatedPassive(_ kind: ControlSessionStateMachine.PassiveKind) {
-        guard let listener = self.passiveListener, let reply = self.machine?.passiveReply(kind: kind, port: listener.port) else {
+        guard let listener = self.passiveListener,
+            let reply = self.machine?.passiveReply(kind: kind, port: listener.port)
+        else {
             self.sendClient("425 Cannot open data connection.")
             return
         }
@@ -97,27 +107,35 @@ extension ControlSession {
             idleTimeout: self.timeouts.dataIdle.timeAmount
         )
         self.awaitingDataPath = true
-        self.dataPath.openTranslatedActive(dataRequest, on: self.clientChannel.eventLoop, observer: self, logger: self.logger)
-            .assumeIsolated()
-            .whenComplete { result in
-                self.awaitingDataPath = false
-                switch result {
-                case .success(let flow):
-                    guard self.clientOpen, let reply = self.machine?.activeReply(kind: request.kind) else {
-                        flow.close()
-                        break
-                    }
-                    self.activeListener = flow
-                    self.trace(.balancerToClient, reply)
-                    self.sendClient(reply)
-                case .failure(let error as DataPathError) where error.code == .clientUnreachable:
-                    self.logger.notice("could not connect to the client for active mode", metadata: ["ftp.error": "\(error)"])
-                    self.sendClient("425 Cannot open data connection to the address and port you named.")
-                case .failure(let error):
-                    self.logger.error("could not connect to the server's passive port", metadata: ["ftp.error": "\(error)"])
-                    self.sendClient("425 Cannot open data connection.")
+        self.dataPath.openTranslatedActive(
+            dataRequest,
+            on: self.clientChannel.eventLoop,
+            observer: self,
+            logger: self.logger
+        )
+        .assumeIsolated()
+        .whenComplete { result in
+            self.awaitingDataPath = false
+            switch result {
+            case .success(let flow):
+                guard self.clientOpen, let reply = self.machine?.activeReply(kind: request.kind) else {
+                    flow.close()
+                    break
                 }
-                self.drainQueues()
+                self.activeListener = flow
+                self.trace(.balancerToClient, reply)
+                self.sendClient(reply)
+            case .failure(let error as DataPathError) where error.code == .clientUnreachable:
+                self.logger.notice(
+                    "could not connect to the client for active mode",
+                    metadata: ["ftp.error": "\(error)"]
+                )
+                self.sendClient("425 Cannot open data connection to the address and port you named.")
+            case .failure(let error):
+                self.logger.error("could not connect to the server's passive port", metadata: ["ftp.error": "\(error)"])
+                self.sendClient("425 Cannot open data connection.")
             }
+            self.drainQueues()
+        }
     }
 }

@@ -91,7 +91,10 @@ package struct NIODataPath: DataPath {
                         promise.fail(DataPathError(code: .bindFailed, detail: "\(host):\(port): \(error)"))
                         return
                     }
-                    logger.debug("passive port busy, trying another", metadata: ["ftp.port": "\(port)", "ftp.error": "\(error)"])
+                    logger.debug(
+                        "passive port busy, trying another",
+                        metadata: ["ftp.port": "\(port)", "ftp.error": "\(error)"]
+                    )
                     Self.bindPassivePort(
                         host: host,
                         ports: ports,
@@ -124,7 +127,12 @@ package struct NIODataPath: DataPath {
                     )
                     return
                 }
-                Self.activeListenerBootstrap(transparent: request.transparent, host: request.listenHost, port: request.listenPort, on: eventLoop)
+                Self.activeListenerBootstrap(
+                    transparent: request.transparent,
+                    host: request.listenHost,
+                    port: request.listenPort,
+                    on: eventLoop
+                )
                     .childChannelInitializer { channel in
                         bound.value.accept(channel)
                     }

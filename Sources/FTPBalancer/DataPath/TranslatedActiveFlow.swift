@@ -52,7 +52,10 @@ final class TranslatedActiveFlow: DataListener {
                     .connect(to: request.server)
                     .flatMapErrorThrowing { error in
                         clientSide.close(promise: nil)
-                        throw DataPathError(code: .bindFailed, detail: "the server's passive port \(request.server.logDescription): \(error)")
+                        throw DataPathError(
+                            code: .bindFailed,
+                            detail: "the server's passive port \(request.server.logDescription): \(error)"
+                        )
                     }
             }
             .map { serverSide in

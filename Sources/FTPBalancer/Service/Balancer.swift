@@ -197,11 +197,12 @@ package final class Balancer: Service, Sendable {
         } catch {
             throw BalancerError(.listenFailed, "virtual service '\(service.name)': cannot listen on \(listen): \(error)")
         }
+        let advertised = service.configuration.listeners.first { $0.endpoint == listen }?.advertisedAddress ?? ""
         self.logger.notice(
             "virtual service listening",
             metadata: [
                 "ftp.service": "\(service.name)", "ftp.listen": "\(listen)",
-                "ftp.advertise": "\(service.configuration.listeners.first { $0.endpoint == listen }?.advertisedAddress ?? "")",
+                "ftp.advertise": "\(advertised)",
                 "ftp.passive_ports": "\(service.configuration.passivePorts.lowerBound)-\(service.configuration.passivePorts.upperBound)",
                 "ftp.algorithm": "\(service.configuration.algorithm.rawValue)",
                 "ftp.servers": "\(service.configuration.servers.map(\.address.description).joined(separator: ","))",
