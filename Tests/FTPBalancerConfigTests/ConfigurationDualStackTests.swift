@@ -196,4 +196,21 @@ struct ConfigurationDualStackTests {
         #expect(error?.code == .duplicate)
         #expect(error?.message.contains("on the same advertised address 2001:db8::10") == true)
     }
+
+    @Test("check-config lists every listener and advertised address, and a policy other than client.")
+    func summary() throws {
+        let service = try self.parse(
+            """
+            virtual_services:
+              - name: ftp
+                listen: [10.0.0.1:21, "[2001:db8::10]:21"]
+                passive_ports: 40000-40999
+                servers: [10.0.2.11]
+                data_transfer_policy: active
+            """
+        )
+        #expect(service.summaryLines.contains("  listen:             10.0.0.1:21, [2001:db8::10]:21"))
+        #expect(service.summaryLines.contains("  advertise:          10.0.0.1, 2001:db8::10"))
+        #expect(service.summaryLines.contains("  data transfer:      active (what the servers get)"))
+    }
 }
