@@ -5,7 +5,7 @@ import NIOCore
 extension ControlSessionStateMachine {
     /// PASV or EPSV from the client, checked already.
     mutating func passive(_ kind: PassiveKind, _ command: FTPCommand) -> OnClientCommand {
-        let verb = self.policy.serverVerb(forClient: kind == .pasv ? .pasv : .epsv, serverIsIPv6: self.serverIsIPv6)
+        let verb = self.serverVerb(forClient: kind == .pasv ? .pasv : .epsv)
         switch verb {
         case .pasv, .epsv:
             let retry = verb == .epsv && self.policy.retriesWithPASV(serverIsIPv6: self.serverIsIPv6)
@@ -18,12 +18,15 @@ extension ControlSessionStateMachine {
         }
     }
 
+    /// The policy's verb for this server; PASV for EPSV once the server has refused EPSV.
+    private func serverVerb(forClient clientVerb: DataVerb) -> DataVerb {
+        let verb = self.policy.serverVerb(forClient: clientVerb, serverIsIPv6: self.serverIsIPv6)
+        return verb == .epsv && self.serverRefusedEPSV ? .pasv : verb
+    }
+
     /// PORT or EPRT from the client, whose address has passed the bounce checks.
     mutating func routeActive(_ request: ActiveRequest) -> OnClientCommand {
-        let verb = self.policy.serverVerb(
-            forClient: request.kind == .port ? .port : .eprt,
-            serverIsIPv6: self.serverIsIPv6
-        )
+        let verb = self.serverVerb(forClient: request.kind == .port ? .port : .eprt)
         switch verb {
         case .port, .eprt:
             var request = request
@@ -72,6 +75,7 @@ extension ControlSessionStateMachine {
         switch expectation {
         case .serverPassive(let request, retry: true) where code == 500 || code == 502:
             guard framing.endsCommand else { return .drop }
+            self.serverRefusedEPSV = true
             self.expectations.prepend(.serverPassive(request, retry: false))
             return .resend(FTPCommand(verb: "PASV"))
         case .serverPassive(let request, _):
@@ -118,6 +122,17 @@ extension ControlSessionStateMachine {
             return action(PassiveRequest(kind: kind, announcedHost: nil, serverPort: Int(port)))
         } catch {
             return .replace(unusable, error)
+        }
+    }
+}
+
+extension ControlSessionStateMachine.Expectation {
+    /// Commands wait while the balancer may still have to send the server something for this
+    /// one (PASV after a refused EPSV), so that the server gets commands in the client's order.
+    var holdsCommands: Bool {
+        switch self {
+        case .serverPassive(_, let retry): return retry
+        case .serverActive, .featureList, .other: return false
         }
     }
 }

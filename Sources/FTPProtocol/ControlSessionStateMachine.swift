@@ -112,15 +112,6 @@ package struct ControlSessionStateMachine {
         case serverActive(answering: PassiveKind?)
         case featureList
         case other
-
-        /// Commands wait while the balancer may still have to send the server something for this
-        /// one (PASV after a refused EPSV), so that the server gets commands in the client's order.
-        var holdsCommands: Bool {
-            switch self {
-            case .serverPassive(_, let retry): return retry
-            case .serverActive, .featureList, .other: return false
-            }
-        }
     }
 
     let addresses: Addresses
@@ -129,6 +120,8 @@ package struct ControlSessionStateMachine {
     var expectations = CircularBuffer<Expectation>(initialCapacity: 4)
     private var framer = ReplyFramer()
     private var extendedPassiveOnly = false
+    /// Once the server has refused EPSV (`passive`), it gets PASV without a retry.
+    var serverRefusedEPSV = false
 
     /// `policy` decides the verbs the server gets; `serverIsIPv6`, which of them it can take.
     package init(addresses: Addresses, policy: DataTransferPolicy = .client, serverIsIPv6: Bool = false) {

@@ -85,6 +85,17 @@ private func greeted(
         #expect(machine.activeReply(kind: .port) == "200 PORT command successful.")
     }
 
+    @Test func aServerThatRefusedEPSVOnceGetsPASVDirectlyFromThenOn() {
+        var machine = greeted(ipv4Client, .passive)
+        _ = machine.clientCommand(command("EPSV"))
+        #expect(machine.serverReplyLine(line("500 Unknown command.")) == .resend(FTPCommand(verb: "PASV")))
+        _ = machine.serverReplyLine(line("227 Entering Passive Mode (10,0,2,1,156,64)"))
+        #expect(machine.clientCommand(command("EPSV")) == .forward(FTPCommand(verb: "PASV")))
+        #expect(!machine.holdsCommands)
+        _ = machine.serverReplyLine(line("227 Entering Passive Mode (10,0,2,1,156,64)"))
+        #expect(machine.clientCommand(command("PORT 198,51,100,7,19,137")) == .forward(FTPCommand(verb: "PASV")))
+    }
+
     @Test func aSecondRefusalAfterTheRetryReachesTheClientScrubbed() {
         var machine = greeted(ipv4Client, .passive)
         _ = machine.clientCommand(command("PASV"))
