@@ -100,10 +100,12 @@ class ServicePlan:
     policy: str
     server: str
     port: int
+    # Listen on 0.0.0.0 and [::] with an advertise entry per family, rather than on the VIPs.
+    wildcard: bool = False
 
     @property
     def name(self) -> str:
-        return f"{self.policy}-{self.server}"
+        return f"{self.policy}-{self.server}" + ("-wildcard" if self.wildcard else "")
 
     @property
     def passive_ports(self) -> tuple[int, int]:
@@ -123,6 +125,7 @@ SERVICE_PLANS = (
     ServicePlan("active", "v6-both", 2106),
     ServicePlan("port", "v4-port-only", 2107),
     ServicePlan("eprt", "v4-port-only", 2108),
+    ServicePlan("client", "v4-both", 2109, wildcard=True),
 )
 
 
@@ -149,10 +152,12 @@ def balancer_yaml() -> str:
     """One service per plan, each on both VIPs: `listen` as a list, `advertise` left to the
     listen addresses. No source_address: the pools mix families."""
     servers = {plan.name: plan for plan in SERVER_PLANS}
+    vips = (DualStackTopology.VIP, DualStackTopology.VIP6)
     services = [
         {
             "name": plan.name,
-            "listen": [endpoint(DualStackTopology.VIP, plan.port), endpoint(DualStackTopology.VIP6, plan.port)],
+            "listen": [endpoint(host, plan.port) for host in (("0.0.0.0", "::") if plan.wildcard else vips)],
+            "advertise": list(vips) if plan.wildcard else None,
             "passive_ports": plan.passive_ports,
             "servers": [endpoint(servers[plan.server].host, servers[plan.server].port)],
             "data_transfer_policy": plan.policy,

@@ -6,7 +6,8 @@ made to need translation (netns6.SERVER_PLANS): vsftpd with port_enable=NO behin
 clients, vsftpd with pasv_enable=NO behind PASV/EPSV clients, pyftpdlib without EPSV for
 `passive`'s fallback to PASV, the IPv6 server behind IPv4 clients.
 
-What is moved: the full cross product, every client mode x every service (each policy), runs
+What is moved: the full cross product, every client mode x every service (each policy, and
+`client` once more on 0.0.0.0 and [::] with an advertise entry per family), runs
 ftplib with RETR, LIST and STOR of a 1 MiB file; a representative set of eight, one per
 service, each the combination that needs the most translation, moves the 64 MiB file both
 ways with ftplib, and five more with curl and lftp. Every transfer is checked by sha256, every

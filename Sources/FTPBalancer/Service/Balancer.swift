@@ -191,6 +191,15 @@ package final class Balancer: Service, Sendable {
                     try session.start()
                 }
             }
+        // `[::]` beside an IPv4 listener of its service on its port takes IPv6 clients only, or
+        // the two would clash; alone, it takes IPv4 clients too, as IPv4-mapped addresses.
+        let ipv4Beside = service.configuration.listeners.contains {
+            !$0.endpoint.isIPv6 && $0.endpoint.port == listen.port
+        }
+        if listen.isIPv6, listen.isWildcard, ipv4Beside {
+            let ipv6Only = ChannelOptions.socket(SocketOptionLevel(IPPROTO_IPV6), SocketOptionName(IPV6_V6ONLY))
+            _ = bootstrap.serverChannelOption(ipv6Only, value: 1)
+        }
         let channel: Channel
         do {
             channel = try await bootstrap.bind(host: listen.host, port: listen.port).get()
