@@ -1,6 +1,7 @@
 """IPv6 clients with the client_address modes, in netns6's dual-stack topology (tag "e").
 
-- transparent: the IPv6 client reaches the IPv6 server (s3, pyftpdlib) through the balancer,
+- transparent (under data_transfer_policy client, active and passive): the IPv6 client
+  reaches the IPv6 server (s3, pyftpdlib) through the balancer,
   its upstream control and data connections leave from the client's own address, and
   `ftplb setup-transparent` prints and applies the `ip -6` rules that catch the replies;
   pyftpdlib refuses EPRT addresses and passive data connections of any other address than its
@@ -32,7 +33,9 @@ V6_SERVER = netns6.ServerPlan("e-v6", "pyftpdlib", 2, DualStackTopology.SERVER6_
 PP_SERVER = netns6.ServerPlan("e-behind-haproxy", "vsftpd", 0, "10.81.0.11", 2121, (41350, 41399),
                               # Its control peer is HAProxy; its data connections come from ftplb.
                               ("pasv_promiscuous=YES", "port_enable=NO"))
-TRANSPARENT_PORT, PROXY_PORTS = 2141, {"proxy_protocol_v1": 2151, "proxy_protocol_v2": 2152}
+# Transparent services per data_transfer_policy: the server gets the client's verb, EPRT, or EPSV.
+TRANSPARENT_PORTS = {"client": 2141, "active": 2142, "passive": 2143}
+PROXY_PORTS = {"proxy_protocol_v1": 2151, "proxy_protocol_v2": 2152}
 PP_LOG = re.compile(r"pp-client=(\S+):(\d+) fe=control")
 
 
@@ -89,19 +92,20 @@ def haproxy(topology, servers, workdir):
 def edge_yaml() -> str:
     vip6 = DualStackTopology.VIP6
     services = [{
-        "name": "transparent6",
-        "listen": netns6.endpoint(vip6, TRANSPARENT_PORT),
-        "passive_ports": (40400, 40419),
+        "name": f"transparent6-{policy}",
+        "listen": netns6.endpoint(vip6, port),
+        "passive_ports": (40400 + 20 * index, 40419 + 20 * index),
         "client_address": "transparent",
+        "data_transfer_policy": policy,
         "health_check": {"type": "none"},
         "timeouts": ftpenv.TEST_TIMEOUTS,
         "servers": [netns6.endpoint(V6_SERVER.host, V6_SERVER.port)],
-    }]
+    } for index, (policy, port) in enumerate(TRANSPARENT_PORTS.items())]
     for index, (mode, port) in enumerate(PROXY_PORTS.items()):
         services.append({
             "name": mode.replace("_", "-"),
             "listen": netns6.endpoint(vip6, port),
-            "passive_ports": (40420 + 20 * index, 40439 + 20 * index),
+            "passive_ports": (40460 + 20 * index, 40479 + 20 * index),
             "client_address": mode,
             "data_transfer_policy": "passive",
             "health_check": {"type": "none"},
@@ -118,7 +122,8 @@ def balancer(topology, servers, haproxy, workdir):
     setup = ftpenv.run(ftpenv.ns_prefix(topology.balancer) + [
         str(ftpenv.ftplb_binary()), "setup-transparent", "--config", str(config), "--apply"], timeout=60)
     process = ftpenv.start_ftplb_file(
-        workdir, "e-ftplb", config, [(DualStackTopology.VIP6, port) for port in (TRANSPARENT_PORT, *PROXY_PORTS.values())],
+        workdir, "e-ftplb", config,
+        [(DualStackTopology.VIP6, port) for port in (*TRANSPARENT_PORTS.values(), *PROXY_PORTS.values())],
         ns=topology.balancer)
     try:
         yield config, setup.stdout.decode()
@@ -151,11 +156,15 @@ def test_setup_transparent_prints_and_applies_the_ip6_rules(topology, balancer):
     assert "fwmark 0x1 lookup 100" in rules, rules
 
 
+@pytest.mark.parametrize("policy", list(TRANSPARENT_PORTS))
 @pytest.mark.parametrize("mode", ["epsv", "eprt"])
-def test_transparent_ipv6_server_sees_the_ipv6_client(topology, servers, balancer, mode):
+def test_transparent_ipv6_server_sees_the_ipv6_client(topology, servers, balancer, mode, policy):
+    """Also when the server gets another mode than the client's: EPRT for an EPSV client (the
+    balancer's transparent listener takes the server's connection to the client's address), EPSV
+    for an EPRT client (the balancer connects from the client's address)."""
     server = servers[V6_SERVER.name]
     before = len(server.process.log_text())
-    ftplib_session(topology, TRANSPARENT_PORT, mode, server)
+    ftplib_session(topology, TRANSPARENT_PORTS[policy], mode, server)
     logged_in = [line for line in server.process.log_text()[before:].splitlines() if f"-[{ftpenv.FTP_USER}]" in line]
     assert logged_in, server.process.log_tail()
     client = DualStackTopology.CLIENT6_IP
