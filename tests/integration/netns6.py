@@ -148,9 +148,9 @@ def start_server(plan: ServerPlan, topology: DualStackTopology, workdir: Path,
                                   ns=ns, extra=plan.extra)
 
 
-def balancer_yaml() -> str:
+def balancer_yaml(relay: str = "splice") -> str:
     """One service per plan, each on both VIPs: `listen` as a list, `advertise` left to the
-    listen addresses. No source_address: the pools mix families."""
+    listen addresses. No source_address: the pools mix families. `relay` is data_path.relay."""
     servers = {plan.name: plan for plan in SERVER_PLANS}
     vips = (DualStackTopology.VIP, DualStackTopology.VIP6)
     services = [
@@ -166,4 +166,4 @@ def balancer_yaml() -> str:
         }
         for plan in SERVICE_PLANS
     ]
-    return ftpenv.ftplb_pools_yaml(services)
+    return ftpenv.ftplb_pools_yaml(services) + f"data_path: {{relay: {relay}}}\n"

@@ -6,7 +6,8 @@ made to need translation (netns6.SERVER_PLANS): vsftpd with port_enable=NO behin
 clients, vsftpd with pasv_enable=NO behind PASV/EPSV clients, pyftpdlib without EPSV for
 `passive`'s fallback to PASV, the IPv6 server behind IPv4 clients.
 
-What is moved: the full cross product, every client mode x every service (each policy, and
+Everything runs twice, with each data_path.relay (splice, copy). What is moved: the full cross
+product, every client mode x every service (each policy, and
 `client` once more on 0.0.0.0 and [::] with an advertise entry per family), runs
 ftplib with RETR, LIST and STOR of a 1 MiB file; a representative set of eight, one per
 service, each the combination that needs the most translation, moves the 64 MiB file both
@@ -73,13 +74,14 @@ def fleet(topology, workdir, big_file, small_file, ftp_user):
             server.stop()
 
 
-@pytest.fixture(scope="module")
-def balancer(topology, fleet, workdir):
-    config = workdir / "ftplb-v6.yaml"
-    config.write_text(netns6.balancer_yaml())
+@pytest.fixture(scope="module", params=["splice", "copy"])
+def balancer(topology, fleet, workdir, request):
+    """Once with each data_path.relay: translated data connections have a relay of each."""
+    config = workdir / f"ftplb-v6-{request.param}.yaml"
+    config.write_text(netns6.balancer_yaml(request.param))
     listens = [(host, plan.port) for plan in netns6.SERVICE_PLANS
                for host in (DualStackTopology.VIP, DualStackTopology.VIP6)]
-    process = ftpenv.start_ftplb_file(workdir, "ftplb-v6", config, listens, ns=topology.balancer)
+    process = ftpenv.start_ftplb_file(workdir, f"ftplb-v6-{request.param}", config, listens, ns=topology.balancer)
     try:
         yield process
     finally:

@@ -88,6 +88,22 @@ package protocol DataPath: Sendable {
         observer: any DataFlowObserver,
         logger: Logger
     ) -> EventLoopFuture<any DataListener>
+
+    /// The client asked for passive mode, the server gets PORT/EPRT (`TranslatedDataPath.swift`).
+    func openTranslatedPassive(
+        _ request: TranslatedPassiveDataRequest,
+        on eventLoop: any EventLoop,
+        observer: any DataFlowObserver,
+        logger: Logger
+    ) -> EventLoopFuture<any TranslatedDataListener>
+
+    /// The client asked for active mode, the server gets PASV/EPSV.
+    func openTranslatedActive(
+        _ request: TranslatedActiveDataRequest,
+        on eventLoop: any EventLoop,
+        observer: any DataFlowObserver,
+        logger: Logger
+    ) -> EventLoopFuture<any DataListener>
 }
 
 /// Why a data connection could not be prepared.

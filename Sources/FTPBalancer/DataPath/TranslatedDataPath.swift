@@ -45,10 +45,8 @@ package protocol TranslatedDataListener: DataListener {
     var serverSidePort: Int { get }
 }
 
-/// Translated data connections are relayed on SwiftNIO channels whichever relay the others use:
-/// they are the exception (a pool whose servers lack the client's mode), and a splice(2) relay
-/// of them would be a second copy of the splice path's accept and connect logic.
-extension DataPath {
+/// Translated data connections on SwiftNIO channels (`data_path.relay: copy`).
+extension NIODataPath {
     package func openTranslatedPassive(
         _ request: TranslatedPassiveDataRequest,
         on eventLoop: any EventLoop,
