@@ -24,6 +24,7 @@ let package = Package(
         .target(
             name: "FTPBalancerConfig",
             dependencies: [
+                "FTPProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
             ]

@@ -11,6 +11,13 @@ extension VirtualService {
             "name": .string(self.name),
             "listen": .string(configuration.listen.description),
             "advertise": .string(configuration.advertisedAddress),
+            // A service with a listen list: each listener and the address its clients are given.
+            "listeners": .array(
+                configuration.listeners.map {
+                    .object(["listen": .string($0.endpoint.description), "advertise": .string($0.advertisedAddress)])
+                }
+            ),
+            "data_transfer_policy": .string(configuration.dataTransferPolicy.rawValue),
             "passive_ports": .string(
                 "\(configuration.passivePorts.lowerBound)-\(configuration.passivePorts.upperBound)"
             ),

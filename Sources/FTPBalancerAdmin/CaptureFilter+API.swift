@@ -9,7 +9,7 @@ extension CaptureFilter.Session {
             throw CaptureFilterError("the session's client-side addresses are missing from the admin API's answer")
         }
         let range = service["passive_ports"]?.stringValue?.split(separator: "-").compactMap { Int($0) } ?? []
-        guard let advertised = service["advertise"]?.stringValue, range.count == 2, range[0] <= range[1],
+        guard let advertised = Self.advertised(for: listener, service: service), range.count == 2, range[0] <= range[1],
             let activeSourcePort = service["active_source_port"]?.intValue,
             let mode = service["client_address"]?.stringValue
         else {
@@ -28,6 +28,16 @@ extension CaptureFilter.Session {
             serverSideLocal: serverSide?["balancer"]?.stringValue.flatMap(CaptureFilter.HostPort.init),
             server: serverSide?["server"]?.stringValue.flatMap(CaptureFilter.HostPort.init)
         )
+    }
+
+    /// The advertised address of the listener the session came in on: a dual-stack service has
+    /// one per family, and an IPv6 session's data connections are on the IPv6 one.
+    static func advertised(for listener: CaptureFilter.HostPort, service: JSONValue) -> String? {
+        let listeners = service["listeners"]?.arrayValue ?? []
+        let isIPv6 = listener.host.contains(":")
+        let exact = listeners.first { $0["listen"]?.stringValue.flatMap(CaptureFilter.HostPort.init) == listener }
+        let sameFamily = listeners.first { ($0["advertise"]?.stringValue?.contains(":") ?? false) == isIPv6 }
+        return (exact ?? sameFamily)?["advertise"]?.stringValue ?? service["advertise"]?.stringValue
     }
 }
 

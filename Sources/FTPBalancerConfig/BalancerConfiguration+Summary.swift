@@ -30,8 +30,8 @@ extension VirtualServiceConfiguration {
         let ports = self.passivePorts.count
         var lines = [
             "virtual service '\(self.name)'",
-            "  listen:             \(self.listen)",
-            "  advertise:          \(self.advertisedAddress)",
+            "  listen:             \(self.listeners.map(\.endpoint.description).joined(separator: ", "))",
+            "  advertise:          \(self.listeners.map(\.advertisedAddress).joined(separator: ", "))",
             "  passive ports:      \(self.passivePorts.lowerBound)-\(self.passivePorts.upperBound) "
                 + "(\(ports) \(ports == 1 ? "port" : "ports"))",
             "  source address:     \(self.sourceAddressSummary)",
@@ -41,6 +41,9 @@ extension VirtualServiceConfiguration {
         ]
         if self.listenFreebind {
             lines.insert("  listen freebind:    yes: listens before the host holds the address", at: 2)
+        }
+        if self.dataTransferPolicy != .client {
+            lines.append("  data transfer:      \(self.dataTransferPolicy.rawValue) (what the servers get)")
         }
         if self.algorithm == .perUser {
             lines.append(contentsOf: self.userRouting.summaryLines)

@@ -1,3 +1,5 @@
+import FTPProtocol
+
 /// The whole running configuration of one `ftplb` process: what `ftplb run` builds from a YAML
 /// file or from the quick command-line flags, after validation.
 package struct BalancerConfiguration: Equatable, Sendable {
@@ -84,6 +86,10 @@ package struct VirtualServiceConfiguration: Equatable, Sendable {
     /// Listen and bind the advertised address even while the host does not hold it (IP_FREEBIND):
     /// the standby of a keepalived pair is ready before the VIP moves to it.
     package var listenFreebind: Bool
+    /// The listeners of a `listen` list after the first (`listen`, `advertisedAddress`).
+    package var otherListeners: [ListenerConfiguration]
+    /// The data-connection verb the servers get, whatever the client sent.
+    package var dataTransferPolicy: DataTransferPolicy
 
     package static let defaultUnavailableMessage = "Service not available: no FTP server is reachable."
 
@@ -102,7 +108,9 @@ package struct VirtualServiceConfiguration: Equatable, Sendable {
         limits: SessionLimitConfiguration = SessionLimitConfiguration(),
         unavailableMessage: String = VirtualServiceConfiguration.defaultUnavailableMessage,
         clientAddress: ClientAddressMode = .none,
-        listenFreebind: Bool = false
+        listenFreebind: Bool = false,
+        otherListeners: [ListenerConfiguration] = [],
+        dataTransferPolicy: DataTransferPolicy = .client
     ) {
         self.name = name
         self.listen = listen
@@ -119,6 +127,8 @@ package struct VirtualServiceConfiguration: Equatable, Sendable {
         self.unavailableMessage = unavailableMessage
         self.clientAddress = clientAddress
         self.listenFreebind = listenFreebind
+        self.otherListeners = otherListeners
+        self.dataTransferPolicy = dataTransferPolicy
     }
 }
 

@@ -12,6 +12,7 @@ package enum ConfigurationLoader {
         "name", "listen", "advertise", "passive_ports", "source_address", "active_source_port", "servers",
         "timeouts", "algorithm", "unavailable_message", "limits", "health_check", "per_user", "client_address",
         "listen_freebind",
+        "data_transfer_policy",
     ]
     static let serverKeys = ["name", "address"] + Self.serverOptionKeys
     static let timeoutKeys = ["server_connect", "passive_accept", "active_connect", "control_idle", "data_idle"]
@@ -112,7 +113,9 @@ package enum ConfigurationLoader {
         let nameNode = try fields.required("name")
         let listenNode = try fields.required("listen")
         let passivePortsNode = try fields.required("passive_ports")
-        let listen = try listenNode.value(ConfigurationValueParser.endpoint)
+        let listens = try Self.listens(listenNode)
+        let listen = listens[0]
+        let advertise = try Self.advertise(fields["advertise"])
         let activeSourcePort = try fields.optional("active_source_port") { (text) throws(ValueProblem) in
             try ConfigurationValueParser.port(text, in: 0...65535)
         }
@@ -121,8 +124,8 @@ package enum ConfigurationLoader {
             nameLocation: nameNode.location,
             listen: listen.endpoint,
             listenAddress: listen.address,
-            listenLocation: listenNode.location,
-            advertise: try fields.optional("advertise", ConfigurationValueParser.ipAddress),
+            listenLocation: listen.location,
+            advertise: advertise.first,
             // A missing advertise is the listen address's business: point at that line.
             advertiseLocation: fields["advertise"]?.location
                 ?? listenNode.location.replacingPath(node.childPath("advertise")),
@@ -144,7 +147,14 @@ package enum ConfigurationLoader {
             unavailableMessage: try fields.optional("unavailable_message", ConfigurationValueParser.replyText)
                 ?? VirtualServiceConfiguration.defaultUnavailableMessage,
             clientAddress: try fields.optional("client_address", ConfigurationValueParser.clientAddress) ?? .none,
-            listenFreebind: try fields.optional("listen_freebind", ConfigurationValueParser.boolean) ?? false
+            listenFreebind: try fields.optional("listen_freebind", ConfigurationValueParser.boolean) ?? false,
+            otherListens: listens.dropFirst().map {
+                VirtualServiceDraft.Listener(endpoint: $0.endpoint, address: $0.address, location: $0.location)
+            },
+            otherAdvertise: advertise.dropFirst().first,
+            dataTransferPolicy: try fields.optional("data_transfer_policy", ConfigurationValueParser.dataTransferPolicy)
+                ?? .client,
+            dataTransferPolicyLocation: fields["data_transfer_policy"]?.location
         )
     }
 

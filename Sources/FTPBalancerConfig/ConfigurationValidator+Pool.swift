@@ -107,3 +107,19 @@ extension ConfigurationValidator {
         VirtualServiceConfiguration.seconds(duration)
     }
 }
+
+extension ConfigurationValidator {
+    /// `pasv` and `port` can only name IPv4 addresses: a pool with an IPv6 server needs another.
+    static func validateDataTransferPolicy(of draft: VirtualServiceDraft) throws(ConfigurationError) {
+        let policy = draft.dataTransferPolicy
+        guard policy.needsIPv4Servers else { return }
+        for server in draft.servers where server.address.family == .v6 {
+            let instead = policy == .pasv ? "epsv or passive" : "eprt or active"
+            throw server.location.error(
+                .invalidValue,
+                "server \(server.configuration.address) is IPv6, but data_transfer_policy \(policy.rawValue) "
+                    + "can only name IPv4 addresses; use \(instead) instead"
+            )
+        }
+    }
+}

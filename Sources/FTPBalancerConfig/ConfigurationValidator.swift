@@ -18,28 +18,40 @@ enum ConfigurationValidator {
         return drafts.map { $0.configuration() }
     }
 
-    /// The advertised address must be one a client can reach, of the family the client used to
-    /// reach the listener; servers must be reachable from the source address.
+    /// Each advertised address must be one a client can reach, of the family of a listener, at
+    /// most one per family; servers must be reachable from the source address.
     static func validateAddresses(of draft: VirtualServiceDraft) throws(ConfigurationError) {
-        let listenKey = draft.listenLocation.key
-        if let advertise = draft.advertise {
+        // `listen`, not `listen[0]`: the message is about the key.
+        let listenKey = String(draft.listenLocation.key.prefix { $0 != "[" })
+        let listens = draft.listenAddresses
+        var advertisedFamilies: Set<IPAddress.Family> = []
+        for advertise in draft.advertiseAddresses {
             guard !advertise.isWildcard else {
                 throw draft.advertiseLocation.error(
                     .invalidValue,
                     "\(advertise) is a wildcard address, which clients cannot connect to; give the address clients use"
                 )
             }
-            guard advertise.family == draft.listenAddress.family else {
+            guard listens.contains(where: { $0.address.family == advertise.family }) else {
+                let written = listens.map(\.endpoint.description).joined(separator: ", ")
+                let family = listens.count == 1 ? draft.listenAddress.family.rawValue : "of another family"
                 throw draft.advertiseLocation.error(
                     .invalidValue,
-                    "\(advertise) is \(advertise.family.rawValue) but \(listenKey) \(draft.listen) is "
-                        + "\(draft.listenAddress.family.rawValue); both must be of the same family"
+                    "\(advertise) is \(advertise.family.rawValue) but \(listenKey) \(written) is "
+                        + "\(family); both must be of the same family"
                 )
             }
-        } else if draft.listenAddress.isWildcard {
+            guard advertisedFamilies.insert(advertise.family).inserted else {
+                throw draft.advertiseLocation.error(
+                    .duplicate,
+                    "two \(advertise.family.rawValue) addresses; give at most one per address family"
+                )
+            }
+        }
+        for listen in listens where draft.advertisedAddress(for: listen.address) == nil {
             throw draft.advertiseLocation.error(
                 .missingKey,
-                "required because \(listenKey) \(draft.listen) is a wildcard address: "
+                "required because \(listenKey) \(listen.endpoint) is a wildcard address: "
                     + "passive replies must tell clients a real address"
             )
         }
@@ -53,6 +65,7 @@ enum ConfigurationValidator {
                 )
             }
         }
+        try Self.validateDataTransferPolicy(of: draft)
     }
 
     /// A server listed twice would get twice the share of clients, which is never what was meant.
@@ -92,20 +105,25 @@ enum ConfigurationValidator {
     }
 
     /// Two listeners on one port clash when their addresses are equal, or when one is the
-    /// wildcard of the other's family: the wildcard takes the port on every address.
+    /// wildcard of the other's family: the wildcard takes the port on every address. A service's
+    /// own listeners count too.
     static func validateUniqueListeners(_ drafts: [VirtualServiceDraft]) throws(ConfigurationError) {
-        for (index, draft) in drafts.enumerated() {
-            for earlier in drafts[..<index] where earlier.listen.port == draft.listen.port {
-                let a = earlier.listenAddress
-                let b = draft.listenAddress
-                guard a == b || (a.family == b.family && (a.isWildcard || b.isWildcard)) else {
-                    continue
+        var seen: [(endpoint: Endpoint, address: IPAddress, location: ConfigurationLocation, service: String)] = []
+        for draft in drafts {
+            for listen in draft.listenAddresses {
+                for earlier in seen where earlier.endpoint.port == listen.endpoint.port {
+                    let a = earlier.address
+                    let b = listen.address
+                    guard a == b || (a.family == b.family && (a.isWildcard || b.isWildcard)) else {
+                        continue
+                    }
+                    throw listen.location.error(
+                        .duplicate,
+                        "\(listen.endpoint) clashes with \(earlier.endpoint) of virtual service '\(earlier.service)'"
+                            + Self.firstAt(earlier.location)
+                    )
                 }
-                throw draft.listenLocation.error(
-                    .duplicate,
-                    "\(draft.listen) clashes with \(earlier.listen) of virtual service '\(earlier.name)'"
-                        + Self.firstAt(earlier.listenLocation)
-                )
+                seen.append((listen.endpoint, listen.address, listen.location, draft.name))
             }
         }
     }
@@ -115,14 +133,15 @@ enum ConfigurationValidator {
     static func validatePassivePorts(_ drafts: [VirtualServiceDraft]) throws(ConfigurationError) {
         for (index, draft) in drafts.enumerated() {
             for earlier in drafts[..<index]
-            where earlier.advertisedAddress == draft.advertisedAddress
+            where !earlier.advertisedAddresses.isDisjoint(with: draft.advertisedAddresses)
                 && earlier.passivePorts.overlaps(draft.passivePorts)
             {
+                let shared = earlier.advertisedAddresses.intersection(draft.advertisedAddresses).map(\.text).sorted()
                 throw draft.passivePortsLocation.error(
                     .duplicate,
                     "passive ports \(Self.range(draft.passivePorts)) overlap "
                         + "\(Self.range(earlier.passivePorts)) of virtual service '\(earlier.name)' "
-                        + "on the same advertised address \(draft.advertisedAddress?.text ?? "")"
+                        + "on the same advertised address \(shared.joined(separator: ", "))"
                         + Self.firstAt(earlier.passivePortsLocation)
                 )
             }

@@ -1,3 +1,5 @@
+import FTPProtocol
+
 /// A virtual service as read from the file or the flags, before the checks that span several
 /// values: it keeps the parsed addresses and where each value came from, so that those checks
 /// can point at the right line.
@@ -48,6 +50,13 @@ struct VirtualServiceDraft {
         }
     }
 
+    /// One more entry of a `listen` list.
+    struct Listener {
+        var endpoint: Endpoint
+        var address: IPAddress
+        var location: ConfigurationLocation
+    }
+
     var name: String
     var nameLocation: ConfigurationLocation
     var listen: Endpoint
@@ -74,10 +83,34 @@ struct VirtualServiceDraft {
     var unavailableMessage: String
     var clientAddress: ClientAddressMode
     var listenFreebind: Bool = false
+    /// The second and later entries of a `listen` list.
+    var otherListens: [Listener] = []
+    /// The second entry of an `advertise` list: the address for the other family.
+    var otherAdvertise: IPAddress? = nil
+    var dataTransferPolicy: DataTransferPolicy = .client
+    var dataTransferPolicyLocation: ConfigurationLocation? = nil
 
-    /// The address clients are told to connect to; nil until a wildcard listen is given one.
-    var advertisedAddress: IPAddress? {
-        self.advertise ?? (self.listenAddress.isWildcard ? nil : self.listenAddress)
+    /// Every listen address, `listen` (or the first of its list) first.
+    var listenAddresses: [(endpoint: Endpoint, address: IPAddress, location: ConfigurationLocation)] {
+        [(self.listen, self.listenAddress, self.listenLocation)]
+            + self.otherListens.map { ($0.endpoint, $0.address, $0.location) }
+    }
+
+    /// The `advertise` entries, one per family at most once validated.
+    var advertiseAddresses: [IPAddress] { [self.advertise, self.otherAdvertise].compactMap { $0 } }
+
+    /// The address clients of a listener on `address` are told to connect to: the `advertise`
+    /// entry of its family, else its own; nil for a wildcard with no such entry.
+    func advertisedAddress(for address: IPAddress) -> IPAddress? {
+        self.advertiseAddresses.first { $0.family == address.family } ?? (address.isWildcard ? nil : address)
+    }
+
+    /// The address clients of the first listener are told to connect to.
+    var advertisedAddress: IPAddress? { self.advertisedAddress(for: self.listenAddress) }
+
+    /// Every address written into passive replies, on which passive ports are opened.
+    var advertisedAddresses: Set<IPAddress> {
+        Set(self.listenAddresses.compactMap { self.advertisedAddress(for: $0.address) })
     }
 
     /// The model the balancer runs; call after `ConfigurationValidator` has accepted the draft.
@@ -97,7 +130,14 @@ struct VirtualServiceDraft {
             limits: self.limits,
             unavailableMessage: self.unavailableMessage,
             clientAddress: self.clientAddress,
-            listenFreebind: self.listenFreebind
+            listenFreebind: self.listenFreebind,
+            otherListeners: self.otherListens.map { listener in
+                ListenerConfiguration(
+                    endpoint: listener.endpoint,
+                    advertisedAddress: self.advertisedAddress(for: listener.address)?.text ?? listener.endpoint.host
+                )
+            },
+            dataTransferPolicy: self.dataTransferPolicy
         )
     }
 }

@@ -41,7 +41,7 @@ package struct ControlSessionStateMachine {
     }
 
     package enum OnClientCommand: Equatable, Sendable {
-        /// Relay the command to the server unchanged.
+        /// Relay the command to the server (the client's, or the verb the policy gives it).
         case forward(FTPCommand)
         /// Answer the client with this reply line; nothing goes to the server.
         case answer(String)
@@ -49,6 +49,9 @@ package struct ControlSessionStateMachine {
         case refuse(String, Refusal)
         /// Open a listener for the server's data connection, then call `activeListenerReady`.
         case openActive(ActiveRequest)
+        /// The client asked for passive mode but the server gets PORT/EPRT: open the client's
+        /// passive listener and a listener for the server, then call `activeListenerReady`.
+        case openTranslatedPassive(TranslatedPassiveRequest)
     }
 
     package struct ActiveRequest: Equatable, Sendable {
@@ -56,12 +59,20 @@ package struct ControlSessionStateMachine {
         /// Where the balancer connects for the client's data connection.
         package var clientHost: String
         package var clientPort: Int
+        /// What the server gets, when it gets PORT/EPRT too.
+        package var serverVerb: ActiveKind = .port
+    }
+
+    package struct TranslatedPassiveRequest: Equatable, Sendable {
+        /// What the client asked for, which decides the reply it gets.
+        package var kind: PassiveKind
+        package var serverVerb: ActiveKind
     }
 
     package enum OnServerReplyLine: Equatable, Sendable {
         /// Relay this line (the server's, possibly with hidden addresses replaced).
         case forward(ByteBuffer)
-        /// Drop the line (a TLS feature in a FEAT reply).
+        /// Drop the line (a TLS feature in a FEAT reply, a refusal about to be retried).
         case drop
         /// Open a passive listener, then answer the client with `passiveReply`.
         case openPassive(PassiveRequest)
@@ -69,6 +80,14 @@ package struct ControlSessionStateMachine {
         case replace(String, FTPProtocolError)
         /// The server refused the PORT/EPRT the balancer sent: relay the line, close the listener.
         case activeRefused(ByteBuffer)
+        /// The server refused EPSV (`data_transfer_policy: passive`): drop its reply, send this.
+        case resend(FTPCommand)
+        /// The server took the PORT/EPRT sent for a client's PASV/EPSV: answer the client with
+        /// `passiveReply` for the passive listener already open.
+        case answerPassive(PassiveKind)
+        /// The server answered the PASV/EPSV sent for a client's PORT/EPRT: connect to the client
+        /// and to the server's port, then answer the client with `activeReply`.
+        case openTranslatedActive(ActiveRequest, PassiveRequest)
     }
 
     package struct PassiveRequest: Equatable, Sendable {
@@ -79,20 +98,36 @@ package struct ControlSessionStateMachine {
         package var serverPort: Int
     }
 
-    private enum Expectation: Equatable {
+    /// What the client asked for, kept until the server's reply to the verb it got.
+    enum ClientDataRequest: Equatable {
         case passive(PassiveKind)
-        case active
+        case active(ActiveRequest)
+    }
+
+    enum Expectation: Equatable {
+        /// The server got PASV/EPSV; with `retry`, a 500/502 to EPSV is answered by sending PASV.
+        case serverPassive(ClientDataRequest, retry: Bool)
+        /// The server got PORT/EPRT for a listener of the balancer; `answering` is the client's
+        /// PASV/EPSV it stands for, nil when the client sent PORT/EPRT itself.
+        case serverActive(answering: PassiveKind?)
         case featureList
         case other
     }
 
-    private let addresses: Addresses
-    private var expectations = CircularBuffer<Expectation>(initialCapacity: 4)
+    let addresses: Addresses
+    let policy: DataTransferPolicy
+    let serverIsIPv6: Bool
+    var expectations = CircularBuffer<Expectation>(initialCapacity: 4)
     private var framer = ReplyFramer()
     private var extendedPassiveOnly = false
+    /// Once the server has refused EPSV (`passive`), it gets PASV without a retry.
+    var serverRefusedEPSV = false
 
-    package init(addresses: Addresses) {
+    /// `policy` decides the verbs the server gets; `serverIsIPv6`, which of them it can take.
+    package init(addresses: Addresses, policy: DataTransferPolicy = .client, serverIsIPv6: Bool = false) {
         self.addresses = addresses
+        self.policy = policy
+        self.serverIsIPv6 = serverIsIPv6
         // The greeting is the reply to the connection itself: replies to commands come after it.
         self.expectations.append(.other)
     }
@@ -100,7 +135,10 @@ package struct ControlSessionStateMachine {
     /// Completion replies the server still owes for relayed commands.
     package var outstandingReplies: Int { self.expectations.count }
 
-    private var advertisedIsIPv6: Bool { self.addresses.advertised.contains(":") }
+    /// The client's next command must wait for the server's reply to an earlier one.
+    package var holdsCommands: Bool { self.expectations.contains { $0.holdsCommands } }
+
+    var advertisedIsIPv6: Bool { self.addresses.advertised.contains(":") }
 }
 
 extension ControlSessionStateMachine {
@@ -113,8 +151,7 @@ extension ControlSessionStateMachine {
             if self.advertisedIsIPv6 {
                 return .refuse("502 PASV cannot name an IPv6 address; use EPSV.", .unsupportedCommand)
             }
-            self.expectations.append(.passive(.pasv))
-            return .forward(command)
+            return self.passive(.pasv, command)
         case "EPSV":
             return self.extendedPassive(command)
         case "PORT":
@@ -154,16 +191,6 @@ extension ControlSessionStateMachine {
         }
     }
 
-    /// The command for the server once the active listener is open at `host`:`port`.
-    package mutating func activeListenerReady(kind: ActiveKind, host: String, port: Int) -> FTPCommand {
-        self.expectations.append(.active)
-        if kind == .port, let octets = HostPortAddress.octets(ofIPv4: host) {
-            return FTPCommand(verb: "PORT", argument: HostPortAddress(octets: octets, port: UInt16(port)).text)
-        }
-        let family: ExtendedAddress.NetworkProtocol = host.contains(":") ? .ipv6 : .ipv4
-        return FTPCommand(verb: "EPRT", argument: ExtendedAddress(networkProtocol: family, host: host, port: UInt16(port)).text)
-    }
-
     /// The reply the client gets once its passive listener is open on `port`.
     package func passiveReply(kind: PassiveKind, port: Int) -> String {
         switch kind {
@@ -182,29 +209,28 @@ extension ControlSessionStateMachine {
     private mutating func extendedPassive(_ command: FTPCommand) -> OnClientCommand {
         switch command.asciiArgument?.uppercased() {
         case nil, "":
-            self.expectations.append(.passive(.epsv))
-            return .forward(command)
+            return self.passive(.epsv, command)
         case "ALL":
             // Answered here: the balancer, not the server, chooses how data connections are
             // made towards the server, and from now on it refuses every other mode itself.
             self.extendedPassiveOnly = true
             return .answer("200 EPSV ALL accepted.")
         case "1" where !self.advertisedIsIPv6, "2" where self.advertisedIsIPv6:
-            self.expectations.append(.passive(.epsv))
-            return .forward(FTPCommand(verb: "EPSV"))
+            // The family asked for is the client's side; the server gets plain EPSV.
+            return self.passive(.epsv, FTPCommand(verb: "EPSV"))
         default:
             return .refuse(self.networkProtocolReply, .malformedAddress)
         }
     }
 
-    private func active(_ kind: ActiveKind, host: String, port: Int) -> OnClientCommand {
+    private mutating func active(_ kind: ActiveKind, host: String, port: Int) -> OnClientCommand {
         guard Self.canonical(host) == self.addresses.client else {
             return .refuse("504 \(kind == .port ? "PORT" : "EPRT") refused: the address must be your own.", .bounceAddress)
         }
         guard port >= 1024 else {
             return .refuse("504 \(kind == .port ? "PORT" : "EPRT") refused: privileged port.", .privilegedPort)
         }
-        return .openActive(ActiveRequest(kind: kind, clientHost: self.addresses.client, clientPort: port))
+        return self.routeActive(ActiveRequest(kind: kind, clientHost: self.addresses.client, clientPort: port))
     }
 
     /// The canonical text of an IP literal, without an IPv4-mapped IPv6 prefix.
@@ -234,32 +260,16 @@ extension ControlSessionStateMachine {
         guard framing.position != .unframed, let code = framing.code else {
             return .forward(self.scrubbed(line))
         }
+        if let action = self.dataReply(line, code: code, framing: framing, expectation: expectation) {
+            return action
+        }
         switch (code, framing.position) {
-        case (227, .single):
-            let kind: PassiveKind = expectation == .passive(.epsv) ? .epsv : .pasv
-            do {
-                let address = try HostPortAddress(passiveReplyText: String(decoding: line.readableBytesView.dropFirst(4), as: UTF8.self))
-                return .openPassive(PassiveRequest(kind: kind, announcedHost: address.host, serverPort: Int(address.port)))
-            } catch {
-                return .replace("425 Cannot open data connection: the server's passive reply was unusable.", error)
-            }
-        case (229, .single):
-            let kind: PassiveKind = expectation == .passive(.pasv) ? .pasv : .epsv
-            do {
-                let port = try ExtendedPassiveReply.port(inReplyText: String(decoding: line.readableBytesView, as: UTF8.self))
-                return .openPassive(PassiveRequest(kind: kind, announcedHost: nil, serverPort: Int(port)))
-            } catch {
-                return .replace("425 Cannot open data connection: the server's passive reply was unusable.", error)
-            }
         case (228, .single):
             // LPSV is refused before it reaches a server, but a 228 would carry its address.
             return .replace("425 Cannot open data connection.", FTPProtocolError(.malformedHostPort, input: "228"))
         case (_, .continuation) where expectation == .featureList && code == 211:
             return Self.isTLSFeature(line) ? .drop : .forward(self.scrubbed(line))
         default:
-            if expectation == .active, framing.endsCommand, !(200..<300).contains(code) {
-                return .activeRefused(self.scrubbed(line))
-            }
             return .forward(self.scrubbed(line))
         }
     }
@@ -271,7 +281,7 @@ extension ControlSessionStateMachine {
         return name == "AUTH" || name == "PBSZ" || name == "PROT"
     }
 
-    private func scrubbed(_ line: ByteBuffer) -> ByteBuffer {
+    func scrubbed(_ line: ByteBuffer) -> ByteBuffer {
         var line = line
         for hidden in self.addresses.hidden {
             line = AddressScrubber.replace(hidden, with: self.addresses.advertised, in: line)

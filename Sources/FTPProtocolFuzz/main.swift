@@ -10,19 +10,22 @@ import Darwin
 /// Feeds one input through everything in FTPProtocol that reads bytes from a peer, and traps when
 /// a round trip or an invariant fails, so that libFuzzer reports it as a crash.
 ///
-/// The first byte picks the session's address family; the rest is the control connection, framed
-/// with a small limit so that overlong lines are common.
+/// The first byte picks the session's address family (bit 0), the server's (bit 1) and the
+/// data_transfer_policy (the bits above); the rest is the control connection, framed with a small
+/// limit so that overlong lines are common.
 enum ProtocolFuzzHarness {
     static let maximumLineLength = 64
 
     static func run(_ bytes: UnsafeRawBufferPointer) {
         var input = ByteBuffer(bytes: bytes)
-        let usesIPv6 = (input.readInteger(as: UInt8.self) ?? 0) & 1 == 1
+        let first = Int(input.readInteger(as: UInt8.self) ?? 0)
+        let usesIPv6 = first & 1 == 1
+        let policy = DataTransferPolicy.allCases[(first >> 2) % DataTransferPolicy.allCases.count]
         let lines = Self.decodeWhole(input)
         precondition(lines == Self.decodeByteAtATime(input), "chunking changed the decoded lines")
 
         let addresses = Self.addresses(usesIPv6: usesIPv6)
-        var machine = ControlSessionStateMachine(addresses: addresses)
+        var machine = ControlSessionStateMachine(addresses: addresses, policy: policy, serverIsIPv6: first & 2 == 2)
         var framer = ReplyFramer()
         for decoded in lines {
             let line: ByteBuffer
@@ -106,7 +109,10 @@ enum ProtocolFuzzHarness {
         }
 
         let action = machine.clientCommand(command)
-        if ["PORT", "EPRT", "LPRT", "AUTH"].contains(leadingLetters), case .forward = action {
+        // A checked PORT/EPRT may reach the server only as the PASV/EPSV its policy gives it.
+        if ["PORT", "EPRT", "LPRT", "AUTH"].contains(leadingLetters), case .forward(let sent) = action,
+            !["PASV", "EPSV"].contains(sent.line.readableBytesView.count == 4 ? sent.verb : "")
+        {
             preconditionFailure("\(leadingLetters) reached the server unchecked")
         }
         switch action {
@@ -114,7 +120,7 @@ enum ProtocolFuzzHarness {
             precondition(request.clientPort >= 1024 && request.clientPort <= 65535)
             let host = usesIPv6 ? "fd00::fe" : "10.0.2.254"
             let port = 1024 + line.readableBytes
-            let sent = machine.activeListenerReady(kind: request.kind, host: host, port: port)
+            let sent = machine.activeListenerReady(kind: request.serverVerb, host: host, port: port)
             let argument = sent.asciiArgument ?? ""
             switch sent.verb {
             case "PORT":
@@ -127,10 +133,14 @@ enum ProtocolFuzzHarness {
                 preconditionFailure("activeListenerReady sent \(sent.verb)")
             }
         case .forward(let forwarded):
-            // Relayed byte for byte, but for "EPSV 1"/"EPSV 2", which lose their argument.
-            precondition(forwarded == command || forwarded == FTPCommand(verb: "EPSV"), "a relayed command changed")
+            // Relayed byte for byte, but for the data verbs, which the policy may change, and for
+            // "EPSV 1"/"EPSV 2", which lose their argument.
+            let dataVerb = forwarded == FTPCommand(verb: "EPSV") || forwarded == FTPCommand(verb: "PASV")
+            precondition(forwarded == command || dataVerb, "a relayed command changed")
         case .answer(let text), .refuse(let text, _):
             Self.checkReplyText(text)
+        case .openTranslatedPassive:
+            break
         }
     }
 
@@ -176,7 +186,7 @@ enum ProtocolFuzzHarness {
             }
         case .replace(let text, _):
             Self.checkReplyText(text)
-        case .drop:
+        case .drop, .resend, .answerPassive, .openTranslatedActive:
             break
         }
     }
@@ -273,6 +283,10 @@ enum ProtocolFuzzSeeds {
         "\u{0}EPSV ALL\r\nPORT 1,2,3,4,5,6\r\nAUTH TLS\r\nLPSV\r\n",
         "\u{0}\u{FF}\u{F4}\u{FF}\u{F2}ABOR\r\n426 aborted\r\n226 ABOR ok\r\n",
         "\u{0}RETR x\r\n150 Opening\r\n226 Done\r\n",
+        // data_transfer_policy passive (index 1): PORT sent as EPSV, refused, retried as PASV.
+        "\u{4}PORT 198,51,100,7,19,137\r\n500 EPSV?\r\n227 Entering Passive Mode (10,0,2,1,156,64)\r\n",
+        // An IPv6 client under active (index 2): EPSV becomes PORT towards the server.
+        "\u{9}EPSV\r\n200-PORT\r\n200 ok\r\nEPRT |2|2001:db8::7|5001|\r\n",
     ]
 
     static let dictionary = [

@@ -126,4 +126,25 @@ import Testing
             try CaptureFilter.Session(session: session, service: .object(["advertise": .string("10.0.0.1")]))
         }
     }
+
+    @Test func anIPv6SessionOfADualStackServiceIsCapturedOnTheIPv6AdvertisedAddress() throws {
+        let session: JSONValue = .object([
+            "client_side": .object([
+                "client": .string("[2001:db8::7]:50000"), "balancer": .string("[2001:db8::10]:21"),
+            ]),
+            "server_side": .object(["balancer": .string("10.0.2.1:33000"), "server": .string("10.0.2.11:21")]),
+        ])
+        let service: JSONValue = .object([
+            "name": .string("ftp"), "advertise": .string("10.0.0.1"), "passive_ports": .string("40000-40999"),
+            "client_address": .string("none"), "active_source_port": .integer(20),
+            "listeners": .array([
+                .object(["listen": .string("10.0.0.1:21"), "advertise": .string("10.0.0.1")]),
+                .object(["listen": .string("[::]:21"), "advertise": .string("2001:db8::10")]),
+            ]),
+        ])
+        let parsed = try CaptureFilter.Session(session: session, service: service)
+        #expect(parsed.advertised == "2001:db8::10")
+        let filter = CaptureFilter(parsed).clientSide.filter
+        #expect(filter.hasPrefix("tcp and ip6 host 2001:db8::7 and ip6 host 2001:db8::10 and"))
+    }
 }

@@ -79,6 +79,7 @@ struct TestDataServer {
     /// until its channel's `autoRead` is set.
     static func start(
         on eventLoop: any EventLoop,
+        host: String = "127.0.0.1",
         payload: ByteBuffer? = nil,
         backlog: Int32 = 16,
         accepting: Bool = true
@@ -92,7 +93,7 @@ struct TestDataServer {
                     try channel.pipeline.syncOperations.addHandler(CollectingHandler(payload: payload, report: report))
                 }
             }
-            .bind(host: "127.0.0.1", port: 0)
+            .bind(host: host, port: 0)
             .get()
         return TestDataServer(channel: channel, connections: connections)
     }
@@ -104,9 +105,12 @@ struct TestDataClient {
     /// What the client received, reported once its connection has closed.
     let received: AsyncStream<ReceivedBytes>
 
+    /// With a payload, the connection sends it and closes, as a server sending a file does.
     static func connect(
         to port: Int,
+        at host: String = "127.0.0.1",
         from sourceHost: String = "127.0.0.1",
+        payload: ByteBuffer? = nil,
         on eventLoop: any EventLoop
     ) async throws -> TestDataClient {
         let (received, report) = AsyncStream.makeStream(of: ReceivedBytes.self)
@@ -115,10 +119,10 @@ struct TestDataClient {
             .bind(to: SocketAddress(ipAddress: sourceHost, port: 0))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(CollectingHandler(report: report))
+                    try channel.pipeline.syncOperations.addHandler(CollectingHandler(payload: payload, report: report))
                 }
             }
-            .connect(host: "127.0.0.1", port: port)
+            .connect(host: host, port: port)
             .get()
         return TestDataClient(channel: channel, received: received)
     }

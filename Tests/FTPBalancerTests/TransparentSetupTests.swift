@@ -60,6 +60,17 @@ struct TransparentSetupTests {
         #expect(setup.steps.filter { !$0.isRequired }.count == 2)
     }
 
+    @Test("An IPv6 listener in a listen list brings the ip -6 rules, with IPv4 servers only.")
+    func dualStackListener() {
+        var configuration = Self.configuration()
+        configuration.virtualServices[0].otherListeners = [
+            ListenerConfiguration(endpoint: Endpoint(host: "2001:db8::10", port: 21), advertisedAddress: "2001:db8::10")
+        ]
+        let setup = TransparentSetup(for: configuration)
+        #expect(setup.families == [.ipv4, .ipv6])
+        #expect(setup.steps.flatMap(\.shellCommands).contains("ip -6 rule add fwmark 0x1 lookup 100"))
+    }
+
     @Test("A configuration without a transparent service needs nothing.")
     func nothingToDo() {
         let setup = TransparentSetup(for: Self.configuration(clientAddress: .proxyProtocolV2))

@@ -257,11 +257,11 @@ private let unusablePassiveReply = "425 Cannot open data connection: the server'
         var machine = Machine.greeted(.ipv4)
         #expect(
             machine.clientCommand(command("EPRT |1|198.51.100.7|5001|"))
-                == .openActive(.init(kind: .eprt, clientHost: "198.51.100.7", clientPort: 5001))
+                == .openActive(.init(kind: .eprt, clientHost: "198.51.100.7", clientPort: 5001, serverVerb: .eprt))
         )
         #expect(
             machine.clientCommand(command("EPRT !1!198.51.100.7!5001!"))
-                == .openActive(.init(kind: .eprt, clientHost: "198.51.100.7", clientPort: 5001))
+                == .openActive(.init(kind: .eprt, clientHost: "198.51.100.7", clientPort: 5001, serverVerb: .eprt))
         )
     }
 
@@ -269,7 +269,7 @@ private let unusablePassiveReply = "425 Cannot open data connection: the server'
         var machine = Machine.greeted(.ipv4)
         #expect(
             machine.clientCommand(command("EPRT |2|::ffff:198.51.100.7|5001|"))
-                == .openActive(.init(kind: .eprt, clientHost: "198.51.100.7", clientPort: 5001))
+                == .openActive(.init(kind: .eprt, clientHost: "198.51.100.7", clientPort: 5001, serverVerb: .eprt))
         )
     }
 
@@ -277,7 +277,7 @@ private let unusablePassiveReply = "425 Cannot open data connection: the server'
         var machine = Machine.greeted(.ipv6)
         #expect(
             machine.clientCommand(command("EPRT |2|2001:DB8:0::7|5001|"))
-                == .openActive(.init(kind: .eprt, clientHost: "2001:db8::7", clientPort: 5001))
+                == .openActive(.init(kind: .eprt, clientHost: "2001:db8::7", clientPort: 5001, serverVerb: .eprt))
         )
         #expect(
             machine.clientCommand(command("EPRT |2|2001:db8::8|5001|"))

@@ -52,3 +52,10 @@ def assert_passive_replies(lines: list[str], host: str, port_range: tuple[int, i
 def assert_no_addresses(lines: list[str], addresses: Iterable[str]) -> None:
     leaked = lines_naming(lines, addresses)
     assert not leaked, f"replies name a server address: {leaked}"
+
+
+def lines_naming_ipv6_prefix(lines: Iterable[str], prefix: str) -> list[str]:
+    """Reply lines containing an IPv6 address that starts with `prefix` ("fd80:2:"), in any
+    letter case; an IPv4 prefix goes to lines_naming_prefix."""
+    pattern = re.compile(rf"(?<![0-9a-f:]){re.escape(prefix)}", re.IGNORECASE)
+    return [line for line in lines if pattern.search(line)]

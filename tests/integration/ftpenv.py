@@ -169,8 +169,9 @@ def wait_for_tcp(host: str, port: int, timeout: float = 15.0, proc: ManagedProce
 
 def is_listening(host: str, port: int, ns: str | None = None) -> bool:
     out = run(ns_prefix(ns) + ["ss", "-Hltn", f"sport = :{port}"], timeout=10).stdout.decode()
-    return any(line.split()[3] in (f"{host}:{port}", f"0.0.0.0:{port}", f"*:{port}")
-               for line in out.splitlines() if len(line.split()) > 3)
+    # ss writes IPv6 addresses in brackets.
+    wanted = (f"{host}:{port}", f"[{host}]:{port}", f"0.0.0.0:{port}", f"*:{port}", f"[::]:{port}")
+    return any(line.split()[3] in wanted for line in out.splitlines() if len(line.split()) > 3)
 
 
 def wait_started(process: "ManagedProcess", host: str, port: int, ns: str | None = None) -> None:
@@ -845,7 +846,7 @@ class FTPClient(ftplib.FTP):
             self.data_peers.append(conn.getpeername()[:2])
         else:
             listen_host = self.sock.getsockname()[0]
-            with socket.socket() as listener:
+            with socket.socket(self.sock.family) as listener:
                 # No SO_REUSEADDR (socket.create_server sets it): with it, port 0 can
                 # be a port that is in use, and under load connections to it got lost.
                 listener.bind((listen_host, 0))
@@ -966,7 +967,7 @@ CURL_MODE_FLAGS = {
 
 
 def ftp_url(host: str, port: int, path: str) -> str:
-    return f"ftp://{host}:{port}/{path}"
+    return f"ftp://[{host}]:{port}/{path}" if ":" in host else f"ftp://{host}:{port}/{path}"
 
 
 def curl_argv(host: str, port: int, path: str, mode: str, extra: Sequence[str] = (),

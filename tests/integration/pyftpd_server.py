@@ -27,6 +27,8 @@ def main() -> None:
     parser.add_argument("--single-thread", action="store_true",
                         help="serve every session from one thread (for many idle sessions)")
     parser.add_argument("--max-sessions", type=int, default=1024)
+    parser.add_argument("--refuse", action="append", default=[], metavar="VERB",
+                        help="answer VERB with 500 (not understood), as a server without it does")
     args = parser.parse_args()
 
     logging.basicConfig(
@@ -43,6 +45,7 @@ def main() -> None:
     class Handler(FTPHandler):
         pass
 
+    Handler.proto_cmds = {verb: spec for verb, spec in FTPHandler.proto_cmds.items() if verb not in args.refuse}
     Handler.authorizer = authorizer
     Handler.passive_ports = range(first, last + 1)
     Handler.banner = f"pyftpdlib {args.name} ready."

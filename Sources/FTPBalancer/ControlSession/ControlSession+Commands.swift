@@ -9,7 +9,9 @@ extension ControlSession {
             self.handleLineBeforeUser(line)
             return
         }
-        guard self.machine != nil, self.queuedClientLines.isEmpty, !self.awaitingDataPath, self.heldAnswer == nil else {
+        guard self.machine != nil, self.queuedClientLines.isEmpty, !self.awaitingDataPath, self.heldAnswer == nil,
+            !(self.machine?.holdsCommands ?? false)
+        else {
             self.queuedClientLines.append(line)
             return
         }
@@ -47,6 +49,8 @@ extension ControlSession {
             self.answer(reply, outstandingBefore: outstanding)
         case .openActive(let request):
             self.openActive(request)
+        case .openTranslatedPassive(let request):
+            self.openTranslatedPassive(request)
         }
     }
 
@@ -66,7 +70,9 @@ extension ControlSession {
             self.handleServerLine(line)
         }
         self.clientChannel.flush()
-        while self.machine != nil, !self.awaitingDataPath, self.heldAnswer == nil, let line = self.queuedClientLines.first {
+        while self.machine != nil, !self.awaitingDataPath, self.heldAnswer == nil,
+            !(self.machine?.holdsCommands ?? false), let line = self.queuedClientLines.first
+        {
             self.queuedClientLines.removeFirst()
             self.handleClientLine(line)
         }

@@ -106,12 +106,24 @@ extension ControlSession {
         self.machine = ControlSessionStateMachine(
             addresses: .init(
                 client: self.clientHost,
-                advertised: self.service.configuration.advertisedAddress,
+                advertised: self.advertisedAddress,
                 hidden: [server.address.host, serverSideHost]
-            )
+            ),
+            policy: self.service.configuration.dataTransferPolicy,
+            serverIsIPv6: server.address.isIPv6
         )
         self.logger.debug("connected to server")
         self.drainQueues()
+    }
+
+    /// The advertised address of the listener `channel` came in on: a dual-stack service has one
+    /// per family.
+    static func advertisedAddress(of channel: Channel, in service: VirtualService) -> String {
+        let local = channel.localAddress
+        return service.configuration.advertisedAddress(
+            forLocalHost: local.flatMap(ControlSessionStateMachine.canonical) ?? "",
+            port: local?.port ?? service.configuration.listen.port
+        )
     }
 
     /// `client_address: transparent`: upstream connections leave from the client's address.

@@ -30,7 +30,7 @@ extension ControlSession: DataFlowObserver {
         let mode: DataConnectionMode = request.kind == .pasv ? .pasv : .epsv
         let dataRequest = PassiveDataRequest(
             mode: mode,
-            listenHost: self.service.configuration.advertisedAddress,
+            listenHost: self.advertisedAddress,
             ports: self.service.passivePorts,
             clientHost: self.clientHost,
             server: target,
@@ -75,7 +75,7 @@ extension ControlSession: DataFlowObserver {
         guard let serverChannel = self.serverChannel, let serverHost = serverChannel.remoteAddress?.ipAddress,
             let listenHost = serverChannel.localAddress?.ipAddress,
             let client = try? SocketAddress(ipAddress: request.clientHost, port: request.clientPort),
-            let source = try? SocketAddress(ipAddress: configuration.advertisedAddress, port: configuration.activeSourcePort)
+            let source = try? SocketAddress(ipAddress: self.advertisedAddress, port: configuration.activeSourcePort)
         else {
             self.sendClient("425 Cannot open data connection.")
             return
@@ -105,7 +105,7 @@ extension ControlSession: DataFlowObserver {
                 case .success(let listener):
                     guard self.serverOpen,
                         let command = self.machine?.activeListenerReady(
-                            kind: request.kind,
+                            kind: request.serverVerb,
                             host: ControlSessionStateMachine.canonical(listenHost),
                             port: listener.port
                         )

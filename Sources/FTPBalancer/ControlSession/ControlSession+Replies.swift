@@ -23,6 +23,7 @@ extension ControlSession {
             bytes = prefix
         }
         self.trace(.serverToBalancer, Self.traceText(bytes))
+        let heldCommands = self.machine?.holdsCommands ?? false
         // In place: a copy of the machine would copy its queues on the first change.
         guard let action = self.machine?.serverReplyLine(bytes) else { return }
         self.noteServerReply(bytes, answeredCommand: (self.machine?.outstandingReplies ?? owed) < owed)
@@ -45,10 +46,26 @@ extension ControlSession {
         case .openPassive(let request):
             self.openPassive(request)
         case .activeRefused(let line):
-            self.activeListener?.close()
-            self.activeListener = nil
+            // A translated PASV/EPSV holds its client's passive listener too.
+            self.closeListeners()
             if line != bytes { self.trace(.balancerToClient, Self.traceText(line)) }
             self.sendClient(line)
+        case .resend(let command):
+            self.logger.debug(
+                "server refused EPSV; sending PASV",
+                metadata: ["ftp.server.reply": "\(Self.traceText(bytes))"]
+            )
+            self.trace(.balancerToServer, command.loggableDescription)
+            self.sendServer(command)
+            self.serverChannel?.flush()
+        case .answerPassive(let kind):
+            self.answerTranslatedPassive(kind)
+        case .openTranslatedActive(let request, let passive):
+            self.openTranslatedActive(request, serverPassive: passive)
+        }
+        // Commands that waited for this reply go on, unless a data listener is being opened.
+        if heldCommands, !(self.machine?.holdsCommands ?? false), !self.awaitingDataPath {
+            self.drainQueues()
         }
         self.releaseHeldAnswerIfDue()
         self.endIfShutdownAndQuiet()

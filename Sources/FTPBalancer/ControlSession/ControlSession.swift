@@ -14,6 +14,9 @@ final class ControlSession {
     let clientChannel: Channel
     /// The client's address, canonical: the only one allowed on its passive ports.
     let clientHost: String
+    /// The address this client is told to connect to, of the family of the listener it reached:
+    /// passive replies name it, passive ports open on it, active connections leave from it.
+    let advertisedAddress: String
     let dataPath: any DataPath
     let transferLog: TransferLog
     var logger: Logger
@@ -83,6 +86,7 @@ final class ControlSession {
         self.transferLog = transferLog
         let client = clientChannel.remoteAddress
         self.clientHost = client.flatMap(ControlSessionStateMachine.canonical) ?? ""
+        self.advertisedAddress = Self.advertisedAddress(of: clientChannel, in: service)
         self.summary = SessionSummary()
         var logger = logger
         logger[metadataKey: "ftp.session"] = "\(id)"
@@ -120,6 +124,7 @@ final class ControlSession {
             return self.clientChannel.isWritable
         case .client:
             return self.serverOpen && !self.awaitingDataPath && self.heldAnswer == nil
+                && !(self.machine?.holdsCommands ?? false)
                 && self.queuedClientLines.isEmpty && (self.serverChannel?.isWritable ?? false)
         case .server:
             return !self.awaitingDataPath && self.queuedServerLines.isEmpty && self.clientChannel.isWritable

@@ -95,6 +95,22 @@ package protocol DataPath: Sendable {
         logger: Logger
     ) -> EventLoopFuture<any DataListener>
 
+    /// The client asked for passive mode, the server gets PORT/EPRT (`TranslatedDataPath.swift`).
+    func openTranslatedPassive(
+        _ request: TranslatedPassiveDataRequest,
+        on eventLoop: any EventLoop,
+        observer: any DataFlowObserver,
+        logger: Logger
+    ) -> EventLoopFuture<any TranslatedDataListener>
+
+    /// The client asked for active mode, the server gets PASV/EPSV.
+    func openTranslatedActive(
+        _ request: TranslatedActiveDataRequest,
+        on eventLoop: any EventLoop,
+        observer: any DataFlowObserver,
+        logger: Logger
+    ) -> EventLoopFuture<any DataListener>
+
     /// Each relay thread's last turn round its loop (nil: not running), for `/healthz`. Empty
     /// for a data path that relays on SwiftNIO's event loops, whose heartbeat covers it.
     var relayThreadTurns: [NIODeadline?] { get }

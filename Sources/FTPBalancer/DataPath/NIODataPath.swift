@@ -16,56 +16,92 @@ package struct NIODataPath: DataPath {
         observer: any DataFlowObserver,
         logger: Logger
     ) -> EventLoopFuture<any DataListener> {
-        let promise = eventLoop.makePromise(of: (any DataListener).self)
-        self.bindPassive(
-            request,
+        Self.bindPassivePort(
+            host: request.listenHost,
+            ports: request.ports,
+            client: request.clientHost,
+            freebind: request.freebind,
             on: eventLoop,
-            observer: observer,
+            logger: logger,
+            make: { PassiveDataListener(port: $0, request: request, observer: observer, logger: logger) },
+            accept: { $0.accept($1) }
+        )
+        .assumeIsolated()
+        .map { bound -> any DataListener in
+            bound.acceptor.listening(on: bound.channel)
+            return bound.acceptor
+        }
+        .nonisolated()
+    }
+
+    /// Binds a listener at a free port of the passive range on `host`, trying up to
+    /// `bindAttempts` ports when other processes hold some. `make` builds what accepts on each
+    /// port tried; the port goes back to the range when the listener closes.
+    static func bindPassivePort<Acceptor: AnyObject>(
+        host: String,
+        ports: PassivePortAllocator,
+        client: String,
+        freebind: Bool,
+        on eventLoop: any EventLoop,
+        logger: Logger,
+        make: @escaping (Int) -> Acceptor,
+        accept: @escaping (Acceptor, Channel) -> EventLoopFuture<Void>
+    ) -> EventLoopFuture<(channel: Channel, acceptor: Acceptor)> {
+        let promise = eventLoop.makePromise(of: (channel: Channel, acceptor: Acceptor).self)
+        Self.bindPassivePort(
+            host: host,
+            ports: ports,
+            client: client,
+            freebind: freebind,
+            on: eventLoop,
             logger: logger,
             attemptsLeft: Self.bindAttempts,
+            make: make,
+            accept: accept,
             promise: promise
         )
         return promise.futureResult
     }
 
-    private func bindPassive(
-        _ request: PassiveDataRequest,
+    private static func bindPassivePort<Acceptor: AnyObject>(
+        host: String,
+        ports: PassivePortAllocator,
+        client: String,
+        freebind: Bool,
         on eventLoop: any EventLoop,
-        observer: any DataFlowObserver,
         logger: Logger,
         attemptsLeft: Int,
-        promise: EventLoopPromise<any DataListener>
+        make: @escaping (Int) -> Acceptor,
+        accept: @escaping (Acceptor, Channel) -> EventLoopFuture<Void>,
+        promise: EventLoopPromise<(channel: Channel, acceptor: Acceptor)>
     ) {
-        guard let port = request.ports.allocate(for: request.clientHost) else {
-            promise.fail(DataPathError.exhausted(request.ports))
+        guard let port = ports.allocate(for: client) else {
+            promise.fail(DataPathError.exhausted(ports))
             return
         }
-        let listener = PassiveDataListener(port: port, request: request, observer: observer, logger: logger)
-        let bound = NIOLoopBound(listener, eventLoop: eventLoop)
+        let acceptor = make(port)
+        let bound = NIOLoopBound((acceptor, accept), eventLoop: eventLoop)
         var bootstrap = Self.listenerBootstrap(on: eventLoop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-        if request.freebind, let freebind = FreebindSocket.option(forHost: request.listenHost) {
-            bootstrap = bootstrap.serverChannelOption(freebind, value: 1)
+        if freebind, let option = FreebindSocket.option(forHost: host) {
+            bootstrap = bootstrap.serverChannelOption(option, value: 1)
         }
         bootstrap
             .childChannelInitializer { channel in
-                bound.value.accept(channel)
+                bound.value.1(bound.value.0, channel)
             }
-            .bind(host: request.listenHost, port: port)
+            .bind(host: host, port: port)
             .assumeIsolated()
             .whenComplete { result in
                 switch result {
                 case .success(let channel):
-                    listener.listening(on: channel)
-                    promise.assumeIsolated().succeed(listener)
+                    channel.closeFuture.whenComplete { _ in ports.release(port) }
+                    promise.assumeIsolated().succeed((channel, acceptor))
                 case .failure(let error):
-                    request.ports.release(port)
+                    ports.release(port)
                     guard attemptsLeft > 1 else {
                         promise.fail(
-                            DataPathError(
-                                code: .bindFailed,
-                                detail: OperatorText.describe(error, host: request.listenHost, port: port)
-                            )
+                            DataPathError(code: .bindFailed, detail: OperatorText.describe(error, host: host, port: port))
                         )
                         return
                     }
@@ -73,12 +109,16 @@ package struct NIODataPath: DataPath {
                         "passive port busy, trying another",
                         metadata: ["ftp.port": "\(port)", "ftp.error": "\(OperatorText.describe(error))"]
                     )
-                    self.bindPassive(
-                        request,
+                    Self.bindPassivePort(
+                        host: host,
+                        ports: ports,
+                        client: client,
+                        freebind: freebind,
                         on: eventLoop,
-                        observer: observer,
                         logger: logger,
                         attemptsLeft: attemptsLeft - 1,
+                        make: make,
+                        accept: accept,
                         promise: promise
                     )
                 }
@@ -103,7 +143,12 @@ package struct NIODataPath: DataPath {
                     )
                     return
                 }
-                Self.activeListenerBootstrap(for: request, on: eventLoop)
+                Self.activeListenerBootstrap(
+                    transparent: request.transparent,
+                    host: request.listenHost,
+                    port: request.listenPort,
+                    on: eventLoop
+                )
                     .childChannelInitializer { channel in
                         bound.value.accept(channel)
                     }
@@ -130,14 +175,14 @@ package struct NIODataPath: DataPath {
 
     /// In transparent mode the listener takes the client's address and port, which an earlier
     /// transfer of the same client may have left in TIME_WAIT here.
-    private static func activeListenerBootstrap(
-        for request: ActiveDataRequest,
+    static func activeListenerBootstrap(
+        transparent: Bool,
+        host: String,
+        port: Int,
         on eventLoop: any EventLoop
     ) -> ServerBootstrap {
         let bootstrap = Self.listenerBootstrap(on: eventLoop)
-        guard request.transparent,
-            let address = try? SocketAddress(ipAddress: request.listenHost, port: request.listenPort)
-        else {
+        guard transparent, let address = try? SocketAddress(ipAddress: host, port: port) else {
             return bootstrap
         }
         return
@@ -147,7 +192,7 @@ package struct NIODataPath: DataPath {
     }
 
     /// A listener for one data connection, whose accepted channel gets the data options.
-    private static func listenerBootstrap(on eventLoop: any EventLoop) -> ServerBootstrap {
+    static func listenerBootstrap(on eventLoop: any EventLoop) -> ServerBootstrap {
         ServerBootstrap(group: eventLoop)
             .serverChannelOption(.backlog, value: 4)
             .childChannelOption(.allowRemoteHalfClosure, value: true)

@@ -21,11 +21,9 @@ final class PassiveDataListener: DataListener {
         self.logger = logger
     }
 
+    /// The port goes back to the range when `channel` closes (`NIODataPath.bindPassivePort`).
     func listening(on channel: Channel) {
         self.channel = channel
-        channel.closeFuture.whenComplete { [ports = self.request.ports, port = self.port] _ in
-            ports.release(port)
-        }
         self.timeout = channel.eventLoop.assumeIsolated().scheduleTask(in: self.request.acceptTimeout) {
             self.logger.notice(
                 "passive data connection not made in time; closing its port",

@@ -71,7 +71,7 @@ final class PassiveRangeWatches: Sendable {
                 connection attempts to closed passive ports cannot be watched (it needs CAP_NET_RAW); \
                 misrouted data connections are counted only where they reach another client's open port
                 """,
-                metadata: ["ftp.service": "\(service.name)", "ftp.passive_ports": "\(range)", "ftp.error": "\(error)"]
+                metadata: ["ftp.service": "\(service.name)", "ftp.passive_ports": "\(range)", "ftp.error": "\(OperatorText.describe(error))"]
             )
         }
     }

@@ -75,20 +75,25 @@ package final class Balancer: Service, Sendable {
         }
     }
 
-    /// The virtual services new sessions go to now.
+    /// The virtual services new sessions go to now, each once however many listeners it has.
     var services: [VirtualService] {
-        self.state.withLockedValue { $0.listeners.values.map(\.slot.service) }
+        let all = self.state.withLockedValue { $0.listeners.values.map(\.slot.service) }
+        var seen: Set<ObjectIdentifier> = []
+        return all.filter { seen.insert(ObjectIdentifier($0)).inserted }
     }
 
     /// Each virtual service of the running configuration and whether its listener is bound.
     var listenerFacts: [ReadinessFacts.Listener] {
         self.state.withLockedValue { state in
-            state.configuration.virtualServices.map { service in
-                ReadinessFacts.Listener(
-                    service: service.name,
-                    listen: "\(service.listen)",
-                    bound: state.listeners[service.listen]?.channel.isActive ?? false
-                )
+            state.configuration.virtualServices.flatMap { service in
+                // A dual-stack service has a listener per address: each must be bound.
+                service.listeners.map { listener in
+                    ReadinessFacts.Listener(
+                        service: service.name,
+                        listen: "\(listener.endpoint)",
+                        bound: state.listeners[listener.endpoint]?.channel.isActive ?? false
+                    )
+                }
             }
         }
     }
@@ -126,7 +131,7 @@ package final class Balancer: Service, Sendable {
             let pool = predecessor?.pool ?? ServerPool(configuration: service, logger: self.logger)
             let ports =
                 previous.first {
-                    $0.configuration.advertisedAddress == service.advertisedAddress
+                    $0.configuration.listeners.map(\.advertisedAddress) == service.listeners.map(\.advertisedAddress)
                         && $0.passivePorts.range == service.passivePorts
                 }?.passivePorts ?? PassivePortAllocator(range: service.passivePorts)
             return VirtualService(
@@ -137,26 +142,31 @@ package final class Balancer: Service, Sendable {
             )
         }
 
-        // Open the new listeners first: if one fails, close those and change nothing.
+        // Open the new listeners first: if one fails, close those and change nothing. A service
+        // with a `listen` list has a listener, and a slot, per address.
         var opened: [Endpoint: Listener] = [:]
-        for service in services where running[service.configuration.listen] == nil {
-            let slot = VirtualServiceSlot(service)
-            do {
-                opened[service.configuration.listen] = Listener(slot: slot, channel: try await self.listen(slot))
-            } catch {
-                for listener in opened.values { try? await listener.channel.close() }
-                throw error
+        for service in services {
+            for endpoint in service.configuration.listeners.map(\.endpoint) where running[endpoint] == nil {
+                let slot = VirtualServiceSlot(service)
+                do {
+                    opened[endpoint] = Listener(slot: slot, channel: try await self.listen(slot, on: endpoint))
+                } catch {
+                    for listener in opened.values { try? await listener.channel.close() }
+                    throw error
+                }
             }
         }
 
         for service in services where previous.contains(where: { $0.pool === service.pool }) {
             service.pool.apply(service.configuration)
         }
-        let kept = Set(services.map(\.configuration.listen))
+        let kept = Set(services.flatMap { $0.configuration.listeners.map(\.endpoint) })
         let closing = self.state.withLockedValue { state in
             state.configuration = configuration
             for service in services {
-                state.listeners[service.configuration.listen]?.slot.service = service
+                for listener in service.configuration.listeners {
+                    state.listeners[listener.endpoint]?.slot.service = service
+                }
             }
             state.listeners.merge(opened) { old, _ in old }
             let closing = state.listeners.filter { !kept.contains($0.key) }
@@ -173,9 +183,8 @@ package final class Balancer: Service, Sendable {
         }
     }
 
-    private func listen(_ slot: VirtualServiceSlot) async throws -> Channel {
+    private func listen(_ slot: VirtualServiceSlot, on listen: Endpoint) async throws -> Channel {
         let service = slot.service
-        let listen = service.configuration.listen
         var bootstrap = ServerBootstrap(group: self.group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
@@ -214,6 +223,15 @@ package final class Balancer: Service, Sendable {
                     try session.start()
                 }
             }
+        // `[::]` beside an IPv4 listener of its service on its port takes IPv6 clients only, or
+        // the two would clash; alone, it takes IPv4 clients too, as IPv4-mapped addresses.
+        let ipv4Beside = service.configuration.listeners.contains {
+            !$0.endpoint.isIPv6 && $0.endpoint.port == listen.port
+        }
+        if listen.isIPv6, listen.isWildcard, ipv4Beside {
+            let ipv6Only = ChannelOptions.socket(SocketOptionLevel(IPPROTO_IPV6), SocketOptionName(IPV6_V6ONLY))
+            _ = bootstrap.serverChannelOption(ipv6Only, value: 1)
+        }
         let channel: Channel
         do {
             channel = try await bootstrap.bind(host: listen.host, port: listen.port).get()
@@ -224,11 +242,12 @@ package final class Balancer: Service, Sendable {
                     + OperatorText.describe(error, host: listen.host, port: listen.port)
             )
         }
+        let advertised = service.configuration.listeners.first { $0.endpoint == listen }?.advertisedAddress ?? ""
         self.logger.notice(
             "virtual service listening",
             metadata: [
                 "ftp.service": "\(service.name)", "ftp.listen": "\(listen)",
-                "ftp.advertise": "\(service.configuration.advertisedAddress)",
+                "ftp.advertise": "\(advertised)",
                 "ftp.passive_ports": "\(service.configuration.passivePorts.lowerBound)-\(service.configuration.passivePorts.upperBound)",
                 "ftp.algorithm": "\(service.configuration.algorithm.rawValue)",
                 "ftp.servers": "\(service.configuration.servers.map(\.address.description).joined(separator: ","))",

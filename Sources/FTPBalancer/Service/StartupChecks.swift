@@ -12,8 +12,10 @@ package enum StartupChecks {
     /// Active-mode data connections leave from the advertised address and a port below 1024
     /// (20 by default), which needs root or CAP_NET_BIND_SERVICE.
     package static func checkActiveSourcePorts(_ configuration: BalancerConfiguration) throws(BalancerError) {
-        for service in configuration.virtualServices where service.activeSourcePort > 0 {
-            let address = service.advertisedAddress
+        let sources = configuration.virtualServices.flatMap { service in
+            service.listeners.map { (service, $0.advertisedAddress) }
+        }
+        for (service, address) in sources where service.activeSourcePort > 0 {
             guard let socketAddress = try? SocketAddress(ipAddress: address, port: service.activeSourcePort) else {
                 continue
             }

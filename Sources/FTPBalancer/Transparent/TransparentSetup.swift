@@ -68,7 +68,10 @@ package struct TransparentSetup: Equatable, Sendable {
         let services = configuration.transparentServices
         guard !services.isEmpty else { return }
         self.families = [.ipv4]
-        if services.contains(where: { $0.servers.contains(where: \.address.isIPv6) || $0.listen.isIPv6 }) {
+        let reachesIPv6 = services.contains { service in
+            service.servers.contains(where: \.address.isIPv6) || service.listeners.contains(where: \.endpoint.isIPv6)
+        }
+        if reachesIPv6 {
             self.families.append(.ipv6)
         }
         let families = self.families

@@ -18,7 +18,7 @@ package final class SpliceDataPath: DataPath, Sendable {
     private let loops: [SpliceEventLoop]
     private let nextLoop = Atomic<Int>(0)
     private let stopped = Atomic<Bool>(false)
-    private let launcher: SpliceFlowLauncher
+    let launcher: SpliceFlowLauncher
 
     /// Starts `threads` relay threads; pipes get `pipeSize` bytes where the kernel allows.
     package init(threads: Int, pipeSize: Int, logger: Logger) throws {
@@ -53,7 +53,7 @@ package final class SpliceDataPath: DataPath, Sendable {
         self.loops.map(\.lastTurnTime)
     }
 
-    private func loop() -> SpliceEventLoop {
+    func loop() -> SpliceEventLoop {
         let index = self.nextLoop.wrappingAdd(1, ordering: .relaxed).oldValue
         return self.loops[index % self.loops.count]
     }
@@ -65,43 +65,60 @@ package final class SpliceDataPath: DataPath, Sendable {
         logger: Logger
     ) -> EventLoopFuture<any DataListener> {
         let loop = self.loop()
+        let bound: (descriptor: CInt, port: Int)
+        switch Self.bindPassivePort(
+            host: request.listenHost,
+            ports: request.ports,
+            client: request.clientHost,
+            freebind: request.freebind,
+            logger: logger
+        ) {
+        case .success(let socket): bound = socket
+        case .failure(let error): return eventLoop.makeFailedFuture(error)
+        }
+        let listener = SplicePassiveListener(
+            port: bound.port,
+            descriptor: bound.descriptor,
+            loop: loop,
+            launcher: self.launcher,
+            request: request,
+            flow: NIOLoopBound(DataFlow(mode: request.mode, observer: observer), eventLoop: eventLoop),
+            logger: logger
+        )
+        guard loop.execute({ listener.start() }) else {
+            listener.closeListener()
+            return eventLoop.makeFailedFuture(DataPathError(code: .bindFailed, detail: "the data path has stopped"))
+        }
+        return eventLoop.assumeIsolated().makeSucceededFuture(listener as any DataListener)
+    }
+
+    /// A listening socket at a free port of the passive range on `host`, trying up to
+    /// `bindAttempts` ports when other processes hold some; the caller owns the port.
+    static func bindPassivePort(
+        host: String,
+        ports: PassivePortAllocator,
+        client: String,
+        freebind: Bool,
+        logger: Logger
+    ) -> Result<(descriptor: CInt, port: Int), DataPathError> {
         var lastError: (any Error)?
         for _ in 0..<Self.bindAttempts {
-            guard let port = request.ports.allocate(for: request.clientHost) else {
-                return eventLoop.makeFailedFuture(DataPathError.exhausted(request.ports))
+            guard let port = ports.allocate(for: client) else {
+                return .failure(DataPathError.exhausted(ports))
             }
-            let descriptor: CInt
             do {
-                descriptor = try Self.listen(host: request.listenHost, port: port, freebind: request.freebind)
+                return .success((try Self.listen(host: host, port: port, freebind: freebind), port))
             } catch {
-                request.ports.release(port)
+                ports.release(port)
                 lastError = error
                 logger.debug(
                     "passive port busy, trying another",
                     metadata: ["ftp.port": "\(port)", "ftp.error": "\(OperatorText.describe(error))"]
                 )
-                continue
             }
-            let listener = SplicePassiveListener(
-                port: port,
-                descriptor: descriptor,
-                loop: loop,
-                launcher: self.launcher,
-                request: request,
-                flow: NIOLoopBound(DataFlow(mode: request.mode, observer: observer), eventLoop: eventLoop),
-                logger: logger
-            )
-            guard loop.execute({ listener.start() }) else {
-                listener.closeListener()
-                return eventLoop.makeFailedFuture(DataPathError(code: .bindFailed, detail: "the data path has stopped"))
-            }
-            return eventLoop.assumeIsolated().makeSucceededFuture(listener as any DataListener)
         }
-        return eventLoop.makeFailedFuture(
-            DataPathError(
-                code: .bindFailed,
-                detail: "\(request.listenHost): \(lastError.map { "\($0)" } ?? "no port tried")"
-            )
+        return .failure(
+            DataPathError(code: .bindFailed, detail: "\(host): \(lastError.map { OperatorText.describe($0) } ?? "no port tried")")
         )
     }
 
@@ -116,22 +133,10 @@ package final class SpliceDataPath: DataPath, Sendable {
         let promise = eventLoop.makePromise(of: SpliceActiveListener.self)
         let opened = promise.futureResult.assumeIsolated().map { $0 as any DataListener }.nonisolated()
         let socket: CInt
-        do {
-            socket = try SpliceSocket.make(for: request.client)
-            do {
-                // Several active connections share source port 20, towards different client ports.
-                try SpliceSocket.setOption(socket, level: SOL_SOCKET, name: SO_REUSEADDR)
-                if request.freebind {
-                    try SpliceSocket.setFreebind(socket, for: request.clientSideSource)
-                }
-                try SpliceSocket.bind(socket, to: request.clientSideSource)
-                _ = try SpliceSocket.connect(socket, to: request.client)
-            } catch {
-                Glibc.close(socket)
-                throw error
-            }
-        } catch {
-            promise.fail(DataPathError(code: .clientUnreachable, detail: OperatorText.describe(error, address: request.client)))
+        switch Self.connectToClient(request.client, from: request.clientSideSource, freebind: request.freebind) {
+        case .success(let started): socket = started
+        case .failure(let error):
+            promise.fail(error)
             return opened
         }
         let listener = SpliceActiveListener(
@@ -147,6 +152,33 @@ package final class SpliceDataPath: DataPath, Sendable {
             return opened
         }
         return opened
+    }
+
+    /// Starts the connect to the address a client named in PORT/EPRT, from `source` (the
+    /// advertised address and port 20).
+    static func connectToClient(
+        _ client: SocketAddress,
+        from source: SocketAddress,
+        freebind: Bool
+    ) -> Result<CInt, DataPathError> {
+        do {
+            let socket = try SpliceSocket.make(for: client)
+            do {
+                // Several active connections share source port 20, towards different client ports.
+                try SpliceSocket.setOption(socket, level: SOL_SOCKET, name: SO_REUSEADDR)
+                if freebind {
+                    try SpliceSocket.setFreebind(socket, for: source)
+                }
+                try SpliceSocket.bind(socket, to: source)
+                _ = try SpliceSocket.connect(socket, to: client)
+            } catch {
+                Glibc.close(socket)
+                throw error
+            }
+            return .success(socket)
+        } catch {
+            return .failure(DataPathError(code: .clientUnreachable, detail: OperatorText.describe(error, address: client)))
+        }
     }
 
     /// A listening socket for one passive data connection.

@@ -1,0 +1,177 @@
+#if os(Linux)
+import Glibc
+import Logging
+import NIOCore
+import Synchronization
+
+/// A translated passive data connection on the splice data path (client PASV/EPSV, server
+/// PORT/EPRT): one listening socket for the session's client on the advertised address, one for
+/// its server on the balancer's server-side address, each taking one connection from its own
+/// peer only; both sockets go to a relay once both are in, whichever came first.
+///
+/// State lives on the splice event loop; `close()` may come from the session's event loop.
+final class SpliceTranslatedPassiveListener: TranslatedDataListener, SpliceEventHandler, @unchecked Sendable {
+    let port: Int
+    let serverSidePort: Int
+    private let loop: SpliceEventLoop
+    private let launcher: SpliceFlowLauncher
+    private let request: TranslatedPassiveDataRequest
+    private let flow: NIOLoopBound<DataFlow>
+    private let logger: Logger
+    private var clientListening: CInt?
+    private var serverListening: CInt?
+    private var tokens: [UInt64] = []
+    private var clientSide: CInt?
+    private var serverSide: CInt?
+    private var timer: Int?
+    private let clientRetry: SpliceAcceptRetry
+    private let serverRetry: SpliceAcceptRetry
+    /// Set once both listening sockets are closed, so that the session's `close()` of a listener
+    /// whose connections came costs no hand-over.
+    private let closed = Atomic<Bool>(false)
+
+    /// Takes ownership of both listening sockets and of `port` in the request's allocator.
+    init(
+        port: Int,
+        clientListening: CInt,
+        serverListening: CInt,
+        serverSidePort: Int,
+        loop: SpliceEventLoop,
+        launcher: SpliceFlowLauncher,
+        request: TranslatedPassiveDataRequest,
+        flow: NIOLoopBound<DataFlow>,
+        logger: Logger
+    ) {
+        self.port = port
+        self.serverSidePort = serverSidePort
+        self.clientListening = clientListening
+        self.serverListening = serverListening
+        self.loop = loop
+        self.launcher = launcher
+        self.request = request
+        self.flow = flow
+        self.logger = logger
+        self.clientRetry = SpliceAcceptRetry(loop: loop)
+        self.serverRetry = SpliceAcceptRetry(loop: loop)
+    }
+
+    /// On the loop's thread: wait for both connections, within the passive accept timeout.
+    func start() {
+        do {
+            for descriptor in [self.clientListening, self.serverListening].compactMap({ $0 }) {
+                self.tokens.append(try self.loop.register(descriptor, handler: self))
+            }
+        } catch {
+            self.logger.error(
+                "could not watch the ports of a translated data connection",
+                metadata: ["ftp.error": "\(OperatorText.describe(error))"]
+            )
+            self.closeAll()
+            return
+        }
+        self.timer = self.loop.schedule(in: self.request.acceptTimeout) { [weak self] in
+            guard let self else { return }
+            self.logger.notice(
+                "translated data connection not made in time; closing its ports",
+                metadata: ["ftp.port": "\(self.port)", "ftp.client.connected": "\(self.clientSide != nil)"]
+            )
+            self.closeAll()
+        }
+    }
+
+    func close() {
+        guard !self.closed.load(ordering: .acquiring) else { return }
+        self.loop.execute { self.closeAll() }
+    }
+
+    func stop() {
+        self.closeAll()
+    }
+
+    /// Closes the listening sockets and any connection not yet handed to a relay.
+    private func closeAll() {
+        self.closeListeners()
+        if let clientSide = self.clientSide { Glibc.close(clientSide) }
+        if let serverSide = self.serverSide { Glibc.close(serverSide) }
+        self.clientSide = nil
+        self.serverSide = nil
+    }
+
+    private func closeListeners() {
+        if let timer = self.timer { self.loop.cancelTimer(timer) }
+        self.timer = nil
+        self.clientRetry.cancel()
+        self.serverRetry.cancel()
+        for token in self.tokens { self.loop.forget(token) }
+        self.tokens = []
+        if let descriptor = self.clientListening {
+            Glibc.close(descriptor)
+            self.request.ports.release(self.port)
+        }
+        if let descriptor = self.serverListening { Glibc.close(descriptor) }
+        self.clientListening = nil
+        self.serverListening = nil
+        self.closed.store(true, ordering: .releasing)
+    }
+
+    func handle(events: UInt32, on descriptor: CInt) {
+        if descriptor == self.clientListening {
+            self.clientRetry.acceptAll(
+                from: { [weak self] in self?.clientListening },
+                logger: self.logger,
+                metadata: ["ftp.port": "\(self.port)"]
+            ) { [weak self] connection, peer in
+                guard let self else {
+                    Glibc.close(connection)
+                    return
+                }
+                self.admit(connection, peer: peer, fromClientSide: true)
+            }
+        } else if descriptor == self.serverListening {
+            self.serverRetry.acceptAll(
+                from: { [weak self] in self?.serverListening },
+                logger: self.logger,
+                metadata: ["ftp.port": "\(self.serverSidePort)"]
+            ) { [weak self] connection, peer in
+                guard let self else {
+                    Glibc.close(connection)
+                    return
+                }
+                self.admit(connection, peer: peer, fromClientSide: false)
+            }
+        }
+    }
+
+    private func admit(_ connection: CInt, peer: String, fromClientSide: Bool) {
+        let expected = fromClientSide ? self.request.clientHost : self.request.serverHost
+        let taken = fromClientSide ? self.clientSide != nil : self.serverSide != nil
+        guard !taken, peer == expected else {
+            self.logger.warning(
+                "refused a connection to a translated data connection's port",
+                metadata: ["ftp.peer": "\(peer)", "ftp.expected": "\(expected)"]
+            )
+            Glibc.close(connection)
+            return
+        }
+        if fromClientSide {
+            self.clientSide = connection
+        } else {
+            self.serverSide = connection
+        }
+        guard let clientSide = self.clientSide, let serverSide = self.serverSide else { return }
+        // One connection per side: later ones are refused by the kernel.
+        self.clientSide = nil
+        self.serverSide = nil
+        self.closeListeners()
+        self.logger.debug("translated data connection relayed", metadata: ["ftp.mode": "\(self.request.mode)"])
+        self.launcher.launch(
+            on: self.loop,
+            client: SpliceSocketHandle(descriptor: clientSide),
+            server: SpliceSocketHandle(descriptor: serverSide),
+            flow: self.flow,
+            idleTimeout: self.request.idleTimeout,
+            logger: self.logger
+        )
+    }
+}
+#endif
