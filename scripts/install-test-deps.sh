@@ -15,6 +15,9 @@ packages=(
     openssl             # self-signed certificate so vsftpd offers AUTH TLS
     haproxy             # a real PROXY protocol receiver (accept-proxy)
     faketime            # test_faked_dates.py: the date-dependent tests on other days of a month
+    dpkg-dev binutils   # packaging/build-deb.sh (dpkg-shlibdeps, objcopy), for test_package.py
+    logrotate           # test_package.py rotates the transfer log with the package's logrotate file
+    systemd util-linux  # test_package.py: systemd-analyze verify (needs no running systemd), setpriv, prlimit
     chromium-headless-shell python3-websocket  # test_status_page.py: a real browser, over DevTools
     # pure-ftpd's libraries: the server itself is unpacked below, not installed
     libc6 libcap2 libcrypt1 libpam0g libsodium23 libssl3
