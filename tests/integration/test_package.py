@@ -222,6 +222,17 @@ def test_serves_ftp_as_user_ftplb_with_only_the_bind_capability(installed, workd
     assert balancer.proc.returncode == 0, balancer.log_tail()
 
 
+def test_upgrade_keeps_the_edited_configuration_and_its_permissions(installed):
+    edited = CONFIG.read_bytes() + b"# edited by the operator\n"
+    CONFIG.write_bytes(edited)
+    debpackage.dpkg("-i", str(installed))  # the same version again: dpkg's upgrade path
+    assert debpackage.package_status() == "install ok installed"
+    assert CONFIG.read_bytes() == edited
+    config = CONFIG.stat()
+    assert (config.st_uid, CONFIG.group(), stat.S_IMODE(config.st_mode)) == (0, "ftplb", 0o640)
+    assert debpackage.user_exists("ftplb") and Path("/usr/bin/ftplb").exists()
+
+
 def test_remove_keeps_the_configuration_and_purge_removes_everything(installed):
     kept = CONFIG.read_bytes()
     debpackage.dpkg("-r", debpackage.PACKAGE)
