@@ -24,6 +24,7 @@ import pytest
 
 import debpackage
 import ftpenv
+import systemdsandbox
 
 pytestmark = pytest.mark.balancer_only
 
@@ -224,6 +225,44 @@ def test_serves_ftp_as_user_ftplb_with_only_the_bind_capability(installed, workd
             balancer.stop()
         server.stop()
     assert balancer.proc.returncode == 0, balancer.log_tail()
+
+
+def test_systemd_runs_the_unit_as_user_ftplb_in_its_sandbox(installed, workdir, ftp_user):
+    """The unit as the package installed it, started by systemd itself: its own namespaces."""
+    root = workdir / "root-package-systemd"
+    ftpenv.populate_root(root, "package-systemd")
+    expected = (root / "small.txt").read_bytes()
+    CONFIG.write_text(session_config())
+    server = [ftpenv.SYSTEM_PYTHON, str(ftpenv.HERE / "pyftpd_server.py"), "--name", "systemd",
+              "--host", SERVER[0], "--port", str(SERVER[1]), "--root", str(root),
+              "--user", ftpenv.FTP_USER, "--password", ftpenv.FTP_PASSWORD, "--passive-ports", "47100-47199"]
+    directory = workdir / "systemd"
+    output = directory / "ftplb.log"
+    sandbox = systemdsandbox.SystemdSandbox(directory, {
+        "pyftpdlib.service": "[Service]\nExecStart=" + " ".join(server) + "\n",
+        "ftplb.service": debpackage.UNIT.read_text(),
+        "ftplb.service.d/output.conf": f"[Service]\nStandardOutput=append:{output}\nStandardError=inherit\n",
+    })
+    sandbox.start()
+    try:
+        def listening() -> bool:
+            out = sandbox.run(["ss", "-Hltn"]).stdout.decode()
+            return all(f"{host}:21 " in out for host in (VIP, SERVER[0]))
+        wait_for(listening, "ftplb and pyftpdlib listening under systemd")
+        main = sandbox.show("ftplb.service", "MainPID")["MainPID"]
+        status = dict(line.split(":\t", 1) for line in
+                      sandbox.run(["cat", f"/proc/{main}/status"]).stdout.decode().splitlines() if ":\t" in line)
+        assert status["Uid"].split() == [str(pwd.getpwnam("ftplb").pw_uid)] * 4
+        assert (status["CapEff"], status["NoNewPrivs"], status["Seccomp"]) == (f"{1 << 10:016x}", "1", "2")
+        for mode in ("epsv", "port"):
+            result = sandbox.run(ftpenv.curl_argv(VIP, 21, "small.txt", mode), check=False)
+            assert (result.returncode, result.stdout) == (0, expected), result.stderr.decode()[-2000:]
+        sandbox.run(["systemctl", "reload", "ftplb.service"])
+        wait_for(lambda: "transfer log reopened" in output.read_text(), "the reload")
+        sandbox.run(["systemctl", "stop", "ftplb.service"])
+        assert sandbox.show("ftplb.service", "Result", "ExecMainStatus") == {"Result": "success", "ExecMainStatus": "0"}
+    finally:
+        sandbox.stop()
 
 
 def test_upgrade_keeps_the_edited_configuration_and_its_permissions(installed):
