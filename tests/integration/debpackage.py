@@ -1,13 +1,16 @@
-"""Library for test_package.py: build the Debian package, run dpkg, and run a command the way
-the package's systemd unit would (its user, capabilities and descriptor limit), without systemd.
+"""Library for test_package.py and test_package_systemd.py: build the Debian package, install
+it for a module, run dpkg, and run a command the way the package's systemd unit would (its
+user, capabilities and descriptor limit) without systemd.
 """
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import pwd
 import re
 import resource
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -16,17 +19,46 @@ import ftpenv
 
 BUILD_SCRIPT = ftpenv.REPO / "packaging" / "build-deb.sh"
 UNIT = Path("/usr/lib/systemd/system/ftplb.service")
+CONFIG = Path("/etc/ftplb/ftplb.yaml")
+LOG_DIR = Path("/var/log/ftplb")
+TRANSFER_LOG = LOG_DIR / "transfer.log"
+DROP_IN_DIR = Path("/etc/systemd/system/ftplb.service.d")
 PACKAGE = "ftplb"
+# The test's virtual service and its server (see test_package.py's address plan).
+VIP = "127.0.90.1"
+SERVER = ("127.0.90.11", 21)
 # What the unit's environment holds: systemd passes no inherited variables but PATH.
 UNIT_ENVIRONMENT = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 
 
+_built: dict[Path, Path] = {}
+
+
 def build(output: Path, timeout: float = 1800.0) -> Path:
-    """packaging/build-deb.sh into `output`; the .deb it made (its last line of output)."""
-    result = ftpenv.run(["bash", str(BUILD_SCRIPT), str(output)], timeout=timeout)
-    deb = Path(result.stdout.decode().strip().splitlines()[-1])
-    assert deb.is_file() and deb.parent == output, result.stdout
-    return deb
+    """packaging/build-deb.sh into `output`, once per run; the .deb it made (its last line)."""
+    if output not in _built:
+        result = ftpenv.run(["bash", str(BUILD_SCRIPT), str(output)], timeout=timeout)
+        deb = Path(result.stdout.decode().strip().splitlines()[-1])
+        assert deb.is_file() and deb.parent == output, result.stdout
+        _built[output] = deb
+    return _built[output]
+
+
+@contextlib.contextmanager
+def installed(deb: Path):
+    """The package installed with dpkg -i, and purged at the end whatever happened. Refuses
+    to touch an ftplb package that was there before."""
+    status = package_status()
+    if status:
+        raise RuntimeError(f"an ftplb package is on this machine already ({status}); these tests "
+                           "install and purge their own: remove it first (dpkg --purge ftplb)")
+    try:
+        dpkg("-i", str(deb))
+        yield deb
+    finally:
+        shutil.rmtree(DROP_IN_DIR, ignore_errors=True)
+        if package_status():
+            dpkg("--purge", PACKAGE)
 
 
 def dpkg(*args: str, attempts: int = 60) -> subprocess.CompletedProcess:
@@ -132,3 +164,38 @@ def open_files_limit(pid: int) -> tuple[int, int]:
             soft, hard = re.findall(r"\d+", line)[:2]
             return int(soft), int(hard)
     raise AssertionError(f"no 'Max open files' in /proc/{pid}/limits")
+
+
+def wait_for(predicate, what: str, timeout: float = 15.0):
+    """The predicate's first true value, polled every 0.1 s for at most `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    for _ in range(int(timeout / 0.1) + 1):
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def log_lines(path: Path) -> list[str]:
+    """The lines of a log file, none while it does not exist."""
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def session_config() -> str:
+    """The tests' /etc/ftplb/ftplb.yaml: the VIP on port 21 (and active data from port 20, so
+    CAP_NET_BIND_SERVICE is needed twice) in front of one pyftpdlib, the transfer log on."""
+    return "\n".join([
+        "log_level: info",
+        f"admin: {{listen: '{VIP}:9021'}}",
+        f"transfer_log: {{path: {TRANSFER_LOG}}}",
+        "virtual_services:",
+        "  - name: package",
+        f"    listen: {VIP}:21",
+        "    passive_ports: 47000-47099",
+        "    active_source_port: 20",
+        "    health_check: {type: none}",
+        f"    servers: ['{SERVER[0]}:{SERVER[1]}']",
+    ]) + "\n"

@@ -61,11 +61,13 @@ class SystemdSandbox:
             raise
         return self
 
-    def run(self, argv: list[str], timeout: float = 60.0, check: bool = True) -> subprocess.CompletedProcess:
-        """`argv` in systemd's network, mount and PID namespaces (so /proc and /run are its own)."""
+    def inside(self, argv: list[str]) -> list[str]:
+        """`argv` to run in systemd's network, mount and PID namespaces (its /proc and /run)."""
         assert self.pid is not None
-        return ftpenv.run(["nsenter", f"--target={self.pid}", "--net", "--mount", "--pid", "--", *argv],
-                          timeout=timeout, check=check)
+        return ["nsenter", f"--target={self.pid}", "--net", "--mount", "--pid", "--", *argv]
+
+    def run(self, argv: list[str], timeout: float = 60.0, check: bool = True) -> subprocess.CompletedProcess:
+        return ftpenv.run(self.inside(argv), timeout=timeout, check=check)
 
     def show(self, unit: str, *properties: str) -> dict[str, str]:
         out = self.run(["systemctl", "show", unit, *(f"--property={name}" for name in properties)])

@@ -6,6 +6,7 @@ active data from port 20), logrotate rotates its transfer log, and dpkg removes 
 The package is installed on this machine for the module's duration and purged afterwards,
 also when a test fails; an ftplb package installed before the run is left alone (the tests
 refuse to start). The release build takes minutes the first time; build-deb.sh reuses it.
+test_package_systemd.py has systemd itself run the unit.
 
 Addresses: 127.0.90.1:21 the VIP (passive ports 47000-47099, admin API on port 9021),
 127.0.90.11:21 pyftpdlib (passive ports 47100-47199).
@@ -17,23 +18,18 @@ import pwd
 import re
 import shutil
 import stat
-import time
 from pathlib import Path
 
 import pytest
 
 import debpackage
 import ftpenv
-import systemdsandbox
 
 pytestmark = pytest.mark.balancer_only
 
-VIP = "127.0.90.1"
-SERVER = ("127.0.90.11", 21)
-CONFIG = Path("/etc/ftplb/ftplb.yaml")
-LOG_DIR = Path("/var/log/ftplb")
-TRANSFER_LOG = LOG_DIR / "transfer.log"
-DROP_IN_DIR = Path("/etc/systemd/system/ftplb.service.d")
+VIP, SERVER = debpackage.VIP, debpackage.SERVER
+CONFIG, LOG_DIR, TRANSFER_LOG = debpackage.CONFIG, debpackage.LOG_DIR, debpackage.TRANSFER_LOG
+DROP_IN_DIR = debpackage.DROP_IN_DIR
 # Everything the package puts on disk, and whether dpkg -r keeps it (conffiles are kept).
 PACKAGE_FILES = {
     Path("/usr/bin/ftplb"): False,
@@ -53,18 +49,8 @@ def deb(workdir) -> Path:
 
 @pytest.fixture(scope="module")
 def installed(deb):
-    """The package, installed with dpkg -i; purged at the end whatever happened."""
-    status = debpackage.package_status()
-    if status:
-        pytest.fail(f"an ftplb package is on this machine already ({status}); these tests install "
-                    "and purge their own: remove it first (dpkg --purge ftplb)")
-    try:
-        debpackage.dpkg("-i", str(deb))
+    with debpackage.installed(deb):
         yield deb
-    finally:
-        shutil.rmtree(DROP_IN_DIR, ignore_errors=True)
-        if debpackage.package_status():
-            debpackage.dpkg("--purge", debpackage.PACKAGE)
 
 
 def deb_field(deb: Path, name: str) -> str:
@@ -130,37 +116,6 @@ def test_systemd_accepts_the_unit_and_the_transparent_drop_in(installed):
     assert result.returncode == 0, result.stdout.decode()[-3000:]
 
 
-def wait_for(predicate, what: str, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    for _ in range(int(timeout / 0.1) + 1):
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def log_lines(path: Path) -> list[str]:
-    return path.read_text().splitlines() if path.exists() else []
-
-
-def session_config() -> str:
-    return "\n".join([
-        "log_level: info",
-        f"admin: {{listen: '{VIP}:9021'}}",
-        f"transfer_log: {{path: {TRANSFER_LOG}}}",
-        "virtual_services:",
-        "  - name: package",
-        f"    listen: {VIP}:21",
-        "    passive_ports: 47000-47099",
-        "    active_source_port: 20",
-        "    health_check: {type: none}",
-        f"    servers: ['{SERVER[0]}:{SERVER[1]}']",
-    ]) + "\n"
-
-
 def transfer(mode: str, remote: str = "small.txt") -> tuple[bytes, list[tuple[str, int]]]:
     """RETR through the VIP in `mode`; the bytes and the data connections' peers."""
     chunks: list[bytes] = []
@@ -180,7 +135,7 @@ def test_serves_ftp_as_user_ftplb_with_only_the_bind_capability(installed, workd
     server = ftpenv.start_pyftpdlib(workdir, "pyftpdlib-package", *SERVER, (47100, 47199), root)
     balancer = None
     try:
-        CONFIG.write_text(session_config())  # as an operator edits the conffile
+        CONFIG.write_text(debpackage.session_config())  # as an operator edits the conffile
         settings = debpackage.unit_settings()
         (check,) = settings["ExecStartPre"]
         result = ftpenv.run(debpackage.as_unit(settings, check), check=False, env=debpackage.UNIT_ENVIRONMENT)
@@ -204,7 +159,7 @@ def test_serves_ftp_as_user_ftplb_with_only_the_bind_capability(installed, workd
         assert data == expected and peers[0][0] == VIP
         data, peers = transfer("port")  # from the VIP's port 20: the capability at work
         assert (data, peers) == (expected, [(VIP, 20)])
-        lines = wait_for(lambda: len(log_lines(TRANSFER_LOG)) == 2 and log_lines(TRANSFER_LOG),
+        lines = debpackage.wait_for(lambda: len(debpackage.log_lines(TRANSFER_LOG)) == 2 and debpackage.log_lines(TRANSFER_LOG),
                          "two lines in the transfer log")
         assert all("small.txt" in line.split() for line in lines), lines
         assert (TRANSFER_LOG.owner(), TRANSFER_LOG.group()) == ("ftplb", "adm")
@@ -212,57 +167,19 @@ def test_serves_ftp_as_user_ftplb_with_only_the_bind_capability(installed, workd
         # The package's logrotate file renames the log; the unit's reload opens a new one.
         ftpenv.run(["logrotate", "--force", "--state", str(workdir / "logrotate.state"),
                     "/etc/logrotate.d/ftplb"])
-        assert log_lines(LOG_DIR / "transfer.log.1") == lines and not TRANSFER_LOG.exists()
+        assert debpackage.log_lines(LOG_DIR / "transfer.log.1") == lines and not TRANSFER_LOG.exists()
         (reload,) = settings["ExecReload"]
         ftpenv.run(reload.replace("$MAINPID", str(balancer.pid)).split())
-        wait_for(lambda: "transfer log reopened" in balancer.log_text() and TRANSFER_LOG.exists(),
+        debpackage.wait_for(lambda: "transfer log reopened" in balancer.log_text() and TRANSFER_LOG.exists(),
                  "the transfer log reopened at its path")
         assert transfer("pasv")[0] == expected
-        wait_for(lambda: len(log_lines(TRANSFER_LOG)) == 1, "a line in the new transfer log")
-        assert log_lines(LOG_DIR / "transfer.log.1") == lines
+        debpackage.wait_for(lambda: len(debpackage.log_lines(TRANSFER_LOG)) == 1, "a line in the new transfer log")
+        assert debpackage.log_lines(LOG_DIR / "transfer.log.1") == lines
     finally:
         if balancer is not None:
             balancer.stop()
         server.stop()
     assert balancer.proc.returncode == 0, balancer.log_tail()
-
-
-def test_systemd_runs_the_unit_as_user_ftplb_in_its_sandbox(installed, workdir, ftp_user):
-    """The unit as the package installed it, started by systemd itself: its own namespaces."""
-    root = workdir / "root-package-systemd"
-    ftpenv.populate_root(root, "package-systemd")
-    expected = (root / "small.txt").read_bytes()
-    CONFIG.write_text(session_config())
-    server = [ftpenv.SYSTEM_PYTHON, str(ftpenv.HERE / "pyftpd_server.py"), "--name", "systemd",
-              "--host", SERVER[0], "--port", str(SERVER[1]), "--root", str(root),
-              "--user", ftpenv.FTP_USER, "--password", ftpenv.FTP_PASSWORD, "--passive-ports", "47100-47199"]
-    directory = workdir / "systemd"
-    output = directory / "ftplb.log"
-    sandbox = systemdsandbox.SystemdSandbox(directory, {
-        "pyftpdlib.service": "[Service]\nExecStart=" + " ".join(server) + "\n",
-        "ftplb.service": debpackage.UNIT.read_text(),
-        "ftplb.service.d/output.conf": f"[Service]\nStandardOutput=append:{output}\nStandardError=inherit\n",
-    })
-    sandbox.start()
-    try:
-        def listening() -> bool:
-            out = sandbox.run(["ss", "-Hltn"]).stdout.decode()
-            return all(f"{host}:21 " in out for host in (VIP, SERVER[0]))
-        wait_for(listening, "ftplb and pyftpdlib listening under systemd")
-        main = sandbox.show("ftplb.service", "MainPID")["MainPID"]
-        status = dict(line.split(":\t", 1) for line in
-                      sandbox.run(["cat", f"/proc/{main}/status"]).stdout.decode().splitlines() if ":\t" in line)
-        assert status["Uid"].split() == [str(pwd.getpwnam("ftplb").pw_uid)] * 4
-        assert (status["CapEff"], status["NoNewPrivs"], status["Seccomp"]) == (f"{1 << 10:016x}", "1", "2")
-        for mode in ("epsv", "port"):
-            result = sandbox.run(ftpenv.curl_argv(VIP, 21, "small.txt", mode), check=False)
-            assert (result.returncode, result.stdout) == (0, expected), result.stderr.decode()[-2000:]
-        sandbox.run(["systemctl", "reload", "ftplb.service"])
-        wait_for(lambda: "transfer log reopened" in output.read_text(), "the reload")
-        sandbox.run(["systemctl", "stop", "ftplb.service"])
-        assert sandbox.show("ftplb.service", "Result", "ExecMainStatus") == {"Result": "success", "ExecMainStatus": "0"}
-    finally:
-        sandbox.stop()
 
 
 def test_upgrade_keeps_the_edited_configuration_and_its_permissions(installed):
