@@ -11,6 +11,7 @@ reaches the host's network or /run. The cgroups it creates are removed when it i
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -33,12 +34,14 @@ class SystemdSandbox:
         self.unit_path = directory / "units"
         self.units = units
         self.process: subprocess.Popen | None = None
+        self.private_before: set[Path] = set()
         self.pid: int | None = None  # systemd's pid, as this machine sees it
 
     def start(self, timeout: float = 60.0) -> "SystemdSandbox":
         taken = [root / name for root in cgroup_roots() for name in CGROUPS if (root / name).exists()]
         if taken:  # they would be removed at the end, and they are not ours
             raise RuntimeError(f"cgroups {taken} exist already: does another systemd run here?")
+        self.private_before = set(private_directories([name for name in self.units if name.endswith(".service")]))
         for name in STAND_INS:
             self._write(name, f"[Unit]\nDescription=stand-in for {name}\n")
         wants = " ".join(name for name in self.units if "/" not in name)
@@ -78,9 +81,14 @@ class SystemdSandbox:
         return path.read_text(errors="replace")[-4000:] if path.exists() else ""
 
     def stop(self) -> None:
-        """Ends every process of the PID namespace with systemd, then removes its cgroups."""
+        """Stops the units (so that systemd removes their PrivateTmp directories, which are in
+        this machine's /tmp), ends every process of the PID namespace with systemd, then
+        removes its cgroups and whatever private directories a unit left."""
         if self.process is None:
             return
+        services = [name for name in self.units if name.endswith(".service")]
+        if self.pid is not None and self.process.poll() is None:
+            self.run(["systemctl", "stop", *services], check=False, timeout=120)
         if self.pid is not None:
             try:
                 os.kill(self.pid, signal.SIGKILL)
@@ -95,6 +103,8 @@ class SystemdSandbox:
         for root in cgroup_roots():
             for name in CGROUPS:
                 remove_cgroup(root / name)
+        for directory in set(private_directories(services)) - self.private_before:
+            shutil.rmtree(directory, ignore_errors=True)
 
     def _write(self, name: str, text: str) -> None:
         path = self.unit_path / name
@@ -150,12 +160,25 @@ def cgroup_roots() -> list[Path]:
     return roots
 
 
-def remove_cgroup(path: Path) -> None:
-    """rmdir a cgroup and the cgroups below it, deepest first (their processes are gone)."""
-    if not path.is_dir():
-        return
-    for directory, _, _ in sorted(os.walk(path), key=lambda entry: -len(entry[0])):
-        try:
-            os.rmdir(directory)
-        except OSError:
-            pass
+def private_directories(services: list[str]) -> list[Path]:
+    """The PrivateTmp directories of these services, in /tmp and /var/tmp."""
+    return [path for base in ("/tmp", "/var/tmp") for service in services
+            for path in Path(base).glob(f"systemd-private-*-{service}-*")]
+
+
+def remove_cgroup(path: Path, timeout: float = 10.0) -> None:
+    """rmdir a cgroup and the cgroups below it, deepest first, retrying while the kernel still
+    counts the killed processes in them (EBUSY)."""
+    deadline = time.monotonic() + timeout
+    for _ in range(int(timeout / 0.05) + 1):
+        if not path.is_dir():
+            return
+        for directory, _, _ in sorted(os.walk(path), key=lambda entry: -len(entry[0])):
+            try:
+                os.rmdir(directory)
+            except OSError:
+                pass
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    raise RuntimeError(f"cgroup {path} of the systemd sandbox could not be removed")
