@@ -1,4 +1,4 @@
-"""systemd as PID 1 of namespaces of its own, for test_package.py: the package's unit run by the
+"""systemd as PID 1 of namespaces of its own, for test_package_systemd.py: the package's unit run by the
 real service manager, with the sandboxing it asks for, on a machine (or CI container) where
 systemd is installed but does not run.
 
@@ -28,12 +28,15 @@ CGROUPS = ("init.scope", "system.slice")
 
 
 class SystemdSandbox:
+    """One systemd with the given units, started by start() and ended by stop() (in a finally)."""
+
     def __init__(self, directory: Path, units: dict[str, str]):
         """`units`: file name under the unit path (such as ftplb.service.d/log.conf) to text."""
         self.directory = directory
         self.unit_path = directory / "units"
         self.units = units
         self.process: subprocess.Popen | None = None
+        self._log = None
         self.private_before: set[Path] = set()
         self.pid: int | None = None  # systemd's pid, as this machine sees it
 
@@ -51,11 +54,11 @@ class SystemdSandbox:
         boot = (f"mount -t tmpfs tmpfs /run && exec env container=ftplb-test "
                 f"SYSTEMD_UNIT_PATH={self.unit_path} /lib/systemd/systemd --system "
                 "--unit=sandbox.target --log-target=console")
+        self._log = open(self.directory / "systemd.log", "ab")
         self.process = subprocess.Popen(
             ["unshare", "--pid", "--fork", "--mount", "--net", "--uts", "--ipc", "--cgroup",
              "--propagation", "private", "--mount-proc", "--", "sh", "-c", boot],
-            stdin=subprocess.DEVNULL, stdout=open(self.directory / "systemd.log", "ab"),
-            stderr=subprocess.STDOUT, start_new_session=True)
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             self.pid = self._wait_for_child(timeout)
             self._wait_until_booted(timeout)
@@ -88,7 +91,10 @@ class SystemdSandbox:
             return
         services = [name for name in self.units if name.endswith(".service")]
         if self.pid is not None and self.process.poll() is None:
-            self.run(["systemctl", "stop", *services], check=False, timeout=120)
+            try:
+                self.run(["systemctl", "stop", *services], check=False, timeout=120)
+            except subprocess.TimeoutExpired:
+                pass  # ended below all the same
         if self.pid is not None:
             try:
                 os.kill(self.pid, signal.SIGKILL)
@@ -100,6 +106,7 @@ class SystemdSandbox:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
         self.process = None
+        self._log.close()
         for root in cgroup_roots():
             for name in CGROUPS:
                 remove_cgroup(root / name)
