@@ -84,6 +84,7 @@ CONTROL
 (cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | xargs -0 md5sum) >"$root/DEBIAN/md5sums"
 
 deb=$output/ftplb_${version}_${architecture}.deb
+rm -f "$output"/ftplb_*.deb  # earlier builds: about 30 MB each
 # gzip: xz would make it a third smaller (19 MB instead of 29 MB) for 45 s more of one core.
 dpkg-deb --root-owner-group -Zgzip --build "$root" "$deb" >/dev/null
 echo "$deb"
