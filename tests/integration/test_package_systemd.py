@@ -2,7 +2,8 @@
 systemd): systemd as PID 1 of namespaces of its own (systemdsandbox.py) with the unit file as
 the package installed it, so the sandbox the unit asks for (user, capabilities, seccomp, a
 read-only system) is the one ftplb meets. An upgrade with dpkg -i where systemd runs restarts
-the service and lets a running transfer finish.
+the service and lets a running transfer finish; a broken configuration fails the unit after a few
+tries, with the reason in its log.
 
 Addresses, in the sandbox's own network namespace: 127.0.90.1:21 the VIP (passive ports
 47000-47099), 127.0.90.11:21 pyftpdlib (passive ports 47100-47199).
@@ -119,3 +120,15 @@ def test_upgrade_restarts_the_service_and_a_running_transfer_finishes(sandbox, i
     log = output.read_text()
     # The old process was asked to stop while the download still ran, and waited for it.
     assert log.index("shutting down") < log.index(f"ftp.bytes.to_client={BIG}"), log[-3000:]
+
+
+def test_a_broken_configuration_fails_the_unit_after_a_few_tries_with_the_reason(sandbox):
+    sandbox, root, output = sandbox
+    debpackage.CONFIG.write_text("virtual_services:\n  - name: broken\n    listen: 127.0.90.1:21\n")
+    sandbox.run(["systemctl", "restart", "ftplb.service"], check=False)
+    # ExecStartPre refuses the file at each try; StartLimitBurst ends the retries.
+    debpackage.wait_for(lambda: sandbox.show("ftplb.service", "ActiveState")["ActiveState"] == "failed",
+                        "the unit to give up", timeout=120)
+    # Five starts within StartLimitIntervalSec, the one before the change included.
+    assert 1 <= int(sandbox.show("ftplb.service", "NRestarts")["NRestarts"]) <= 5
+    assert "ftplb.yaml:2:5: virtual_services[0].passive_ports: missing required key" in output.read_text()
