@@ -100,6 +100,11 @@ def group_exists(name: str) -> bool:
         return False
 
 
+def systemd_helper_state() -> list[Path]:
+    """deb-systemd-helper's record of the unit's [Install] links (postinst update-state)."""
+    return list(Path("/var/lib/systemd").glob("deb-systemd-helper-*/**/ftplb.service*"))
+
+
 def unit_settings(path: Path = UNIT) -> dict[str, list[str]]:
     """The [Service] section of a unit file: each key with its values in order."""
     settings: dict[str, list[str]] = {}

@@ -74,6 +74,7 @@ def test_install_creates_the_user_the_log_directory_and_a_config_ftplb_reads(ins
     assert (log_dir.st_uid, LOG_DIR.group(), stat.S_IMODE(log_dir.st_mode)) == (account.pw_uid, "adm", 0o2750)
     config = CONFIG.stat()
     assert (config.st_uid, CONFIG.group(), stat.S_IMODE(config.st_mode)) == (0, "ftplb", 0o640)
+    assert debpackage.systemd_helper_state() != []  # so that a purge can remove enable links
     settings = debpackage.unit_settings()
     # The shipped example passes the unit's own check, run as the unit runs it.
     (check,) = settings["ExecStartPre"]
@@ -198,6 +199,7 @@ def test_remove_keeps_the_configuration_and_purge_removes_everything(installed):
     debpackage.dpkg("-r", debpackage.PACKAGE)
     assert debpackage.package_status() == "deinstall ok config-files"
     assert {path: path.exists() for path in PACKAGE_FILES} == PACKAGE_FILES
+    assert not Path("/usr/share/ftplb").exists() and not Path("/usr/share/doc/ftplb").exists()
     assert CONFIG.read_bytes() == kept
     assert debpackage.user_exists("ftplb") and LOG_DIR.is_dir()
 
@@ -207,3 +209,4 @@ def test_remove_keeps_the_configuration_and_purge_removes_everything(installed):
     assert not debpackage.user_exists("ftplb") and not debpackage.group_exists("ftplb")
     overrides = ftpenv.run(["dpkg-statoverride", "--list"]).stdout.decode()
     assert "ftplb" not in overrides, overrides
+    assert debpackage.systemd_helper_state() == []
