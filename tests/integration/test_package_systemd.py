@@ -37,8 +37,9 @@ def installed(workdir):
 
 
 @pytest.fixture
-def sandbox(installed, workdir, request, ftp_user):
-    """pyftpdlib and the installed ftplb.service under systemd; ftplb's output in ftplb.log."""
+def systemd(installed, workdir, request, ftp_user):
+    """pyftpdlib and the installed ftplb.service under systemd: the sandbox, the server's root
+    and the file that holds ftplb's output."""
     directory = workdir / request.node.name
     root = directory / "root"
     ftpenv.populate_root(root, "package-systemd")
@@ -72,8 +73,8 @@ def main_status(sandbox: systemdsandbox.SystemdSandbox) -> dict[str, str]:
     return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
 
 
-def test_systemd_runs_the_unit_as_user_ftplb_in_its_sandbox(sandbox):
-    sandbox, root, output = sandbox
+def test_systemd_runs_the_unit_as_user_ftplb_in_its_sandbox(systemd):
+    sandbox, root, output = systemd
     status = main_status(sandbox)
     assert status["Uid"].split() == [str(pwd.getpwnam("ftplb").pw_uid)] * 4
     # Only CAP_NET_BIND_SERVICE (capability 10), no new privileges, a seccomp filter.
@@ -89,8 +90,8 @@ def test_systemd_runs_the_unit_as_user_ftplb_in_its_sandbox(sandbox):
     assert sandbox.show("ftplb.service", "Result", "ExecMainStatus") == {"Result": "success", "ExecMainStatus": "0"}
 
 
-def test_upgrade_restarts_the_service_and_a_running_transfer_finishes(sandbox, installed, workdir):
-    sandbox, root, output = sandbox
+def test_upgrade_restarts_the_service_and_a_running_transfer_finishes(systemd, installed, workdir):
+    sandbox, root, output = systemd
     before = sandbox.show("ftplb.service", "MainPID")["MainPID"]
     download = workdir / "upgrade-download.bin"
     # 1 MiB/s: about 10 s for the file, so the restart comes while it is moving.
@@ -122,8 +123,8 @@ def test_upgrade_restarts_the_service_and_a_running_transfer_finishes(sandbox, i
     assert log.index("shutting down") < log.index(f"ftp.bytes.to_client={BIG}"), log[-3000:]
 
 
-def test_a_broken_configuration_fails_the_unit_after_a_few_tries_with_the_reason(sandbox):
-    sandbox, root, output = sandbox
+def test_a_broken_configuration_fails_the_unit_after_a_few_tries_with_the_reason(systemd):
+    sandbox, root, output = systemd
     debpackage.CONFIG.write_text("virtual_services:\n  - name: broken\n    listen: 127.0.90.1:21\n")
     sandbox.run(["systemctl", "restart", "ftplb.service"], check=False)
     # ExecStartPre refuses the file at each try; StartLimitBurst ends the retries.
