@@ -119,13 +119,15 @@ class SystemdSandbox:
         path.write_text(text)
 
     def _wait_until_booted(self, timeout: float) -> None:
-        """Until systemd answers on its socket (a moment after exec) and has started its units."""
+        """Until systemd answers (a moment after exec) and has started its units."""
         deadline = time.monotonic() + timeout
         for _ in range(int(timeout / 0.1) + 1):
             state = self.run(["systemctl", "is-system-running", "--wait"], timeout=timeout, check=False)
             if state.stdout.strip() in (b"running", b"degraded"):
                 return
-            if b"Failed to connect" not in state.stderr or time.monotonic() > deadline:
+            # Before systemd made /run/systemd/system and its socket, systemctl finds no manager.
+            not_yet = b"Failed to connect" in state.stderr or state.stdout.strip() == b"offline"
+            if not not_yet or time.monotonic() > deadline:
                 raise RuntimeError(f"systemd did not boot: {state}\n{self.log_text()}")
             time.sleep(0.1)
         raise TimeoutError(f"systemd did not answer within {timeout}s:\n{self.log_text()}")
