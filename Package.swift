@@ -1,6 +1,15 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// The git revision `ftplb --version` prints: packaging/build-deb.sh exports FTPLB_REVISION; a
+// plain `swift build` prints "revision unknown". Only letters, digits, '.', '-' and '+' are
+// kept, since the value becomes a C string literal.
+let revision = String(
+    (Context.environment["FTPLB_REVISION"] ?? "").filter {
+        $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0))
+    }
+)
+
 let package = Package(
     name: "FTPBalancer",
     platforms: [.macOS(.v14)],
@@ -32,6 +41,10 @@ let package = Package(
         // What Swift's Glibc module leaves out, for the splice(2) data path.
         .target(name: "CSplice"),
         .target(
+            name: "CBuildRevision",
+            cSettings: revision.isEmpty ? [] : [.define("FTPLB_REVISION", to: "\"\(revision)\"")]
+        ),
+        .target(
             name: "FTPBalancer",
             dependencies: [
                 "CSplice",
@@ -61,6 +74,7 @@ let package = Package(
         .executableTarget(
             name: "FTPBalancerCLI",
             dependencies: [
+                "CBuildRevision",
                 "FTPBalancer",
                 "FTPBalancerAdmin",
                 "FTPBalancerConfig",

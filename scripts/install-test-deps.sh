@@ -17,6 +17,9 @@ packages=(
     keepalived          # test_ha_pair.py: VRRP for the active/standby pair
     bird2               # test_ecmp.py's BIRD variant (FTPLB_TEST_BIRD=1): BGP announce/withdraw
     faketime            # test_faked_dates.py: the date-dependent tests on other days of a month
+    dpkg-dev binutils   # packaging/build-deb.sh (dpkg-shlibdeps, objcopy), for test_package.py
+    logrotate           # test_package.py rotates the transfer log with the package's logrotate file
+    systemd util-linux  # test_package.py: systemd-analyze verify (needs no running systemd), setpriv, prlimit
     chromium-headless-shell python3-websocket  # test_status_page.py: a real browser, over DevTools
     # pure-ftpd's libraries: the server itself is unpacked below, not installed
     libc6 libcap2 libcrypt1 libpam0g libsodium23 libssl3

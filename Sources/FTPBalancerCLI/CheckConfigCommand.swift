@@ -5,7 +5,7 @@ import FTPBalancerConfig
 struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
-        abstract: "Validate a configuration file and print what would run."
+        abstract: "Validate a configuration file, print what would run."
     )
 
     @Argument(help: "The YAML configuration file.")

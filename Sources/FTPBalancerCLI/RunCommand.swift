@@ -19,12 +19,16 @@ struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the balancer.",
+        // A paragraph is one line (the trailing backslashes), so that --help wraps it to the
+        // terminal; an example line stays under 80 columns.
         discussion: """
             Either --config FILE, or the quick form for one virtual service:
-              ftplb run --listen 10.0.0.1:21 --server 10.0.2.11:21 --server 10.0.2.12:21 --passive-ports 40000-40999
+              ftplb run --listen 10.0.0.1:21 --passive-ports 40000-40999 \\
+                --server 10.0.2.11:21 --server 10.0.2.12:21
 
-            SIGHUP re-reads the configuration file and reopens the transfer log; SIGTERM and SIGINT
-            stop taking sessions, let running transfers finish within shutdown_grace, then exit.
+            SIGHUP re-reads the configuration file and reopens the transfer log; SIGTERM and \
+            SIGINT stop taking sessions, let running transfers finish within shutdown_grace, then \
+            exit.
             """
     )
 

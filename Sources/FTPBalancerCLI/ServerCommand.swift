@@ -6,15 +6,20 @@ import FTPBalancerAdmin
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server",
-        abstract: "Enable, disable or drain a server, or set its weight, until the next reload.",
+        abstract: "Drain, disable, enable or re-weight a server.",
+        usage: """
+            ftplb server enable|disable|drain <name> [<options>]
+            ftplb server weight <name> <weight> [<options>]
+            """,
         discussion: """
             enable   takes new sessions again (once its health checks pass)
             drain    no new sessions; running sessions and transfers continue
             disable  as drain, and health checks stop
             weight   its share of new sessions, 1 to 1000 (ftplb server weight NAME N)
 
-            NAME is the server's name in the configuration, or its address as written when it has
-            none. A reload (SIGHUP) sets every server back to what the file says.
+            A change lasts until the next reload: a reload (SIGHUP) sets every server back to \
+            what the file says. NAME is the server's name in the configuration, or its address \
+            as written when it has none.
             """
     )
 
@@ -22,7 +27,7 @@ struct ServerCommand: AsyncParsableCommand {
         case enable, disable, drain, weight
     }
 
-    @Argument(help: "enable, disable, drain or weight.")
+    @Argument(help: "What to do with the server.")
     var action: Action
 
     @Argument(help: "The server's name (or its address as written).")

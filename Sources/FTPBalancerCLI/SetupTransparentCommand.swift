@@ -7,11 +7,13 @@ import FTPBalancerConfig
 struct SetupTransparentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "setup-transparent",
-        abstract: "Print, or apply, the host setup that client_address: transparent needs.",
+        abstract: "Print or apply the host setup of transparent mode.",
+        usage: "ftplb setup-transparent (--config <config> | <quick flags>) [--apply]",
         discussion: """
-            Takes the same --config FILE or quick flags as `ftplb run`. Without --apply it prints the
-            commands as a shell script; with --apply it runs those not yet in place (as root) and
-            checks the result. Applying again changes nothing.
+            The host setup (policy routing, nftables rules) that client_address: transparent \
+            needs. Takes the same --config FILE or quick flags as `ftplb run`. Without --apply it \
+            prints the commands as a shell script; with --apply it runs those not yet in place \
+            (as root) and checks the result. Applying again changes nothing.
             """
     )
 

@@ -5,7 +5,11 @@ import FTPBalancerAdmin
 struct ShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
-        abstract: "Show what a running ftplb is doing, through its admin API.",
+        abstract: "Show what a running ftplb is doing (admin API).",
+        usage: """
+            ftplb show <view> [<options>]
+            ftplb show flows --bpf <session> [<options>]
+            """,
         discussion: """
             services  virtual services and their listeners
             pools     servers with their state, health, last check, sessions and weight
@@ -13,9 +17,10 @@ struct ShowCommand: AsyncParsableCommand {
             flows     live data connections with bytes and rate
             stats     counters per virtual service since start
 
-            flows --bpf SESSION prints the tcpdump filter that captures that control session's
-            control and data connections on both sides of the balancer, also the data
-            connections that start later: tcpdump -i any -w s.pcap "$(ftplb show flows --bpf 4 | tail -1)"
+            flows --bpf SESSION prints the tcpdump filter that captures that control \
+            session's control and data connections on both sides of the balancer, also the \
+            data connections that start later:
+              tcpdump -i any -w s.pcap "$(ftplb show flows --bpf 4 | tail -1)"
             """
     )
 
@@ -23,7 +28,7 @@ struct ShowCommand: AsyncParsableCommand {
         case services, pools, sessions, flows, stats
     }
 
-    @Argument(help: "services, pools, sessions, flows or stats.")
+    @Argument(help: "What to show.")
     var view: View
 
     @Option(name: .long, help: "With flows: print the tcpdump filter of this control session (an id of show sessions).")

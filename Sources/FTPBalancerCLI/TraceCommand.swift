@@ -11,7 +11,11 @@ import Glibc
 struct TraceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trace",
-        abstract: "Follow control sessions' commands and replies as they pass, passwords masked.",
+        abstract: "Follow sessions' commands and replies as they pass.",
+        usage: """
+            ftplb trace <session> [<options>]
+            ftplb trace --client <client> [<options>]
+            """,
         discussion: """
             ftplb trace 12           one session (see ftplb show sessions), until it ends
             ftplb trace --client IP  every session of a client, later ones too
@@ -20,7 +24,7 @@ struct TraceCommand: AsyncParsableCommand {
             S->B  a reply as the server sent it
             B->C  what the client got instead (a rewritten 227/229, a balancer reply)
             B->S  what the server got instead of the client's command (PORT rewritten)
-            Ctrl-C stops.
+            A password (PASS) is always masked. Ctrl-C stops.
             """
     )
 
