@@ -109,7 +109,7 @@ extension ControlSessionStateMachine {
         kind: PassiveKind,
         action: (PassiveRequest) -> OnServerReplyLine
     ) -> OnServerReplyLine {
-        let unusable = "425 Cannot open data connection: the server's passive reply was unusable."
+        let unusable = BalancerReply.unusablePassiveReply
         do {
             if code == 227 {
                 let text = String(decoding: line.readableBytesView.dropFirst(4), as: UTF8.self)

@@ -9,7 +9,7 @@ import NIOCore
 /// at a time so that no reply is buffered whole.
 package struct ControlSessionStateMachine {
     /// The answer to AUTH: the balancer reads the control connection, so it cannot be TLS.
-    package static let tlsUnavailableReply = "534 TLS is not available through this load balancer."
+    package static let tlsUnavailableReply = BalancerReply.tlsUnavailable
 
     package enum PassiveKind: Equatable, Sendable { case pasv, epsv }
     package enum ActiveKind: Equatable, Sendable { case port, eprt }
@@ -266,7 +266,7 @@ extension ControlSessionStateMachine {
         switch (code, framing.position) {
         case (228, .single):
             // LPSV is refused before it reaches a server, but a 228 would carry its address.
-            return .replace("425 Cannot open data connection.", FTPProtocolError(.malformedHostPort, input: "228"))
+            return .replace(BalancerReply.cannotOpenDataConnection, FTPProtocolError(.malformedHostPort, input: "228"))
         case (_, .continuation) where expectation == .featureList && code == 211:
             return Self.isTLSFeature(line) ? .drop : .forward(self.scrubbed(line))
         default:

@@ -24,7 +24,7 @@ extension ControlSession {
         switch line {
         case .overlong:
             self.logger.warning("command line too long; refused", metadata: ["ftp.limit": "\(ControlLineDecoder.defaultMaximumLineLength)"])
-            self.answer("500 Command line too long.", outstandingBefore: outstanding)
+            self.answer(BalancerReply.commandTooLong, outstandingBefore: outstanding)
             return
         case .line(let bytes):
             command = FTPCommand(line: bytes)

@@ -12,11 +12,10 @@ extension ControlSession {
         case .failure(let refusal):
             self.logger.error("no server can take the session", metadata: ["ftp.refusal": "\(refusal.reason.rawValue)"])
             self.service.statistics.refused(refusal.reason.rawValue)
-            let text =
+            let reply =
                 refusal.reason == .serversFull
-                ? "Too many sessions: every server is at its limit; try again later."
-                : self.service.configuration.unavailableMessage
-            self.end(reply: "421 \(text)", reason: .noServer)
+                ? BalancerReply.serversFull : BalancerReply.unavailable(self.service.configuration.unavailableMessage)
+            self.end(reply: reply, reason: .noServer)
         case .success(let lease):
             self.triedServers.insert(lease.memberID)
             self.connect(lease)

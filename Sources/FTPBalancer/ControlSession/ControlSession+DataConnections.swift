@@ -9,7 +9,7 @@ extension ControlSession: DataFlowObserver {
         guard let serverChannel = self.serverChannel, let serverAddress = serverChannel.remoteAddress,
             serverAddress.port != nil, var serverSideSource = serverChannel.localAddress, serverSideSource.port != nil
         else {
-            self.sendClient("425 Cannot open data connection.")
+            self.sendClient(BalancerReply.cannotOpenDataConnection)
             return
         }
         serverSideSource.port = 0
@@ -61,7 +61,7 @@ extension ControlSession: DataFlowObserver {
                     self.logger.debug("passive port open", metadata: ["ftp.mode": "\(mode)", "ftp.port": "\(listener.port)"])
                 case .failure(let error):
                     self.logger.error("could not open a passive port", metadata: ["ftp.error": "\(OperatorText.describe(error))"])
-                    self.sendClient("425 Cannot open data connection: no passive port available.")
+                    self.sendClient(BalancerReply.noPassivePort)
                 }
                 self.drainQueues()
             }
@@ -77,7 +77,7 @@ extension ControlSession: DataFlowObserver {
             let client = try? SocketAddress(ipAddress: request.clientHost, port: request.clientPort),
             let source = try? SocketAddress(ipAddress: self.advertisedAddress, port: configuration.activeSourcePort)
         else {
-            self.sendClient("425 Cannot open data connection.")
+            self.sendClient(BalancerReply.cannotOpenDataConnection)
             return
         }
         self.activeListener?.close()
@@ -118,10 +118,10 @@ extension ControlSession: DataFlowObserver {
                     self.sendServer(command)
                 case .failure(let error as DataPathError) where error.code == .clientUnreachable:
                     self.logger.notice("could not connect to the client for active mode", metadata: ["ftp.error": "\(OperatorText.describe(error))"])
-                    self.sendClient("425 Cannot open data connection to the address and port you named.")
+                    self.sendClient(BalancerReply.clientUnreachable)
                 case .failure(let error):
                     self.logger.error("could not open an active-mode listener", metadata: ["ftp.error": "\(OperatorText.describe(error))"])
-                    self.sendClient("425 Cannot open data connection.")
+                    self.sendClient(BalancerReply.cannotOpenDataConnection)
                 }
                 self.drainQueues()
             }

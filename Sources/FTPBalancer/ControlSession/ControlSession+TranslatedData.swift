@@ -10,7 +10,7 @@ extension ControlSession {
         guard let serverChannel = self.serverChannel, let serverHost = serverChannel.remoteAddress?.ipAddress,
             let listenHost = serverChannel.localAddress?.ipAddress
         else {
-            self.sendClient("425 Cannot open data connection.")
+            self.sendClient(BalancerReply.cannotOpenDataConnection)
             return
         }
         // A client that asks again has given up on the previous data connection.
@@ -58,7 +58,7 @@ extension ControlSession {
                     "could not open the listeners of a translated data connection",
                     metadata: ["ftp.error": "\(OperatorText.describe(error))"]
                 )
-                self.sendClient("425 Cannot open data connection: no passive port available.")
+                self.sendClient(BalancerReply.noPassivePort)
             }
             self.drainQueues()
         }
@@ -69,7 +69,7 @@ extension ControlSession {
         guard let listener = self.passiveListener,
             let reply = self.machine?.passiveReply(kind: kind, port: listener.port)
         else {
-            self.sendClient("425 Cannot open data connection.")
+            self.sendClient(BalancerReply.cannotOpenDataConnection)
             return
         }
         self.trace(.balancerToClient, reply)
@@ -89,7 +89,7 @@ extension ControlSession {
             let client = try? SocketAddress(ipAddress: request.clientHost, port: request.clientPort),
             let source = try? SocketAddress(ipAddress: self.advertisedAddress, port: configuration.activeSourcePort)
         else {
-            self.sendClient("425 Cannot open data connection.")
+            self.sendClient(BalancerReply.cannotOpenDataConnection)
             return
         }
         // As in passive mode, the server's control address: never the one it announced.
@@ -130,10 +130,10 @@ extension ControlSession {
                     "could not connect to the client for active mode",
                     metadata: ["ftp.error": "\(OperatorText.describe(error))"]
                 )
-                self.sendClient("425 Cannot open data connection to the address and port you named.")
+                self.sendClient(BalancerReply.clientUnreachable)
             case .failure(let error):
                 self.logger.error("could not connect to the server's passive port", metadata: ["ftp.error": "\(OperatorText.describe(error))"])
-                self.sendClient("425 Cannot open data connection.")
+                self.sendClient(BalancerReply.cannotOpenDataConnection)
             }
             self.drainQueues()
         }

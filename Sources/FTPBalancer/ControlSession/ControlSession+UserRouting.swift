@@ -12,7 +12,7 @@ extension ControlSession {
     /// A command before USER: only what needs no server is answered here.
     func handleLineBeforeUser(_ line: ControlLine) {
         guard case .line(let bytes) = line else {
-            self.sendClient("500 Command line too long.")
+            self.sendClient(BalancerReply.commandTooLong)
             return
         }
         let command = FTPCommand(line: bytes)
@@ -20,7 +20,7 @@ extension ControlSession {
         switch command.verb {
         case "USER":
             guard let argument = command.argument, argument.readableBytes > 0 else {
-                self.sendClient("501 USER needs a user name.")
+                self.sendClient(BalancerReply.userNameMissing)
                 return
             }
             let name = String(decoding: argument.readableBytesView, as: UTF8.self)
@@ -32,14 +32,14 @@ extension ControlSession {
             self.swallowedGreeting = ReplyFramer()
             self.connectToNextServer()
         case "QUIT":
-            self.sendClient("221 Goodbye.")
+            self.sendClient(BalancerReply.goodbye)
             self.end(reply: nil, reason: .quit)
         case "NOOP":
-            self.sendClient("200 NOOP ok.")
+            self.sendClient(BalancerReply.noopOK)
         case "AUTH":
             self.sendClient(ControlSessionStateMachine.tlsUnavailableReply)
         default:
-            self.sendClient("530 Please log in with USER and PASS first.")
+            self.sendClient(BalancerReply.logInFirst)
         }
     }
 

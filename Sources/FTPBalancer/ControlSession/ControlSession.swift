@@ -246,7 +246,7 @@ final class ControlSession {
     /// replies are lines of tens of bytes; the buffer still grows for a long multi-line reply.
     static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 16384)
 
-    static let shutdownReply = "421 Service shutting down; closing control connection."
+    static let shutdownReply = BalancerReply.shuttingDown
 
     /// The balancer is shutting down: end now if no transfer is in flight, else after it.
     func beginShutdown() {
@@ -290,7 +290,7 @@ final class ControlSession {
             return
         }
         self.logger.notice("control connection idle; closing", metadata: ["ftp.idle.seconds": "\(limit.nanoseconds / 1_000_000_000)"])
-        self.end(reply: "421 Idle timeout: closing control connection.", reason: .idleTimeout)
+        self.end(reply: BalancerReply.idleTimeout, reason: .idleTimeout)
     }
 }
 

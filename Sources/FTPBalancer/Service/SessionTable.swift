@@ -1,3 +1,4 @@
+import FTPProtocol
 import FTPBalancerConfig
 import NIOConcurrencyHelpers
 import NIOCore
@@ -13,9 +14,9 @@ package final class SessionTable: Sendable {
 
         var reply: String {
             switch self {
-            case .serviceLimit: return "421 Too many sessions on this service; try again later."
-            case .clientLimit: return "421 Too many sessions from your address; try again later."
-            case .shuttingDown: return "421 Service shutting down; try again later."
+            case .serviceLimit: return BalancerReply.serviceSessionLimit
+            case .clientLimit: return BalancerReply.clientSessionLimit
+            case .shuttingDown: return BalancerReply.shuttingDownNewConnection
             }
         }
     }
