@@ -122,7 +122,8 @@ func withDataPath(_ kind: DataPathKind, _ body: (any DataPath) async throws -> V
                     eventLoop: eventLoop,
                     ports: ports,
                     observer: observer,
-                    acceptTimeout: .seconds(1)
+                    // Long enough that both strangers connect before it on a busy machine.
+                    acceptTimeout: .seconds(5)
                 )
                 // The client's address on the server's listener and the server's on the client's.
                 let strangers = [
@@ -144,7 +145,7 @@ func withDataPath(_ kind: DataPathKind, _ body: (any DataPath) async throws -> V
                     #expect(closed.bytes.readableBytes == 0)
                 }
                 // The accept timeout closes both listeners and gives the port back.
-                for _ in 0..<200 where ports.inUseCount > 0 {
+                for _ in 0..<300 where ports.inUseCount > 0 {
                     try await Task.sleep(for: .milliseconds(50))
                 }
                 #expect(ports.inUseCount == 0)
