@@ -121,10 +121,14 @@ def run_ftplib(topology, fleet, family: str, mode: str, service: str, remote: tu
     finally:
         stored.unlink(missing_ok=True)
     check_replies(report["replies"])
-    # The client's own verb got its own reply, whatever the server got.
-    expected_code = {"pasv": "227", "epsv": "229", "port": "200", "eprt": "200"}[mode]
-    verb_replies = [line for line in report["replies"] if line[:3] in ("227", "229", "200")]
-    assert any(line.startswith(expected_code) for line in verb_replies), report["replies"]
+    # The client's own verb got its own reply, whatever the server got: 227 for PASV, naming
+    # the VIP, 229 for EPSV, both with a port of the service's range, and no passive reply at
+    # all for PORT/EPRT (a translated one's 227/229 from the server stays with the balancer).
+    passive = [line for line in report["replies"] if line[:3] in ("227", "229")]
+    expected = {"pasv": "227", "epsv": "229"}.get(mode)
+    assert passive if expected else not passive, report["replies"]
+    assert all(line.startswith(expected or "") for line in passive), report["replies"]
+    checks.assert_passive_replies(passive, vip, plan.passive_ports)
     for host, port in report["data_peers"]:
         assert host == vip, report["data_peers"]
         if mode in ftpenv.ACTIVE_MODES:
