@@ -10,6 +10,8 @@ One vsftpd serves the same files on every path. Targets:
   direct          the client talks to vsftpd itself, over its own link
   ftplb           ftplb's quick form (passive replies rewritten to the VIP)
   ftplb-copy      ftplb with `data_path: {relay: copy}` (the SwiftNIO copy relay), if supported
+  ftplb-baseline  another ftplb binary (--baseline-ftplb, say the last release's), so that a
+                  change is measured side by side with what it changes
   haproxy         HAProxy in TCP mode as it is deployed for FTP: passive only, the server
                   advertising the VIP, the passive range forwarded port for port; no splice
   haproxy-splice  the same with `option splice-request` and `option splice-response`
@@ -67,7 +69,7 @@ SERVER_PORT, SERVER_PASSIVE = 21, (41000, 41999)
 HAPROXY_SERVER_PORT, HAPROXY_PASSIVE = 2100, (50000, 50199)
 BALANCER_PASSIVE = (40000, 40999)
 PROFTPD = REPO / ".test-deps" / "proftpd"
-ALL_TARGETS = ("direct", "ftplb", "ftplb-copy", "haproxy", "haproxy-splice", "splice-minimal", "mod_proxy")
+ALL_TARGETS = ("direct", "ftplb", "ftplb-copy", "ftplb-baseline", "haproxy", "haproxy-splice", "splice-minimal", "mod_proxy")
 DEFAULT_TARGETS = ("direct", "ftplb", "haproxy", "haproxy-splice", "splice-minimal", "mod_proxy")
 
 
@@ -497,6 +499,8 @@ def measure_target(topology: Topology, target: str, workdir: Path, binary: str, 
         host = DIRECT_SERVER
     elif target in ("ftplb", "ftplb-copy"):
         process = start_ftplb(topology, workdir, binary, "copy" if target == "ftplb-copy" else None, args.pipe_size)
+    elif target == "ftplb-baseline":
+        process = start_ftplb(topology, workdir, args.baseline_ftplb, None, args.pipe_size)
     elif target.startswith("haproxy"):
         process = start_haproxy(topology, workdir, splice=target == "haproxy-splice")
     elif target == "splice-minimal":
@@ -523,6 +527,7 @@ def main() -> None:
     parser.add_argument("--session-runs", type=int, default=2,
                         help="session runs per target and round, each beside a direct one")
     parser.add_argument("--ftplb", help="the ftplb binary (default: the release build, built if missing)")
+    parser.add_argument("--baseline-ftplb", help="the ftplb binary of the ftplb-baseline target")
     parser.add_argument("--pipe-size", help="ftplb's data_path.pipe_size (default: ftplb's own default)")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--sessions-worker", nargs=3, metavar=("HOST", "PORT", "SECONDS"), help=argparse.SUPPRESS)
@@ -540,6 +545,8 @@ def main() -> None:
         parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
     if "mod_proxy" in targets and not (PROFTPD / "usr/sbin/proftpd").exists():
         parser.error("mod_proxy needs ProFTPD unpacked: run bench/install-bench-deps.sh")
+    if "ftplb-baseline" in targets and not (args.baseline_ftplb and Path(args.baseline_ftplb).exists()):
+        parser.error("ftplb-baseline needs --baseline-ftplb PATH of an ftplb binary")
     if "splice-minimal" in targets and not c_compiler():
         parser.error("splice-minimal needs a C compiler (cc or clang)")
     binary = args.ftplb or str(REPO / ".build" / "release" / "ftplb")
