@@ -54,24 +54,21 @@ struct ShowCommand: AsyncParsableCommand {
 
     /// The view as a table, and as the text the API sent.
     private func table(from client: AdminClient) async throws -> (Table, String) {
-        let path = "\(AdminAPI.prefix)/\(self.view.rawValue)"
         switch self.view {
-        case .services:
-            let (answer, text) = try await client.request(.GET, path, as: ServicesAnswer.self)
-            return (AdminTables.services(answer), text)
-        case .pools:
-            let (answer, text) = try await client.request(.GET, path, as: PoolsAnswer.self)
-            return (AdminTables.pools(answer), text)
-        case .sessions:
-            let (answer, text) = try await client.request(.GET, path, as: SessionsAnswer.self)
-            return (AdminTables.sessions(answer), text)
-        case .flows:
-            let (answer, text) = try await client.request(.GET, path, as: FlowsAnswer.self)
-            return (AdminTables.flows(answer), text)
-        case .stats:
-            let (answer, text) = try await client.request(.GET, path, as: StatsAnswer.self)
-            return (AdminTables.stats(answer), text)
+        case .services: try await self.table(from: client, AdminTables.services)
+        case .pools: try await self.table(from: client, AdminTables.pools)
+        case .sessions: try await self.table(from: client, AdminTables.sessions)
+        case .flows: try await self.table(from: client, AdminTables.flows)
+        case .stats: try await self.table(from: client, AdminTables.stats)
         }
+    }
+
+    private func table<Answer: Decodable>(
+        from client: AdminClient,
+        _ render: (Answer) -> Table
+    ) async throws -> (Table, String) {
+        let (answer, text) = try await client.request(.GET, "\(AdminAPI.prefix)/\(self.view.rawValue)", as: Answer.self)
+        return (render(answer), text)
     }
 }
 

@@ -148,10 +148,15 @@ import Testing
         #expect(
             FlowView(flow)
                 == FlowView(
-                    session: 7, service: "ftp", mode: "epsv",
+                    session: 7,
+                    service: "ftp",
+                    mode: "epsv",
                     clientSide: ClientSideView(client: "192.0.2.7:50000", balancer: "10.0.0.1:40001"),
                     serverSide: ServerSideView(balancer: "10.0.2.1:33000", server: "10.0.2.11:30001"),
-                    direction: "to_client", bytesToClient: 4_000_000, bytesToServer: 0, bytesPerSecond: 2_000_000,
+                    direction: "to_client",
+                    bytesToClient: 4_000_000,
+                    bytesToServer: 0,
+                    bytesPerSecond: 2_000_000,
                     ageSeconds: 2
                 )
         )

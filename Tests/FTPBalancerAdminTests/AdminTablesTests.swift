@@ -28,10 +28,19 @@ import Testing
 
     @Test func thePoolsTableMarksAdminChangesAndShowsTheLastCheck() {
         let server = ServerView(
-            name: "one", address: "10.0.2.11:21", state: "draining", health: "up",
-            lastCheck: ServerView.CheckView(passed: false, detail: "refused", secondsAgo: 2.2), activeSessions: 3,
-            weight: 1, maxSessions: 200, backup: false, retired: false,
-            adminOverride: ServerView.OverrideView(state: "draining"), bytesToClient: 0, bytesToServer: 0
+            name: "one",
+            address: "10.0.2.11:21",
+            state: "draining",
+            health: "up",
+            lastCheck: ServerView.CheckView(passed: false, detail: "refused", secondsAgo: 2.2),
+            activeSessions: 3,
+            weight: 1,
+            maxSessions: 200,
+            backup: false,
+            retired: false,
+            adminOverride: ServerView.OverrideView(state: "draining"),
+            bytesToClient: 0,
+            bytesToServer: 0
         )
         let answer = PoolsAnswer(pools: [
             PoolView(service: "ftp", algorithm: "round_robin", healthCheck: "ftp", servers: [server])
@@ -48,10 +57,15 @@ import Testing
     @Test func theFlowsTableShowsBothAddressPairsBytesAndRate() {
         let answer = FlowsAnswer(flows: [
             FlowView(
-                session: 3, service: "ftp", mode: "epsv",
+                session: 3,
+                service: "ftp",
+                mode: "epsv",
                 clientSide: ClientSideView(client: "192.0.2.7:50000", balancer: "10.0.0.1:40001"),
                 serverSide: ServerSideView(balancer: "10.0.2.1:33000", server: "10.0.2.11:30001"),
-                direction: "to_client", bytesToClient: 2_097_152, bytesToServer: 0, bytesPerSecond: 1_048_576,
+                direction: "to_client",
+                bytesToClient: 2_097_152,
+                bytesToServer: 0,
+                bytesPerSecond: 1_048_576,
                 ageSeconds: 2.0
             )
         ])
@@ -66,9 +80,14 @@ import Testing
     @Test func theStatsTableListsRefusalsByReason() {
         let answer = StatsAnswer(services: [
             ServiceStatsView(
-                service: "ftp", sessionsTotal: 10, sessionsActive: 2,
-                dataConnections: ["pasv": 1, "epsv": 4, "port": 0, "eprt": 2], rewrittenReplies: 5,
-                refusals: ["no_server_up": 2, "bounce_address": 1], bytesToClient: 2048, bytesToServer: 10
+                service: "ftp",
+                sessionsTotal: 10,
+                sessionsActive: 2,
+                dataConnections: ["pasv": 1, "epsv": 4, "port": 0, "eprt": 2],
+                rewrittenReplies: 5,
+                refusals: ["no_server_up": 2, "bounce_address": 1],
+                bytesToClient: 2048,
+                bytesToServer: 10
             )
         ])
         #expect(

@@ -5,9 +5,19 @@ import Testing
 
 @Suite struct AdminViewsTests {
     static let server = ServerView(
-        name: "one", address: "192.0.2.1:21", state: "enabled", health: "unchecked", lastCheck: nil,
-        activeSessions: 0, weight: 1, maxSessions: nil, backup: false, retired: false,
-        adminOverride: ServerView.OverrideView(), bytesToClient: 0, bytesToServer: 12
+        name: "one",
+        address: "192.0.2.1:21",
+        state: "enabled",
+        health: "unchecked",
+        lastCheck: nil,
+        activeSessions: 0,
+        weight: 1,
+        maxSessions: nil,
+        backup: false,
+        retired: false,
+        adminOverride: ServerView.OverrideView(),
+        bytesToClient: 0,
+        bytesToServer: 12
     )
     static let pools = PoolsAnswer(pools: [
         PoolView(service: "ftp", algorithm: "round_robin", healthCheck: "none", servers: [Self.server])
@@ -54,12 +64,24 @@ import Testing
         checked.lastCheck = ServerView.CheckView(passed: true, detail: "greeting 220", secondsAgo: 0.25)
         checked.maxSessions = 200
         checked.adminOverride = ServerView.OverrideView(state: "draining", weight: 3)
-        try Self.roundTrip(PoolsAnswer(pools: [PoolView(service: "ftp", algorithm: "x", healthCheck: "ftp", servers: [checked])]))
+        try Self.roundTrip(
+            PoolsAnswer(pools: [PoolView(service: "ftp", algorithm: "x", healthCheck: "ftp", servers: [checked])])
+        )
         try Self.roundTrip(Self.pools)
         let session = SessionView(
-            id: 4, service: "ftp", client: "[2001:db8::7]:50000", server: nil, serverAddress: nil,
-            clientSide: ClientSideView(client: "[2001:db8::7]:50000", balancer: nil), serverSide: nil, user: nil,
-            state: "connecting", lastCommand: nil, ageSeconds: 1.5, bytesToClient: 0, bytesToServer: 0,
+            id: 4,
+            service: "ftp",
+            client: "[2001:db8::7]:50000",
+            server: nil,
+            serverAddress: nil,
+            clientSide: ClientSideView(client: "[2001:db8::7]:50000", balancer: nil),
+            serverSide: nil,
+            user: nil,
+            state: "connecting",
+            lastCommand: nil,
+            ageSeconds: 1.5,
+            bytesToClient: 0,
+            bytesToServer: 0,
             dataConnections: 0
         )
         var connected = session
@@ -70,8 +92,14 @@ import Testing
         try Self.roundTrip(
             StatsAnswer(services: [
                 ServiceStatsView(
-                    service: "ftp", sessionsTotal: 1, sessionsActive: 0, dataConnections: ["pasv": 1],
-                    rewrittenReplies: 0, refusals: ["bounce_address": 2], bytesToClient: 0, bytesToServer: 0
+                    service: "ftp",
+                    sessionsTotal: 1,
+                    sessionsActive: 0,
+                    dataConnections: ["pasv": 1],
+                    rewrittenReplies: 0,
+                    refusals: ["bounce_address": 2],
+                    bytesToClient: 0,
+                    bytesToServer: 0
                 )
             ])
         )
@@ -91,7 +119,8 @@ import Testing
         for text in ["", "{", #"{"weight": 1"#, #"{"weight": "3"}"#, #"{"weight": 3.5}"#, #"{"weight": 1} 2"#] {
             #expect(throws: (any Error).self, "\(text)") { try AdminJSON.decode(WeightRequest.self, from: text.utf8) }
         }
-        let deep = #"{"weight": 1, "x": "# + String(repeating: "[", count: 1000) + String(repeating: "]", count: 1000) + "}"
+        let deep =
+            #"{"weight": 1, "x": "# + String(repeating: "[", count: 1000) + String(repeating: "]", count: 1000) + "}"
         #expect(throws: (any Error).self) { try AdminJSON.decode(WeightRequest.self, from: deep.utf8) }
         #expect(try AdminJSON.decode(WeightRequest.self, from: #"{"weight": 3}"#.utf8) == WeightRequest(weight: 3))
     }
@@ -113,20 +142,19 @@ import Testing
 
 @Suite("Trace events as JSON")
 struct TraceEventViewTests {
-    static func event(_ line: String, direction: TraceEvent.Direction = .clientToBalancer) -> TraceEvent {
-        TraceEvent(
-            time: WallClockTime(seconds: 1_795_255_200, nanoseconds: 5_000_000),
-            session: 12,
-            client: "192.0.2.10",
-            direction: direction,
-            line: line
-        )
-    }
+    /// A command as the client sent it; each test changes what it is about.
+    static let userCommand = TraceEvent(
+        time: WallClockTime(seconds: 1_795_255_200, nanoseconds: 5_000_000),
+        session: 12,
+        client: "192.0.2.10",
+        direction: .clientToBalancer,
+        line: "USER alice"
+    )
 
     @Test("An event is one JSON line with time, session, client, direction and line.")
     func jsonLine() throws {
         #expect(
-            try AdminJSON.line(TraceEventView(Self.event("USER alice")))
+            try AdminJSON.line(TraceEventView(Self.userCommand))
                 == #"{"client":"192.0.2.10","direction":"client_to_balancer","line":"USER alice","#
                 + #""session":12,"time":"2026-11-21T10:00:00.005Z"}"#
         )
@@ -134,14 +162,19 @@ struct TraceEventViewTests {
 
     @Test("A line with quotes or control characters stays one JSON line.")
     func escaping() throws {
-        let line = try AdminJSON.line(TraceEventView(Self.event("550 \"a\\b\"\r\n", direction: .serverToBalancer)))
+        var reply = Self.userCommand
+        reply.direction = .serverToBalancer
+        reply.line = "550 \"a\\b\"\r\n"
+        let line = try AdminJSON.line(TraceEventView(reply))
         #expect(line.contains(#""line":"550 \"a\\b\"\r\n""#))
         #expect(!line.contains("\n"))
     }
 
     @Test("A dropped notice carries its event and count, and reads back as it was written.")
     func droppedNotice() throws {
-        var notice = Self.event("3 events dropped: the trace reader is too slow", direction: .event)
+        var notice = Self.userCommand
+        notice.direction = .event
+        notice.line = "3 events dropped: the trace reader is too slow"
         notice.event = TraceEvent.droppedEvents
         notice.dropped = 3
         let line = try AdminJSON.line(TraceEventView(notice))

@@ -115,9 +115,20 @@ import Testing
         serverSide: ServerSideView? = ServerSideView(balancer: "10.0.2.1:33000", server: "10.0.2.11:21")
     ) -> SessionView {
         SessionView(
-            id: 4, service: "ftp", client: client, server: "one", serverAddress: "10.0.2.11:21",
-            clientSide: ClientSideView(client: client, balancer: balancer), serverSide: serverSide, user: nil,
-            state: "idle", lastCommand: nil, ageSeconds: 1, bytesToClient: 0, bytesToServer: 0, dataConnections: 0
+            id: 4,
+            service: "ftp",
+            client: client,
+            server: "one",
+            serverAddress: "10.0.2.11:21",
+            clientSide: ClientSideView(client: client, balancer: balancer),
+            serverSide: serverSide,
+            user: nil,
+            state: "idle",
+            lastCommand: nil,
+            ageSeconds: 1,
+            bytesToClient: 0,
+            bytesToServer: 0,
+            dataConnections: 0
         )
     }
 
@@ -127,9 +138,17 @@ import Testing
         listeners: [ServiceView.ListenerView] = []
     ) -> ServiceView {
         ServiceView(
-            name: "ftp", listen: "10.0.0.1:21", advertise: "10.0.0.1", listeners: listeners,
-            dataTransferPolicy: "preserve", passivePorts: passivePorts, algorithm: "round_robin",
-            clientAddress: "none", activeSourcePort: 20, servers: 1, activeSessions: 1
+            name: "ftp",
+            listen: "10.0.0.1:21",
+            advertise: "10.0.0.1",
+            listeners: listeners,
+            dataTransferPolicy: "preserve",
+            passivePorts: passivePorts,
+            algorithm: "round_robin",
+            clientAddress: "none",
+            activeSourcePort: 20,
+            servers: 1,
+            activeSessions: 1
         )
     }
 

@@ -17,7 +17,7 @@ struct TraceTextTests {
             TraceText.line(
                 #"{"time":"2026-11-21T10:00:00.123Z","session":1,"client":"192.0.2.10","direction":"\#(direction)","line":"x"}"#
             )?
-                .split(separator: " ", omittingEmptySubsequences: true)[2].description
+            .split(separator: " ", omittingEmptySubsequences: true)[2].description
         }
         #expect(arrow("client_to_balancer") == "C->B")
         #expect(arrow("server_to_balancer") == "S->B")

@@ -94,7 +94,10 @@ extension ServerView {
             maxSessions: server.maxSessions,
             backup: server.backup,
             retired: server.retired,
-            adminOverride: OverrideView(state: server.adminOverride.state?.rawValue, weight: server.adminOverride.weight),
+            adminOverride: OverrideView(
+                state: server.adminOverride.state?.rawValue,
+                weight: server.adminOverride.weight
+            ),
             bytesToClient: server.bytesToClient,
             bytesToServer: server.bytesToServer
         )
