@@ -52,7 +52,7 @@ struct AdminClient {
     func request<Answer: Decodable>(
         _ method: HTTPMethod,
         _ path: String,
-        body: (some Encodable)? = WeightRequest?.none,
+        body: (any Encodable)? = nil,
         as type: Answer.Type
     ) async throws -> (answer: Answer, text: String) {
         let payload = try body.map { ByteBuffer(string: try AdminJSON.document($0)) }
