@@ -62,6 +62,7 @@ package struct AdminResponse: Sendable {
     /// What is sent: the text, or the answer written as JSON.
     package var encoded: (status: HTTPResponseStatus, contentType: String, text: String) {
         if let text = self.text { return (self.status, text.contentType, text.text) }
+        // Only a stream has neither text nor answer, and a stream is not written this way.
         let answer: any Encodable & Sendable = self.answer ?? ErrorAnswer(error: "")
         do {
             return (self.status, "application/json", try AdminJSON.document(answer))
