@@ -34,7 +34,6 @@ let package = Package(
             name: "FTPBalancerConfig",
             dependencies: [
                 "FTPProtocol",
-                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -69,7 +68,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]
+            ],
+            // The status page's script and style, as files a JavaScript or CSS tool can read.
+            resources: [.embedInCode("Resources/status.js"), .embedInCode("Resources/status.css")]
         ),
         .executableTarget(
             name: "FTPBalancerCLI",
@@ -103,7 +104,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FTPBalancerConfigTests",
-            dependencies: ["FTPBalancerConfig"]
+            dependencies: ["FTPBalancerConfig", "FTPProtocol"]
         ),
         .testTarget(
             name: "FTPBalancerAdminTests",
@@ -116,7 +117,6 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         .testTarget(

@@ -9,8 +9,9 @@ extension AdminAPI {
         if let state = Self.serverActions[action] {
             change = .setState(state)
         } else if action == "weight" {
-            let body = try? JSONValue(parsing: request.body.readableBytesView)
-            guard let weight = body?["weight"]?.intValue ?? request.query["weight"].flatMap({ Int($0) }),
+            // The body is bounded by the admin server's body limit before it gets here.
+            let body = try? AdminJSON.decode(WeightRequest.self, from: request.body.readableBytesView)
+            guard let weight = body?.weight ?? request.query["weight"].flatMap({ Int($0) }),
                 (1...1000).contains(weight)
             else {
                 return .error(.badRequest, "expected a weight from 1 to 1000, as {\"weight\": N} in the body")
@@ -30,28 +31,31 @@ extension AdminAPI {
             )
             return AdminResponse(
                 status: .ok,
-                body: .object([
-                    "service": .string(service), "server": .string(change.server), "setting": .string(change.setting),
-                    "from": .string(change.from), "to": .string(change.to),
-                ])
+                answer: ServerChangeAnswer(
+                    service: service,
+                    server: change.server,
+                    setting: change.setting,
+                    from: change.from,
+                    to: change.to
+                )
             )
         case .unknownService(let name, let known):
             return .error(
                 .notFound,
                 "no virtual service '\(name)'; known: \(known.joined(separator: ", "))",
-                ["known": .array(known.map { .string($0) })]
+                known: known
             )
         case .unknownServer(let name, let known):
             return .error(
                 .notFound,
                 "no server '\(name)'; known: \(known.joined(separator: ", "))",
-                ["known": .array(known.map { .string($0) })]
+                known: known
             )
         case .ambiguous(let name, let services):
             return .error(
                 .conflict,
                 "server '\(name)' is in several virtual services (\(services.joined(separator: ", "))); name one with ?service=NAME",
-                ["services": .array(services.map { .string($0) })]
+                services: services
             )
         }
     }
@@ -60,10 +64,7 @@ extension AdminAPI {
         self.logger.notice("admin API: reload requested", metadata: ["ftp.admin.peer": "\(request.peer)"])
         switch await self.reload() {
         case .reloaded(let services):
-            return AdminResponse(
-                status: .ok,
-                body: .object(["result": .string("reloaded"), "services": .integer(services)])
-            )
+            return AdminResponse(status: .ok, answer: ReloadAnswer(result: "reloaded", services: services))
         case .refused(let message):
             return .error(.unprocessableEntity, message)
         case .unavailable(let message):

@@ -1,4 +1,10 @@
+import FoundationEssentials
+
 extension AdminAPI {
+    /// Basic credentials are a user name and a token of at most 256 characters: anything much
+    /// longer is not a credential and is refused before decoding.
+    static let basicCredentialsLimit = 1024
+
     /// `Bearer TOKEN`, or `Basic` credentials with the token as password and any user name: a
     /// browser cannot send a bearer token when it opens the status page, but asks for a user name
     /// and password when told to. Compared in constant time: how long it takes does not tell how
@@ -13,7 +19,9 @@ extension AdminAPI {
         case "bearer":
             given = Array(credentials)
         case "basic":
-            guard let decoded = Base64.decode(credentials),
+            // Strict RFC 4648: no whitespace, no missing padding.
+            guard credentials.count <= Self.basicCredentialsLimit,
+                let decoded = Data(base64Encoded: Data(credentials)).map(Array.init),
                 let colon = decoded.firstIndex(of: UInt8(ascii: ":"))
             else { return false }
             given = Array(decoded[(colon + 1)...])

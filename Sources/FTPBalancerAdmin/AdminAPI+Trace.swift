@@ -2,7 +2,7 @@ import FTPBalancer
 
 /// A response that goes on: one JSON document per line as events come, until the stream ends.
 package struct AdminStream: Sendable {
-    package var lines: AsyncStream<String>
+    package var events: AsyncStream<TraceEvent>
     /// Ends the stream from the server's side: the reader left, or the balancer stops.
     package var cancel: @Sendable () -> Void
 }
@@ -39,9 +39,10 @@ extension AdminAPI {
                 "admin API: trace started",
                 metadata: ["ftp.admin.peer": "\(request.peer)", "ftp.trace": "\(subscriber.scope)"]
             )
-            var response = AdminResponse(status: .ok, body: .null)
-            response.stream = AdminStream(lines: subscriber.lines, cancel: { subscriber.finish() })
-            return response
+            return AdminResponse(
+                status: .ok,
+                stream: AdminStream(events: subscriber.events, cancel: { subscriber.finish() })
+            )
         }
     }
 }

@@ -34,28 +34,50 @@ package struct AdminRequest: Sendable {
     }
 }
 
-/// The answer: a status and a JSON document, or for `/metrics` a text in another format.
+/// The answer: a status and a JSON document, or for `/metrics` and the status page a text in
+/// another format.
 package struct AdminResponse: Sendable {
     package var status: HTTPResponseStatus
-    package var body: JSONValue
+    /// One of the views (`Views/`), written by the server with `AdminJSON.document`.
+    package var answer: (any Encodable & Sendable)?
     package var headers: [(String, String)] = []
-    /// Sent instead of `body` when set, with its content type.
+    /// Sent instead of `answer` when set, with its content type.
     package var text: (contentType: String, text: String)?
-    /// Sent instead of `body` when set: JSON lines as they come, in a chunked response.
+    /// Sent instead of `answer` when set: trace events as they come, in a chunked response.
     package var stream: AdminStream?
 
     static func error(
         _ status: HTTPResponseStatus,
         _ message: String,
-        _ more: KeyValuePairs<String, JSONValue> = [:]
+        known: [String]? = nil,
+        services: [String]? = nil,
+        endpoints: [String]? = nil
     ) -> AdminResponse {
         AdminResponse(
             status: status,
-            body: .object(
-                [JSONField(key: "error", value: .string(message))]
-                    + more.map { JSONField(key: $0.key, value: $0.value) }
-            )
+            answer: ErrorAnswer(error: message, endpoints: endpoints, known: known, services: services)
         )
+    }
+
+    /// What is sent: the text, or the answer written as JSON.
+    package var encoded: (status: HTTPResponseStatus, contentType: String, text: String) {
+        if let text = self.text { return (self.status, text.contentType, text.text) }
+        // Only a stream has neither text nor answer, and a stream is not written this way.
+        let answer: any Encodable & Sendable = self.answer ?? ErrorAnswer(error: "")
+        do {
+            return (self.status, "application/json", try AdminJSON.document(answer))
+        } catch {
+            // Only a number JSON cannot write (infinity) gets here; an error answer is strings.
+            let error = ErrorAnswer(error: "the answer could not be written as JSON")
+            return (.internalServerError, "application/json", (try? AdminJSON.document(error)) ?? "")
+        }
+    }
+
+    /// A route that takes only `allowed`, asked with another method.
+    static func methodNotAllowed(_ request: AdminRequest, allowed: String) -> AdminResponse {
+        var response = AdminResponse.error(.methodNotAllowed, "\(request.method) is not allowed on \(request.path)")
+        response.headers.append(("Allow", allowed))
+        return response
     }
 }
 
@@ -122,17 +144,8 @@ package struct AdminAPI: Sendable {
             return self.statusPage(request)
         }
         if request.path == Self.metricsPath, let metrics = self.metrics {
-            guard request.method == .GET else {
-                var response = AdminResponse.error(
-                    .methodNotAllowed,
-                    "\(request.method) is not allowed on \(request.path)"
-                )
-                response.headers.append(("Allow", "GET"))
-                return response
-            }
-            var response = AdminResponse(status: .ok, body: .null)
-            response.text = (MetricsExposition.contentType, metrics.render())
-            return response
+            guard request.method == .GET else { return .methodNotAllowed(request, allowed: "GET") }
+            return AdminResponse(status: .ok, text: (MetricsExposition.contentType, metrics.render()))
         }
         guard request.path.hasPrefix(Self.prefix + "/") else {
             return self.notFound(request.path)
@@ -155,9 +168,10 @@ package struct AdminAPI: Sendable {
             return self.serverAction(String(components[2]), server: name, request: request)
         case (_, 1) where Self.views.contains(String(components[0])) || components[0] == "reload",
             (_, 3) where components[0] == "servers":
-            var response = AdminResponse.error(.methodNotAllowed, "\(request.method) is not allowed on \(request.path)")
-            response.headers.append(("Allow", components[0] == "servers" || components[0] == "reload" ? "POST" : "GET"))
-            return response
+            return .methodNotAllowed(
+                request,
+                allowed: components[0] == "servers" || components[0] == "reload" ? "POST" : "GET"
+            )
         default:
             return self.notFound(request.path)
         }
@@ -167,35 +181,25 @@ package struct AdminAPI: Sendable {
         .error(
             .notFound,
             "no such endpoint: \(path)",
-            [
-                "endpoints": .array(
-                    Self.views.map { .string("GET \(Self.prefix)/\($0)") } + [
-                        .string("POST \(Self.prefix)/servers/NAME/{enable,disable,drain,weight}"),
-                        .string("POST \(Self.prefix)/reload"),
-                        .string("GET \(Self.prefix)/trace?session=ID or ?client=IP"),
-                        .string("GET \(StatusPage.path)"),
-                        .string("GET \(Self.healthPath)"),
-                    ] + (self.metrics == nil ? [] : [.string("GET \(Self.metricsPath)")])
-                )
-            ]
+            endpoints: Self.views.map { "GET \(Self.prefix)/\($0)" } + [
+                "POST \(Self.prefix)/servers/NAME/{enable,disable,drain,weight}",
+                "POST \(Self.prefix)/reload",
+                "GET \(Self.prefix)/trace?session=ID or ?client=IP",
+                "GET \(StatusPage.path)",
+                "GET \(Self.healthPath)",
+            ] + (self.metrics == nil ? [] : ["GET \(Self.metricsPath)"])
         )
     }
 
     // MARK: Views
 
     private func statusPage(_ request: AdminRequest) -> AdminResponse {
-        guard request.method == .GET else {
-            var response = AdminResponse.error(.methodNotAllowed, "\(request.method) is not allowed on \(request.path)")
-            response.headers.append(("Allow", "GET"))
-            return response
-        }
-        var response = AdminResponse(status: .ok, body: .null)
-        response.text = (
-            StatusPage.contentType,
-            StatusPage.document(services: self.balancer.runningServices.map(\.name))
+        guard request.method == .GET else { return .methodNotAllowed(request, allowed: "GET") }
+        return AdminResponse(
+            status: .ok,
+            headers: StatusPage.headers,
+            text: (StatusPage.contentType, StatusPage.document(services: self.balancer.runningServices.map(\.name)))
         )
-        response.headers.append(contentsOf: StatusPage.headers)
-        return response
     }
 
     private func view(_ name: String) async -> AdminResponse {
@@ -203,25 +207,17 @@ package struct AdminAPI: Sendable {
         let active = self.balancer.activeSessionCounts
         switch name {
         case "services":
-            return AdminResponse(
-                status: .ok,
-                body: .object([
-                    "services": .array(services.map { $0.json(activeSessions: active[$0.name, default: 0]) })
-                ])
-            )
+            let views = services.map { ServiceView($0, activeSessions: active[$0.name, default: 0]) }
+            return AdminResponse(status: .ok, answer: ServicesAnswer(services: views))
         case "pools":
             let now = NIODeadline.now()
             return AdminResponse(
                 status: .ok,
-                body: .object(["pools": .array(services.map { $0.pool.snapshot(now: now).json })])
+                answer: PoolsAnswer(pools: services.map { PoolView($0.pool.snapshot(now: now)) })
             )
         case "stats":
-            return AdminResponse(
-                status: .ok,
-                body: .object([
-                    "services": .array(services.map { $0.statisticsJSON(activeSessions: active[$0.name, default: 0]) })
-                ])
-            )
+            let views = services.map { ServiceStatsView($0, activeSessions: active[$0.name, default: 0]) }
+            return AdminResponse(status: .ok, answer: StatsAnswer(services: views))
         default:
             let sessions: [SessionSnapshot]
             do {
@@ -230,11 +226,11 @@ package struct AdminAPI: Sendable {
                 return .error(.serviceUnavailable, "could not read the sessions: \(OperatorText.describe(error))")
             }
             if name == "sessions" {
-                return AdminResponse(status: .ok, body: .object(["sessions": .array(sessions.map(\.json))]))
+                return AdminResponse(status: .ok, answer: SessionsAnswer(sessions: sessions.map(SessionView.init)))
             }
             return AdminResponse(
                 status: .ok,
-                body: .object(["flows": .array(sessions.flatMap(\.dataFlows).map(\.json))])
+                answer: FlowsAnswer(flows: sessions.flatMap(\.dataFlows).map(FlowView.init))
             )
         }
     }

@@ -22,7 +22,8 @@ extension AdminServer {
         // No Content-Length: NIO sends the body chunked.
         try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers)))
         try await withGracefulShutdownHandler {
-            for await line in stream.lines {
+            for await event in stream.events {
+                let line = try AdminJSON.line(TraceEventView(event))
                 try await outbound.write(.body(.byteBuffer(ByteBuffer(string: line + "\n"))))
             }
         } onGracefulShutdown: {

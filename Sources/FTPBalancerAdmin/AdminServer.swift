@@ -159,16 +159,16 @@ package struct AdminServer: Service, CustomStringConvertible {
         keepAlive: Bool,
         to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
     ) async throws {
-        let text = response.text?.text ?? response.body.prettyText
+        let (status, contentType, text) = response.encoded
         var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: response.text?.contentType ?? "application/json")
+        headers.add(name: "Content-Type", value: contentType)
         headers.add(name: "Content-Length", value: "\(text.utf8.count)")
         headers.add(name: "Cache-Control", value: "no-store")
         for (name, value) in response.headers { headers.add(name: name, value: value) }
         // A client that asked to close gets its answer, then closes; the server does not close
         // first, which could cut the answer short.
         headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-        let head = HTTPResponseHead(version: .http1_1, status: response.status, headers: headers)
+        let head = HTTPResponseHead(version: .http1_1, status: status, headers: headers)
         try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(ByteBuffer(string: text))), .end(nil)])
     }
 }

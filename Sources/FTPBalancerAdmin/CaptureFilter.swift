@@ -7,7 +7,7 @@
 /// in parentheses.
 package struct CaptureFilter: Equatable, Sendable {
     /// One side's filter and a line that says what it catches and what it cannot tell apart.
-    package struct Side: Equatable, Sendable {
+    package struct Side: Codable, Equatable, Sendable {
         package var filter: String
         package var comment: String
     }

@@ -64,6 +64,17 @@ package enum StatusPage {
             """
     }
 
+    /// The page's behaviour, `Resources/status.js`, embedded at build time.
+    static let script = Self.text(PackageResources.status_js)
+    /// The page's style, `Resources/status.css`, embedded at build time.
+    static let style = Self.text(PackageResources.status_css)
+
+    /// A resource file as text, without the newline that ends the file: the page puts its own.
+    private static func text(_ bytes: [UInt8]) -> String {
+        let text = String(decoding: bytes, as: UTF8.self)
+        return text.hasSuffix("\n") ? String(text.dropLast()) : text
+    }
+
     /// `text` made safe as HTML text or a quoted attribute value.
     static func escape(_ text: String) -> String {
         var escaped = ""

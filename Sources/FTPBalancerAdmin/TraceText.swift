@@ -5,16 +5,12 @@ import FTPBalancer
 package enum TraceText {
     /// `10:00:00.123  #12     C->B  USER alice`; nil for a line that is not a trace event.
     package static func line(_ json: String) -> String? {
-        guard let event = try? JSONValue(parsing: json),
-            let session = event["session"]?.intValue,
-            let line = event["line"]?.stringValue
-        else { return nil }
-        let time = event["time"]?.stringValue ?? ""
+        guard let event = try? AdminJSON.decode(TraceEventView.self, from: json.utf8) else { return nil }
         // `2026-11-21T10:00:00.123Z`: the time of day is what a reader follows.
-        let clock = time.count >= 23 ? String(time.dropFirst(11).prefix(12)) : time
-        let arrow = event["direction"]?.stringValue.flatMap(TraceEvent.Direction.init(rawValue:))?.arrow ?? "?"
-        let sessionColumn = "#\(session)".padding(toLength: 7)
-        return "\(clock)  \(sessionColumn) \(arrow)  \(line)"
+        let clock = event.time.count >= 23 ? String(event.time.dropFirst(11).prefix(12)) : event.time
+        let arrow = TraceEvent.Direction(rawValue: event.direction)?.arrow ?? "?"
+        let sessionColumn = "#\(event.session)".padding(toLength: 7)
+        return "\(clock)  \(sessionColumn) \(arrow)  \(event.line)"
     }
 }
 

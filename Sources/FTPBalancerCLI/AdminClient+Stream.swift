@@ -49,7 +49,7 @@ extension AdminClient {
                 case .end:
                     guard let status else { break }
                     if status != .ok {
-                        try self.checkStatus(status, answer: try? JSONValue(parsing: pending.readableBytesView))
+                        try self.checkStatus(status, answer: pending.readableBytesView)
                     }
                     return .ended
                 }

@@ -13,7 +13,7 @@ import Glibc
 struct AdminClient {
     static let defaultAddress = "127.0.0.1:9021"
     /// Answers larger than this are refused rather than held in memory.
-    static let responseLimit = JSONValue.parseSizeLimit
+    static let responseLimit = AdminJSON.sizeLimit
     static let timeout = TimeAmount.seconds(30)
 
     let address: String
@@ -47,23 +47,30 @@ struct AdminClient {
         self.token = token ?? getenv("FTPLB_ADMIN_TOKEN").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    /// The answer's JSON; a status other than 2xx becomes an error with the API's own message.
-    func request(_ method: HTTPMethod, _ path: String, body: JSONValue? = nil) async throws -> JSONValue {
-        let (status, answer) = try await self.exchange(method, path, body: body)
-        try self.checkStatus(status, answer: answer)
-        guard let answer else {
-            throw AdminClientError("the admin API at \(self.address) did not answer with JSON")
+    /// The answer, as its view and as the text the API sent; a status other than 2xx becomes an
+    /// error with the API's own message.
+    func request<Answer: Decodable>(
+        _ method: HTTPMethod,
+        _ path: String,
+        body: (any Encodable)? = nil,
+        as type: Answer.Type
+    ) async throws -> (answer: Answer, text: String) {
+        let payload = try body.map { ByteBuffer(string: try AdminJSON.document($0)) }
+        let (status, received) = try await self.exchange(method, path, payload: payload)
+        try self.checkStatus(status, answer: received.readableBytesView)
+        do {
+            return (try AdminJSON.decode(type, from: received.readableBytesView), String(buffer: received))
+        } catch {
+            throw AdminClientError("the admin API at \(self.address) did not answer with the JSON this ftplb reads")
         }
-        return answer
     }
 
     private func exchange(
         _ method: HTTPMethod,
         _ path: String,
-        body: JSONValue?
-    ) async throws -> (HTTPResponseStatus, JSONValue?) {
+        payload: ByteBuffer?
+    ) async throws -> (HTTPResponseStatus, ByteBuffer) {
         let channel = try await self.connect(readTimeout: Self.timeout)
-        let payload = body.map { ByteBuffer(string: $0.prettyText) }
         let head = self.requestHead(method, path, payload: payload)
         return try await channel.executeThenClose { inbound, outbound in
             var parts: [HTTPClientRequestPart] = [.head(head)]
@@ -83,7 +90,7 @@ struct AdminClient {
                     received.writeBuffer(&chunk)
                 case .end:
                     guard let status else { break }
-                    return (status, try? JSONValue(parsing: received.readableBytesView))
+                    return (status, received)
                 }
             }
             throw AdminClientError("the admin API at \(self.address) closed the connection before answering")
@@ -132,17 +139,19 @@ struct AdminClient {
 }
 
 extension AdminClient {
-    /// A status other than 2xx becomes an error with the API's own message.
-    func checkStatus(_ status: HTTPResponseStatus, answer: JSONValue?) throws {
+    /// A status other than 2xx becomes an error with the API's own message, read from `answer`
+    /// (bounded by `responseLimit`).
+    func checkStatus(_ status: HTTPResponseStatus, answer: some Sequence<UInt8>) throws {
         guard !(200..<300).contains(status.code) else { return }
-        let message = answer?["error"]?.stringValue ?? "\(status.code) \(status.reasonPhrase)"
+        let message =
+            (try? AdminJSON.decode(ErrorAnswer.self, from: answer))?.error ?? "\(status.code) \(status.reasonPhrase)"
         switch status {
         case .unauthorized:
             throw AdminClientError(
                 "the admin API at \(self.address) wants a valid token: give --token TOKEN or set FTPLB_ADMIN_TOKEN (admin.token of the configuration)"
             )
         default:
-            throw AdminClientError(message, answer: answer)
+            throw AdminClientError(message)
         }
     }
 }
@@ -150,12 +159,9 @@ extension AdminClient {
 /// Why an admin command failed, in words for the operator.
 struct AdminClientError: Error, CustomStringConvertible {
     var message: String
-    /// The API's answer, when there was one (it may list the known names).
-    var answer: JSONValue?
 
-    init(_ message: String, answer: JSONValue? = nil) {
+    init(_ message: String) {
         self.message = message
-        self.answer = answer
     }
 
     var description: String { self.message }

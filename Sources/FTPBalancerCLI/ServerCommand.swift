@@ -56,16 +56,17 @@ struct ServerCommand: AsyncParsableCommand {
         let client = try self.options.client()
         var path = "\(AdminAPI.prefix)/servers/\(PercentEncoding.encode(self.name))/\(self.action.rawValue)"
         if let service = self.service { path += "?service=\(PercentEncoding.encode(service))" }
-        let body: JSONValue? = self.weight.map { .object(["weight": .integer($0)]) }
-        let answer = try await runAdminCommand { try await client.request(.POST, path, body: body) }
+        let body = self.weight.map { WeightRequest(weight: $0) }
+        let (answer, text) = try await runAdminCommand {
+            try await client.request(.POST, path, body: body, as: ServerChangeAnswer.self)
+        }
         if self.options.json {
-            print(answer.prettyText, terminator: "")
+            print(text, terminator: "")
             return
         }
-        let setting = AdminTables.text(answer["setting"])
         print(
-            "server '\(AdminTables.text(answer["server"]))' of virtual service '\(AdminTables.text(answer["service"]))': "
-                + "\(setting) \(AdminTables.text(answer["from"])) -> \(AdminTables.text(answer["to"])) (until the next reload)"
+            "server '\(answer.server)' of virtual service '\(answer.service)': "
+                + "\(answer.setting) \(answer.from) -> \(answer.to) (until the next reload)"
         )
     }
 }

@@ -46,45 +46,53 @@ struct ShowCommand: AsyncParsableCommand {
         let client = try self.options.client()
         if let session = self.bpf {
             let filter = try await runAdminCommand { try await Self.captureFilter(session: session, client: client) }
-            print(
-                self.options.json ? filter.json(session: session).prettyText : filter.text,
-                terminator: self.options.json ? "" : "\n"
-            )
+            if self.options.json {
+                print(try AdminJSON.document(CaptureFilterView(filter, session: session)), terminator: "")
+            } else {
+                print(filter.text)
+            }
             return
         }
-        let answer = try await runAdminCommand {
-            try await client.request(.GET, "\(AdminAPI.prefix)/\(self.view.rawValue)")
-        }
-        if self.options.json {
-            print(answer.prettyText, terminator: "")
-            return
-        }
-        let table: Table
+        let (table, text) = try await runAdminCommand { try await self.table(from: client) }
+        print(self.options.json ? text : table.text, terminator: self.options.json ? "" : "\n")
+    }
+
+    /// The view as a table, and as the text the API sent.
+    private func table(from client: AdminClient) async throws -> (Table, String) {
         switch self.view {
-        case .services: table = AdminTables.services(answer)
-        case .pools: table = AdminTables.pools(answer)
-        case .sessions: table = AdminTables.sessions(answer)
-        case .flows: table = AdminTables.flows(answer)
-        case .stats: table = AdminTables.stats(answer)
+        case .services: try await self.table(from: client, AdminTables.services)
+        case .pools: try await self.table(from: client, AdminTables.pools)
+        case .sessions: try await self.table(from: client, AdminTables.sessions)
+        case .flows: try await self.table(from: client, AdminTables.flows)
+        case .stats: try await self.table(from: client, AdminTables.stats)
         }
-        print(table.text)
+    }
+
+    private func table<Answer: Decodable>(
+        from client: AdminClient,
+        _ render: (Answer) -> Table
+    ) async throws -> (Table, String) {
+        let (answer, text) = try await client.request(.GET, "\(AdminAPI.prefix)/\(self.view.rawValue)", as: Answer.self)
+        return (render(answer), text)
     }
 }
 
 extension ShowCommand {
     /// The session's capture filter, from the sessions and services views.
     static func captureFilter(session id: Int, client: AdminClient) async throws -> CaptureFilter {
-        let sessions = try await client.request(.GET, "\(AdminAPI.prefix)/sessions")["sessions"]?.arrayValue ?? []
-        guard let session = sessions.first(where: { $0["id"]?.intValue == id }) else {
-            let running = sessions.compactMap { $0["id"]?.intValue }.map(String.init)
+        let sessions = try await client.request(.GET, "\(AdminAPI.prefix)/sessions", as: SessionsAnswer.self)
+            .answer.sessions
+        guard let session = sessions.first(where: { $0.id == id }) else {
+            let running = sessions.map { String($0.id) }
             throw AdminClientError(
                 "no control session \(id) is running; "
                     + (running.isEmpty ? "there is none" : "running: \(running.joined(separator: ", "))")
                     + " (ftplb show sessions)"
             )
         }
-        let services = try await client.request(.GET, "\(AdminAPI.prefix)/services")["services"]?.arrayValue ?? []
-        guard let service = services.first(where: { $0["name"] == session["service"] }) else {
+        let services = try await client.request(.GET, "\(AdminAPI.prefix)/services", as: ServicesAnswer.self)
+            .answer.services
+        guard let service = services.first(where: { $0.name == session.service }) else {
             throw AdminClientError("the session's virtual service is no longer running")
         }
         do {

@@ -11,7 +11,7 @@ import Testing
         #expect(response.text?.contentType == "application/json")
         #expect(
             response.text?.text
-                == #"{"status":"not_ready","reason":"virtual service 'ftp' is not listening on 127.0.0.1:2121"}"# + "\n"
+                == #"{"reason":"virtual service 'ftp' is not listening on 127.0.0.1:2121","status":"not_ready"}"# + "\n"
         )
     }
 

@@ -27,23 +27,23 @@ import Testing
     }
 
     @Test func thePoolsTableMarksAdminChangesAndShowsTheLastCheck() {
-        let answer: JSONValue = .object([
-            "pools": .array([
-                .object([
-                    "service": .string("ftp"),
-                    "servers": .array([
-                        .object([
-                            "name": .string("one"), "address": .string("10.0.2.11:21"), "state": .string("draining"),
-                            "health": .string("up"),
-                            "last_check": .object([
-                                "passed": .bool(false), "detail": .string("refused"), "seconds_ago": .number(2.2),
-                            ]),
-                            "active_sessions": .integer(3), "weight": .integer(1), "max_sessions": .integer(200),
-                            "retired": .bool(false), "admin_override": .object(["state": .string("draining")]),
-                        ])
-                    ]),
-                ])
-            ])
+        let server = ServerView(
+            name: "one",
+            address: "10.0.2.11:21",
+            state: "draining",
+            health: "up",
+            lastCheck: ServerView.CheckView(passed: false, detail: "refused", secondsAgo: 2.2),
+            activeSessions: 3,
+            weight: 1,
+            maxSessions: 200,
+            backup: false,
+            retired: false,
+            adminOverride: ServerView.OverrideView(state: "draining"),
+            bytesToClient: 0,
+            bytesToServer: 0
+        )
+        let answer = PoolsAnswer(pools: [
+            PoolView(service: "ftp", algorithm: "round_robin", healthCheck: "ftp", servers: [server])
         ])
         #expect(
             AdminTables.pools(answer).text == """
@@ -55,21 +55,19 @@ import Testing
     }
 
     @Test func theFlowsTableShowsBothAddressPairsBytesAndRate() {
-        let answer: JSONValue = .object([
-            "flows": .array([
-                .object([
-                    "session": .integer(3), "service": .string("ftp"), "mode": .string("epsv"),
-                    "client_side": .object([
-                        "client": .string("192.0.2.7:50000"), "balancer": .string("10.0.0.1:40001"),
-                    ]),
-                    "server_side": .object([
-                        "balancer": .string("10.0.2.1:33000"), "server": .string("10.0.2.11:30001"),
-                    ]),
-                    "direction": .string("to_client"), "bytes_to_client": .integer(2_097_152),
-                    "bytes_to_server": .integer(0),
-                    "bytes_per_second": .integer(1_048_576), "age_seconds": .number(2.0),
-                ])
-            ])
+        let answer = FlowsAnswer(flows: [
+            FlowView(
+                session: 3,
+                service: "ftp",
+                mode: "epsv",
+                clientSide: ClientSideView(client: "192.0.2.7:50000", balancer: "10.0.0.1:40001"),
+                serverSide: ServerSideView(balancer: "10.0.2.1:33000", server: "10.0.2.11:30001"),
+                direction: "to_client",
+                bytesToClient: 2_097_152,
+                bytesToServer: 0,
+                bytesPerSecond: 1_048_576,
+                ageSeconds: 2.0
+            )
         ])
         #expect(
             AdminTables.flows(answer).text == """
@@ -80,18 +78,17 @@ import Testing
     }
 
     @Test func theStatsTableListsRefusalsByReason() {
-        let answer: JSONValue = .object([
-            "services": .array([
-                .object([
-                    "service": .string("ftp"), "sessions_total": .integer(10), "sessions_active": .integer(2),
-                    "data_connections": .object([
-                        "pasv": .integer(1), "epsv": .integer(4), "port": .integer(0), "eprt": .integer(2),
-                    ]),
-                    "rewritten_replies": .integer(5),
-                    "refusals": .object(["bounce_address": .integer(1), "no_server_up": .integer(2)]),
-                    "bytes_to_client": .integer(2048), "bytes_to_server": .integer(10),
-                ])
-            ])
+        let answer = StatsAnswer(services: [
+            ServiceStatsView(
+                service: "ftp",
+                sessionsTotal: 10,
+                sessionsActive: 2,
+                dataConnections: ["pasv": 1, "epsv": 4, "port": 0, "eprt": 2],
+                rewrittenReplies: 5,
+                refusals: ["no_server_up": 2, "bounce_address": 1],
+                bytesToClient: 2048,
+                bytesToServer: 10
+            )
         ])
         #expect(
             AdminTables.stats(answer).rows == [

@@ -14,8 +14,10 @@ struct TraceTextTests {
     @Test("Every direction has its own arrow.")
     func arrows() {
         func arrow(_ direction: String) -> String? {
-            TraceText.line(#"{"time":"2026-11-21T10:00:00.123Z","session":1,"direction":"\#(direction)","line":"x"}"#)?
-                .split(separator: " ", omittingEmptySubsequences: true)[2].description
+            TraceText.line(
+                #"{"time":"2026-11-21T10:00:00.123Z","session":1,"client":"192.0.2.10","direction":"\#(direction)","line":"x"}"#
+            )?
+            .split(separator: " ", omittingEmptySubsequences: true)[2].description
         }
         #expect(arrow("client_to_balancer") == "C->B")
         #expect(arrow("server_to_balancer") == "S->B")
@@ -47,7 +49,7 @@ struct AdminTraceRouteTests {
     func unknownSession() async {
         let response = await AdminAPITests.api().respond(to: AdminAPITests.request(.GET, "/api/v1/trace?session=7"))
         #expect(response.status == .notFound)
-        #expect(response.body["error"]?.stringValue?.contains("no running session 7") == true)
+        #expect((response.answer as? ErrorAnswer)?.error.contains("no running session 7") == true)
         #expect(response.stream == nil)
     }
 

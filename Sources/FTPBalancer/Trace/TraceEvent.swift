@@ -57,17 +57,4 @@ package struct TraceEvent: Equatable, Sendable {
 
     package static let sessionClosed = "session_closed"
     package static let droppedEvents = "dropped"
-
-    /// The event as one JSON object on one line, as the admin API streams it.
-    package var jsonLine: String {
-        var object = JSONLineObject()
-        object.add("time", string: TransferLogFormatter.rfc3339(self.time))
-        object.add("session", number: self.session)
-        object.add("client", string: self.client)
-        object.add("direction", string: self.direction.rawValue)
-        object.add("line", string: self.line)
-        if let event = self.event { object.add("event", string: event) }
-        if let dropped = self.dropped { object.add("dropped", number: dropped) }
-        return object.text
-    }
 }

@@ -1,6 +1,6 @@
 import NIOConcurrencyHelpers
 
-/// One reader of a trace: the sessions it follows push JSON lines into a bounded buffer, so
+/// One reader of a trace: the sessions it follows push events into a bounded buffer, so
 /// that a slow reader never holds a session. What does not fit is counted, and the reader is
 /// told how many events it missed once there is room again.
 package final class TraceSubscriber: Sendable {
@@ -22,14 +22,14 @@ package final class TraceSubscriber: Sendable {
     package static let defaultCapacity = 1000
 
     package let scope: Scope
-    package let lines: AsyncStream<String>
-    private let continuation: AsyncStream<String>.Continuation
+    package let events: AsyncStream<TraceEvent>
+    private let continuation: AsyncStream<TraceEvent>.Continuation
     private let dropped = NIOLockedValueBox(0)
 
     package init(scope: Scope, capacity: Int = TraceSubscriber.defaultCapacity) {
         self.scope = scope
-        (self.lines, self.continuation) = AsyncStream.makeStream(
-            of: String.self,
+        (self.events, self.continuation) = AsyncStream.makeStream(
+            of: TraceEvent.self,
             bufferingPolicy: .bufferingOldest(capacity)
         )
     }
@@ -43,13 +43,13 @@ package final class TraceSubscriber: Sendable {
                 notice.line = "\(dropped) events dropped: the trace reader is too slow"
                 notice.event = TraceEvent.droppedEvents
                 notice.dropped = dropped
-                guard case .enqueued = self.continuation.yield(notice.jsonLine) else {
+                guard case .enqueued = self.continuation.yield(notice) else {
                     dropped += 1
                     return
                 }
                 dropped = 0
             }
-            if case .dropped = self.continuation.yield(event.jsonLine) {
+            if case .dropped = self.continuation.yield(event) {
                 dropped += 1
             }
         }

@@ -118,8 +118,8 @@ package enum TransferLogFormatter {
     }
 }
 
-/// A flat JSON object written field by field: all the transfer log and the trace stream need,
-/// without the admin module's document model.
+/// A flat JSON object written field by field, keys in the order written: all the transfer log
+/// needs, in a module that does not link Foundation.
 package struct JSONLineObject {
     private(set) package var text = "{"
 
@@ -152,7 +152,7 @@ package struct JSONLineObject {
     }
 
     /// RFC 8259 string escaping: quote, backslash and control characters.
-    package static func quote(_ value: String, into text: inout String) {
+    private static func quote(_ value: String, into text: inout String) {
         text += "\""
         for scalar in value.unicodeScalars {
             switch scalar {

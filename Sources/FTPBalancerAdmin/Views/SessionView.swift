@@ -1,0 +1,125 @@
+import FTPBalancer
+
+/// `GET /api/v1/sessions`.
+package struct SessionsAnswer: Codable, Equatable, Sendable {
+    package var sessions: [SessionView]
+}
+
+/// A live control session.
+package struct SessionView: Codable, Equatable, Sendable {
+    package var id: Int
+    package var service: String
+    package var client: String
+    /// The server's name and control address; `null` until one is chosen.
+    @Nullable package var server: String?
+    @Nullable package var serverAddress: String?
+    package var clientSide: ClientSideView
+    /// `null` until the balancer has connected to a server.
+    @Nullable package var serverSide: ServerSideView?
+    /// `null` before USER.
+    @Nullable package var user: String?
+    package var state: String
+    /// A password masked; `null` before the first command.
+    @Nullable package var lastCommand: String?
+    package var ageSeconds: Double
+    /// Of its data connections, ended and live.
+    package var bytesToClient: Int
+    package var bytesToServer: Int
+    /// How many are live.
+    package var dataConnections: Int
+
+    enum CodingKeys: String, CodingKey {
+        case id, service, client, server, user, state
+        case serverAddress = "server_address"
+        case clientSide = "client_side"
+        case serverSide = "server_side"
+        case lastCommand = "last_command"
+        case ageSeconds = "age_seconds"
+        case bytesToClient = "bytes_to_client"
+        case bytesToServer = "bytes_to_server"
+        case dataConnections = "data_connections"
+    }
+}
+
+/// A connection between the client and the balancer: what a packet capture of it needs.
+package struct ClientSideView: Codable, Equatable, Sendable {
+    package var client: String
+    /// The listener's address and port (the VIP); `null` if the session could not read it.
+    @Nullable package var balancer: String?
+}
+
+/// A connection between the balancer and a server.
+package struct ServerSideView: Codable, Equatable, Sendable {
+    /// The source address and port (the client's own in transparent mode).
+    package var balancer: String
+    @Nullable package var server: String?
+}
+
+/// `GET /api/v1/flows`.
+package struct FlowsAnswer: Codable, Equatable, Sendable {
+    package var flows: [FlowView]
+}
+
+/// A live data connection: both of its connections, and what has moved so far.
+package struct FlowView: Codable, Equatable, Sendable {
+    package var session: Int
+    package var service: String
+    package var mode: String
+    package var clientSide: ClientSideView
+    package var serverSide: ServerSideView
+    /// `to_client`, `to_server` or `none` yet.
+    package var direction: String
+    package var bytesToClient: Int
+    package var bytesToServer: Int
+    /// The average since the data connection started.
+    package var bytesPerSecond: Int
+    package var ageSeconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case session, service, mode, direction
+        case clientSide = "client_side"
+        case serverSide = "server_side"
+        case bytesToClient = "bytes_to_client"
+        case bytesToServer = "bytes_to_server"
+        case bytesPerSecond = "bytes_per_second"
+        case ageSeconds = "age_seconds"
+    }
+}
+
+extension SessionView {
+    init(_ session: SessionSnapshot) {
+        self.init(
+            id: session.id,
+            service: session.service,
+            client: session.client,
+            server: session.server,
+            serverAddress: session.serverAddress,
+            clientSide: ClientSideView(client: session.client, balancer: session.clientSideLocal),
+            serverSide: session.serverSideLocal.map { ServerSideView(balancer: $0, server: session.serverAddress) },
+            user: session.user,
+            state: session.state.rawValue,
+            lastCommand: session.lastCommand,
+            ageSeconds: session.age.seconds,
+            bytesToClient: session.bytesToClient,
+            bytesToServer: session.bytesToServer,
+            dataConnections: session.dataFlows.count
+        )
+    }
+}
+
+extension FlowView {
+    init(_ flow: DataFlowSnapshot) {
+        self.init(
+            session: flow.session,
+            service: flow.service,
+            mode: flow.mode.rawValue,
+            clientSide: ClientSideView(client: flow.client, balancer: flow.clientSideLocal),
+            serverSide: ServerSideView(balancer: flow.serverSideLocal, server: flow.server),
+            direction: flow.direction,
+            bytesToClient: flow.bytesToClient,
+            bytesToServer: flow.bytesToServer,
+            bytesPerSecond: flow.bytesPerSecond,
+            ageSeconds: flow.age.seconds
+        )
+    }
+}
