@@ -1,5 +1,6 @@
 #if os(Linux)
 import CSplice
+import FTPDataPlane
 import Glibc
 import Logging
 import NIOCore
