@@ -4,7 +4,7 @@ import Glibc
 /// A file descriptor the data plane owns: it closes exactly once, by `close()` or when the
 /// owner drops it. Noncopyable, so that no two owners can close the same number, and none can
 /// close a number the kernel has since given to another socket.
-package struct Descriptor: ~Copyable {
+package struct Descriptor: ~Copyable, Sendable {
     /// The number, for system calls while the owner holds it; never closed through it.
     package let raw: CInt
 

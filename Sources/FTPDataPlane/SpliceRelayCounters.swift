@@ -30,5 +30,10 @@ package final class SpliceRelayCounters: Sendable {
 package struct SpliceRelayEnd: Equatable, Sendable {
     package var bytesToClient: Int
     package var bytesToServer: Int
+
+    package init(bytesToClient: Int, bytesToServer: Int) {
+        self.bytesToClient = bytesToClient
+        self.bytesToServer = bytesToServer
+    }
 }
 #endif

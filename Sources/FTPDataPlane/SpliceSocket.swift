@@ -6,6 +6,11 @@ import Glibc
 package struct AcceptedConnection: ~Copyable {
     package var socket: Descriptor
     package var peer: SpliceAddress?
+
+    /// The socket alone, once the peer has been read.
+    package consuming func takeSocket() -> Descriptor {
+        self.socket
+    }
 }
 
 /// The socket calls of the splice data path: nonblocking, close-on-exec TCP sockets made,
