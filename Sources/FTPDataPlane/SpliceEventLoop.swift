@@ -35,6 +35,9 @@ package final class SpliceEventLoop: @unchecked Sendable {
 
     private let epoll: CInt
     private let wakeup: CInt
+    /// The owners of `epoll` and `wakeup`, which close them once the thread has stopped.
+    private var epollOwner: Descriptor?
+    private var wakeupOwner: Descriptor?
     private let queue = Mutex(Queue())
     private var thread: pthread_t?
     /// When the thread last went round its loop (uptime nanoseconds), 0 before its first turn
@@ -49,43 +52,21 @@ package final class SpliceEventLoop: @unchecked Sendable {
     package init() throws(SystemCallError) {
         let epoll = csplice_epoll_create()
         guard epoll >= 0 else { throw SystemCallError("epoll_create1") }
+        let epollOwner = Descriptor(epoll)
         let wakeup = csplice_eventfd()
-        guard wakeup >= 0 else {
-            let error = SystemCallError("eventfd")
-            Glibc.close(epoll)
-            throw error
-        }
-        guard csplice_epoll_add(epoll, wakeup, Self.wakeupToken) == 0 else {
-            let error = SystemCallError("epoll_ctl")
-            Glibc.close(wakeup)
-            Glibc.close(epoll)
-            throw error
-        }
+        guard wakeup >= 0 else { throw SystemCallError("eventfd") }
+        let wakeupOwner = Descriptor(wakeup)
+        guard csplice_epoll_add(epoll, wakeup, Self.wakeupToken) == 0 else { throw SystemCallError("epoll_ctl") }
         self.epoll = epoll
         self.wakeup = wakeup
+        self.epollOwner = consume epollOwner
+        self.wakeupOwner = consume wakeupOwner
     }
 
     /// Starts the loop's thread.
     package func start() throws(SystemCallError) {
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let result = pthread_create(
-            &thread,
-            nil,
-            { context in
-                let loop = Unmanaged<SpliceEventLoop>.fromOpaque(context!).takeRetainedValue()
-                loop.run()
-                return nil
-            },
-            context
-        )
-        guard result == 0 else {
-            Unmanaged<SpliceEventLoop>.fromOpaque(context).release()
-            throw SystemCallError("pthread_create", errno: result)
-        }
-        // Named from here, so that it has its name as soon as `start` returns.
-        _ = csplice_name_thread(thread, Self.threadName)
-        self.thread = thread
+        // The thread holds the loop until it has stopped.
+        self.thread = try NamedThread.start(named: Self.threadName) { self.run() }
     }
 
     /// Runs `work` on the loop's thread, in submission order. False when the loop has stopped,
@@ -113,8 +94,8 @@ package final class SpliceEventLoop: @unchecked Sendable {
             pthread_join(thread, nil)
             self.thread = nil
         }
-        Glibc.close(self.wakeup)
-        Glibc.close(self.epoll)
+        self.wakeupOwner = nil
+        self.epollOwner = nil
     }
 
     // MARK: Loop thread

@@ -5,18 +5,25 @@ import Testing
 
 /// The plane's relay alone, between real loopback sockets: no FTP, no SwiftNIO.
 @Suite(.serialized, .timeLimit(.minutes(2))) struct SpliceRelayTests {
-    /// Starts a relay on `loop` that owns `client` and `server` from then on.
-    static func startRelay(
-        on loop: SpliceEventLoop,
-        client: consuming Descriptor,
-        server: consuming Descriptor,
-        pipeSize: Int = 1 << 20,
-        idleTimeout: Duration = .seconds(60),
-        report: RelayReport
-    ) {
+    /// A started loop, and a relay on it between two fresh connections: the test holds their
+    /// other ends, and stops the loop.
+    struct Relayed {
+        let loop: SpliceEventLoop
+        let client: TestSocket
+        let server: TestSocket
+        let report = RelayReport()
+    }
+
+    static func relay(pipeSize: Int = 1 << 20, idleTimeout: Duration = .seconds(60)) throws -> Relayed {
+        let client = try TestSocket.pair()
+        let server = try TestSocket.pair()
+        let loop = try SpliceEventLoop()
+        try loop.start()
+        let relayed = Relayed(loop: loop, client: client.testSide, server: server.testSide)
         // Handed to the loop's thread as numbers: a closure cannot carry a noncopyable value.
-        let (clientNumber, serverNumber) = (client.release(), server.release())
+        let (clientNumber, serverNumber) = (client.relaySide.release(), server.relaySide.release())
         let sizing = SplicePipeSizing(requested: pipeSize) { _ in }
+        let report = relayed.report
         loop.execute {
             try? loop.relay(
                 client: SpliceSocketHandle(descriptor: Descriptor(clientNumber)),
@@ -27,17 +34,13 @@ import Testing
                 ended: { report.record($0) }
             )
         }
+        return relayed
     }
 
     @Test func bytesGoBothWaysAndTheClientsEndOfInputLetsTheServerAnswerAfterIt() async throws {
-        let loop = try SpliceEventLoop()
-        try loop.start()
-        defer { loop.shutdown() }
-        let client = try TestSocket.pair()
-        let server = try TestSocket.pair()
-        let (clientPeer, serverPeer) = (client.testSide, server.testSide)
-        let report = RelayReport()
-        Self.startRelay(on: loop, client: client.relaySide, server: server.relaySide, report: report)
+        let relayed = try Self.relay()
+        defer { relayed.loop.shutdown() }
+        let (clientPeer, serverPeer, report) = (relayed.client, relayed.server, relayed.report)
 
         let clientThread = try onThread {
             let sent = try clientPeer.send(1 << 20)
@@ -58,14 +61,9 @@ import Testing
     }
 
     @Test func aClientThatDoesNotReadHoldsTheServerToTheBuffersAndLosesNothing() async throws {
-        let loop = try SpliceEventLoop()
-        try loop.start()
-        defer { loop.shutdown() }
-        let client = try TestSocket.pair()
-        let server = try TestSocket.pair()
-        let (clientPeer, serverPeer) = (client.testSide, server.testSide)
-        let report = RelayReport()
-        Self.startRelay(on: loop, client: client.relaySide, server: server.relaySide, pipeSize: 65536, report: report)
+        let relayed = try Self.relay(pipeSize: 65536)
+        defer { relayed.loop.shutdown() }
+        let (clientPeer, serverPeer, report) = (relayed.client, relayed.server, relayed.report)
 
         // The server sends until it has been held for half a second, the client reading nothing.
         let sent = try await onThread {
@@ -82,20 +80,9 @@ import Testing
     }
 
     @Test func aRelayWhereNothingMovesClosesBothSidesAfterTheIdleTimeout() async throws {
-        let loop = try SpliceEventLoop()
-        try loop.start()
-        defer { loop.shutdown() }
-        let client = try TestSocket.pair()
-        let server = try TestSocket.pair()
-        let (clientPeer, serverPeer) = (client.testSide, server.testSide)
-        let report = RelayReport()
-        Self.startRelay(
-            on: loop,
-            client: client.relaySide,
-            server: server.relaySide,
-            idleTimeout: .milliseconds(200),
-            report: report
-        )
+        let relayed = try Self.relay(idleTimeout: .milliseconds(200))
+        defer { relayed.loop.shutdown() }
+        let (clientPeer, serverPeer, report) = (relayed.client, relayed.server, relayed.report)
         // Both see their end of input, with nothing before it, and the relay says it ended.
         #expect(try await onThread { try clientPeer.receiveToEnd() }.value() == [])
         #expect(try await onThread { try serverPeer.receiveToEnd() }.value() == [])
@@ -121,13 +108,8 @@ import Testing
 
     @Test func aRelayClosesItsSocketsAndPoolsItsEmptyPipesWhichTheLoopClosesWhenItStops() async throws {
         let pipeSize = 1 << 19  // no other test's size, so that only this relay's pipes count
-        let loop = try SpliceEventLoop()
-        try loop.start()
-        let client = try TestSocket.pair()
-        let server = try TestSocket.pair()
-        let (clientPeer, serverPeer) = (client.testSide, server.testSide)
-        let report = RelayReport()
-        Self.startRelay(on: loop, client: client.relaySide, server: server.relaySide, pipeSize: pipeSize, report: report)
+        let relayed = try Self.relay(pipeSize: pipeSize)
+        let (clientPeer, serverPeer, report) = (relayed.client, relayed.server, relayed.report)
         clientPeer.shutdownOutput()
         serverPeer.shutdownOutput()
         #expect(try await onThread { try clientPeer.receiveToEnd() }.value() == [])
@@ -135,7 +117,7 @@ import Testing
         #expect(try await report.wait() != nil)
         // Two pipes of two ends each, empty, kept for the next relay.
         #expect(Self.pipeEnds(ofSize: pipeSize) == 4)
-        loop.shutdown()
+        relayed.loop.shutdown()
         #expect(Self.pipeEnds(ofSize: pipeSize) == 0)
     }
 

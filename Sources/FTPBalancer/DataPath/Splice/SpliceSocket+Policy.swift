@@ -91,21 +91,14 @@ extension SpliceSocket {
         transparent: Bool = false
     ) throws(SystemCallError) -> Descriptor {
         let descriptor = try Self.make(for: address)
-        if reuseAddress {
-            try Self.setOption(descriptor, level: SOL_SOCKET, name: SO_REUSEADDR)
-        }
-        if freebind {
-            try Self.setFreebind(descriptor, for: address)
-        }
-        if transparent {
-            try Self.makeTransparent(descriptor, for: address)
-        }
+        try Self.setOptions(descriptor, for: address, reuseAddress: reuseAddress, freebind: freebind, transparent: transparent)
         try Self.bind(descriptor, to: address)
         try Self.listen(descriptor, backlog: 4)
         return descriptor
     }
 
-    /// A socket with its connect to `destination` started from `source`.
+    /// A socket with its connect to `destination` started from `source`, with the options of
+    /// `listening` chosen for `source`.
     static func connecting(
         to destination: SocketAddress,
         from source: SocketAddress,
@@ -114,18 +107,28 @@ extension SpliceSocket {
         transparent: Bool = false
     ) throws(SystemCallError) -> Descriptor {
         let descriptor = try Self.make(for: destination)
+        try Self.setOptions(descriptor, for: source, reuseAddress: reuseAddress, freebind: freebind, transparent: transparent)
+        try Self.bind(descriptor, to: source)
+        try Self.connect(descriptor, to: destination)
+        return descriptor
+    }
+
+    private static func setOptions(
+        _ descriptor: borrowing Descriptor,
+        for local: SocketAddress,
+        reuseAddress: Bool,
+        freebind: Bool,
+        transparent: Bool
+    ) throws(SystemCallError) {
         if reuseAddress {
             try Self.setOption(descriptor, level: SOL_SOCKET, name: SO_REUSEADDR)
         }
         if freebind {
-            try Self.setFreebind(descriptor, for: source)
+            try Self.setFreebind(descriptor, for: local)
         }
         if transparent {
-            try Self.makeTransparent(descriptor, for: source)
+            try Self.makeTransparent(descriptor, for: local)
         }
-        try Self.bind(descriptor, to: source)
-        try Self.connect(descriptor, to: destination)
-        return descriptor
     }
 }
 #endif
