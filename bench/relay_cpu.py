@@ -11,8 +11,8 @@ with one relay thread and 1 MiB pipes each. The Swift side is the FTPDataPlaneBe
 relay as ftplb's data path does. Each round moves --gib GiB up (client to server) and as much
 down through each relay, in an order alternated from round to round, and reads the relay
 process's CPU time (user and system, /proc/PID/stat) before and after. The table gives each
-relay's median CPU seconds per GiB and the median of the rounds' ratios Swift/C: measurements
-seconds apart. The data ends are separate processes, so that neither waits on the other's GIL.
+relay's median CPU seconds per GiB, the median of the rounds' ratios Swift/C (measurements
+seconds apart) and the share of user space in each relay's time. The data ends are separate processes, so that neither waits on the other's GIL.
 A benchmark, not a test: nothing here passes or fails; it needs no root.
 
     bench/relay_cpu.py [--rounds 5] [--gib 2] [--swift PATH]
@@ -97,9 +97,11 @@ def download(port: int, size: int) -> None:
         raise RuntimeError(f"download through port {port}: {total} of {size} bytes arrived")
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """The process's user and system CPU seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def start(argv: list[str], log: Path) -> subprocess.Popen:
@@ -118,13 +120,16 @@ def start(argv: list[str], log: Path) -> subprocess.Popen:
     raise RuntimeError(f"{argv[0]} did not listen on {RELAY_IP}:{port}; see {log}")
 
 
-def measure(process: subprocess.Popen, port: int, size: int) -> float:
-    """CPU seconds per GiB the relay spent moving `size` bytes up and as many down."""
+def measure(process: subprocess.Popen, port: int, size: int) -> tuple[float, float]:
+    """CPU seconds per GiB the relay spent moving `size` bytes up and as many down, and
+    the user-space share of them."""
     # The connection the readiness probe made has been relayed and closed by now.
-    before = cpu_seconds(process.pid)
+    user_before, system_before = cpu_seconds(process.pid)
     upload(port, size)
     download(port, size)
-    return (cpu_seconds(process.pid) - before) / (2 * size / GIB)
+    user_after, system_after = cpu_seconds(process.pid)
+    user, system = user_after - user_before, system_after - system_before
+    return (user + system) / (2 * size / GIB), user / max(user + system, 1e-9)
 
 
 def median(values: list[float]) -> float:
@@ -167,11 +172,14 @@ def main() -> None:
             relays["Swift"] = (start([str(swift_binary), RELAY_IP, TARGET_IP, f"{SWIFT_PORT}:{TARGET_PORT}"],
                                      workdir / "swift.log"), SWIFT_PORT)
             figures: dict[str, list[float]] = {"C": [], "Swift": []}
+            user_shares: dict[str, list[float]] = {"C": [], "Swift": []}
             for round_index in range(args.rounds):
                 order = ("C", "Swift") if round_index % 2 == 0 else ("Swift", "C")
                 for name in order:
                     process, port = relays[name]
-                    figures[name].append(measure(process, port, size))
+                    per_gib, user_share = measure(process, port, size)
+                    figures[name].append(per_gib)
+                    user_shares[name].append(user_share)
                 print(f"round {round_index + 1}: C {figures['C'][-1]:.3f}, Swift {figures['Swift'][-1]:.3f} "
                       "CPU s per GiB", flush=True)
         finally:
@@ -189,6 +197,7 @@ def main() -> None:
     print("|---|---:|---:|---:|")
     ratio = f"{median(ratios):.2f}x" if ratios else "-"
     print(f"| relay CPU s per GiB | {median(figures['C']):.3f} | {median(figures['Swift']):.3f} | {ratio} |")
+    print(f"| of which user space | {median(user_shares['C']):.0%} | {median(user_shares['Swift']):.0%} | |")
     print()
     print("Ratios, round by round: " + " / ".join(f"{r:.2f}" for r in ratios))
 
