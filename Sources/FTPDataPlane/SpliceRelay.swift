@@ -13,7 +13,7 @@ import Synchronization
 /// - nothing moved either way for the idle timeout closes both.
 /// Both directions done, it closes every descriptor once and calls `onClosed` with the bytes.
 package final class SpliceRelay: SpliceEventHandler {
-    /// A socket's state; `socket` owns its descriptor.
+    /// A socket's state; `clientSocket` or `serverSocket` owns its descriptor.
     private struct Side {
         let descriptor: CInt
         var token: UInt64?
@@ -25,7 +25,7 @@ package final class SpliceRelay: SpliceEventHandler {
         var failureApplied = false
     }
 
-    /// A direction's state; `pipes` owns its pipe.
+    /// A direction's state; `toServerPipe` or `toClientPipe` owns its pipe.
     private struct Direction {
         let pipeReadEnd: CInt
         let pipeWriteEnd: CInt
