@@ -39,6 +39,9 @@ let package = Package(
         ),
         // What Swift's Glibc module leaves out, for the splice(2) data path.
         .target(name: "CSplice"),
+        // The splice(2) relay: epoll threads, relays, pipes, timers, sockets. No NIO, no FTP, no
+        // logging: it reports events, and the core decides and says what they mean.
+        .target(name: "FTPDataPlane", dependencies: ["CSplice"]),
         .target(
             name: "CBuildRevision",
             cSettings: revision.isEmpty ? [] : [.define("FTPLB_REVISION", to: "\"\(revision)\"")]
@@ -47,6 +50,7 @@ let package = Package(
             name: "FTPBalancer",
             dependencies: [
                 "CSplice",
+                "FTPDataPlane",
                 "FTPProtocol",
                 "FTPBalancerConfig",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -90,6 +94,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // bench/relay_cpu.py: the plane's relay alone, forwarding ports as the minimal C relay does.
+        .executableTarget(name: "FTPDataPlaneBench", dependencies: ["FTPDataPlane"]),
         .executableTarget(
             name: "FTPProtocolFuzz",
             dependencies: ["FTPProtocol", .product(name: "NIOCore", package: "swift-nio")]
@@ -101,6 +107,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "FTPDataPlaneTests",
+            dependencies: ["CSplice", "FTPDataPlane"]
         ),
         .testTarget(
             name: "FTPBalancerConfigTests",
@@ -125,11 +135,13 @@ let package = Package(
                 "CSplice",
                 "FTPBalancer",
                 "FTPBalancerConfig",
+                "FTPDataPlane",
                 "FTPProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
     ]

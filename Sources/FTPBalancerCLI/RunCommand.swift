@@ -106,9 +106,15 @@ struct RunCommand: AsyncParsableCommand {
             logger: logger
         )
         let admin = AdminServer(configuration: configuration.admin, api: api, group: group, logger: logger)
-        // Shut down in reverse order: the admin API last, so that while sessions drain it still
-        // answers, and /healthz says 503 "shutting down" to keepalived or the BGP speaker.
-        let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+        // Shut down in reverse order: the splice relay threads last, as the sessions they relay
+        // for report to them until drained; the admin API before them, so that while sessions
+        // drain it still answers, and /healthz says 503 "shutting down" to keepalived or the BGP
+        // speaker.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let splicePath {
+            services.append(.init(service: splicePath))
+        }
+        services += [
             // Off, or not at its default address: the balancer runs on without it.
             .init(service: admin, successTerminationBehavior: .ignore),
             .init(service: reloader), .init(service: balancer),
@@ -124,17 +130,16 @@ struct RunCommand: AsyncParsableCommand {
             }
         } catch {
             logger.critical("\(OperatorText.describe(error))")
-            // The relay threads report to the sessions' event loops: they stop first.
-            splicePath?.shutdown()
+            // The group has stopped every service, the relay threads included, which report to
+            // the sessions' event loops: those stop now.
             try? await group.shutdownGracefully()
             throw ExitCode(1)
         }
-        splicePath?.shutdown()
         try? await group.shutdownGracefully()
     }
 
-    /// The relay the configuration asks for; the splice one also returned on its own, to be
-    /// stopped once the sessions are done.
+    /// The relay the configuration asks for; the splice one also returned on its own, to run
+    /// as a service that stops once the sessions are done.
     private static func makeDataPath(
         _ configuration: DataPathConfiguration,
         logger: Logger

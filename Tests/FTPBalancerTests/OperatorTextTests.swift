@@ -1,3 +1,4 @@
+import FTPDataPlane
 import NIOCore
 import NIOPosix
 import Testing

@@ -1,5 +1,6 @@
 #if os(Linux)
 import CSplice
+import FTPDataPlane
 import Glibc
 import Logging
 import NIOCore
@@ -105,8 +106,8 @@ enum ProcessSockets {
     /// The first IPv4 TCP socket whose local and remote ports match.
     static func first(where matches: (_ local: Int?, _ remote: Int?) -> Bool) -> CInt? {
         SpliceResources.entries("/proc/self/fd").compactMap { CInt($0) }.first { descriptor in
-            guard let local = SpliceSocket.localAddress(descriptor), local.protocol == .inet else { return false }
-            return matches(local.port, SpliceSocket.rawRemoteAddress(descriptor)?.address?.port)
+            guard let local = SpliceSocket.localAddress(descriptor), !local.isIPv6 else { return false }
+            return matches(local.port, SpliceSocket.remoteAddress(descriptor)?.port)
         }
     }
 

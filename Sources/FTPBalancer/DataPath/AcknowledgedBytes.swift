@@ -4,7 +4,8 @@ import NIOCore
 /// How much of what a relay wrote to a socket its peer has acknowledged (TCP_INFO's
 /// tcpi_bytes_acked), for live figures: bytes read from one side sit in a pipe and the kernel's
 /// send buffer (several MiB) before the receiver has them, so a count of bytes read runs ahead
-/// of the transfer by that much. The count at the flow's start is the baseline, since a socket
+/// of the transfer by that much. (The splice relay's TCP_INFO comes from `SpliceRelayCounters`,
+/// which reads it only while the relay's sockets are open.) The count at the flow's start is the baseline, since a socket
 /// that connected counts its SYN and an accepted one does not.
 struct AcknowledgedBytes: Sendable {
     private let baseline: UInt64?
@@ -23,12 +24,6 @@ struct AcknowledgedBytes: Sendable {
 
     private static func bytesAcknowledged(_ info: csplice_tcp_info) -> UInt64 {
         withUnsafePointer(to: info) { csplice_tcp_info_bytes_acked($0) }
-    }
-
-    /// TCP_INFO of `descriptor`, or nil if the socket cannot say.
-    static func read(_ descriptor: CInt) -> csplice_tcp_info? {
-        var info = csplice_tcp_info()
-        return csplice_tcp_info_read(descriptor, &info) == 0 ? info : nil
     }
 }
 

@@ -1,5 +1,6 @@
 #if os(Linux)
 import CSplice
+import FTPDataPlane
 import Glibc
 import Logging
 import NIOCore
@@ -58,23 +59,7 @@ final class PassiveRangeWatch: @unchecked Sendable {
     }
 
     func start() throws(SystemCallError) {
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let result = pthread_create(
-            &thread,
-            nil,
-            { context in
-                Unmanaged<PassiveRangeWatch>.fromOpaque(context!).takeRetainedValue().run()
-                return nil
-            },
-            context
-        )
-        guard result == 0 else {
-            Unmanaged<PassiveRangeWatch>.fromOpaque(context).release()
-            throw SystemCallError("pthread_create", errno: result)
-        }
-        _ = csplice_name_thread(thread, "ftplb-synwatch")
-        self.thread = thread
+        self.thread = try NamedThread.start(named: "ftplb-synwatch") { self.run() }
     }
 
     /// Ends the thread and closes the socket. Call once, after `start`.

@@ -1,4 +1,5 @@
 import FTPBalancerConfig
+import FTPDataPlane
 import NIOCore
 import NIOPosix
 

@@ -1,12 +1,12 @@
 #if os(Linux)
-import FTPProtocol
-import Glibc
+import FTPDataPlane
 import Logging
 import NIOCore
 
 /// Active mode on the splice data path: connects to the client from the advertised address and
 /// port 20, then listens on the balancer's server-side address for the one connection from the
-/// session's server, and hands both sockets to a relay.
+/// session's server, and hands both sockets to a relay. The plane's adapter: the rules of who
+/// may connect are here.
 ///
 /// The client is connected first, when PORT/EPRT arrives (see `ActiveDataListener` for why).
 /// State lives on the splice event loop; `close()` may come from the session's event loop.
@@ -21,35 +21,40 @@ final class SpliceActiveListener: DataListener, SpliceEventHandler, @unchecked S
     /// Connected to the client, and still watched (its events are ignored here) so that the
     /// relay takes it over without an epoll_ctl, until the relay takes it.
     private var clientSide: SpliceSocketHandle?
-    private var listening: CInt?
+    /// The socket connecting to the client, until `start` gives it to a connector.
+    private var connecting: Descriptor?
+    private var listening: Descriptor?
     private var token: UInt64?
     private var timer: Int?
     private var accepted = false
-    private let acceptRetry: SpliceAcceptRetry
+    private lazy var acceptRetry = SpliceAcceptRetry(loop: self.loop, logger: self.logger) { [weak self] in self?.port ?? 0 }
 
+    /// Takes ownership of `clientSocket`, whose connect to the client has started.
     init(
         loop: SpliceEventLoop,
         launcher: SpliceFlowLauncher,
+        clientSocket: consuming Descriptor,
         request: ActiveDataRequest,
         flow: NIOLoopBound<DataFlow>,
         logger: Logger
     ) {
         self.loop = loop
         self.launcher = launcher
+        self.connecting = consume clientSocket
         self.request = request
         self.flow = flow
         self.logger = logger
-        self.acceptRetry = SpliceAcceptRetry(loop: loop)
     }
 
-    /// On the loop's thread, with the connect to the client started on `socket`: when it ends,
-    /// open the listener and complete `promise`.
-    func start(clientSocket socket: CInt, promise: EventLoopPromise<SpliceActiveListener>) {
-        let connector = SpliceConnector(loop: self.loop, descriptor: socket) { [self] result in
-            switch result {
-            case .success(let socket):
+    /// On the loop's thread: when the connect to the client ends, open the listener and
+    /// complete `promise`.
+    func start(promise: EventLoopPromise<SpliceActiveListener>) {
+        guard let socket = self.connecting.take() else { return }
+        let connector = SpliceConnector(loop: self.loop, socket: socket) { [self] outcome in
+            switch consume outcome {
+            case .connected(let socket):
                 if let token = socket.token { self.loop.reassign(token, to: self) }
-                self.clientSide = socket
+                self.clientSide = consume socket
                 do {
                     try self.openListener()
                     promise.succeed(self)
@@ -62,29 +67,25 @@ final class SpliceActiveListener: DataListener, SpliceEventHandler, @unchecked S
                         )
                     )
                 }
-            case .failure(let error):
+            case .failed(let error):
                 promise.fail(
                     DataPathError(code: .clientUnreachable, detail: OperatorText.describe(error, address: self.request.client))
                 )
             }
         }
-        connector.start(timeout: self.request.connectTimeout)
+        connector.start(timeout: self.request.connectTimeout.duration)
     }
 
     private func openListener() throws {
         let address = try SocketAddress(ipAddress: self.request.listenHost, port: self.request.listenPort)
-        let descriptor = try SpliceSocket.make(for: address)
-        self.listening = descriptor
-        if self.request.transparent {
-            // The listener takes the client's address and port, which an earlier transfer of the
-            // same client may have left in TIME_WAIT here.
-            try SpliceSocket.makeTransparent(descriptor, for: address)
-        }
-        try SpliceSocket.bind(descriptor, to: address)
-        try SpliceSocket.listen(descriptor, backlog: 4)
+        // In transparent mode the listener takes the client's address and port, which an earlier
+        // transfer of the same client may have left in TIME_WAIT here.
+        let listening = try SpliceSocket.listening(on: address, transparent: self.request.transparent)
+        let descriptor = listening.raw
+        self.listening = consume listening
         self.port = SpliceSocket.localAddress(descriptor)?.port ?? 0
         self.token = try self.loop.register(descriptor, handler: self)
-        self.timer = self.loop.schedule(in: self.request.connectTimeout) { [weak self] in
+        self.timer = self.loop.schedule(in: self.request.connectTimeout.duration) { [weak self] in
             guard let self else { return }
             self.logger.notice("the server did not open the active data connection in time")
             self.closeAll()
@@ -98,13 +99,13 @@ final class SpliceActiveListener: DataListener, SpliceEventHandler, @unchecked S
 
     func stop() {
         self.closeAll()
+        self.connecting = nil
     }
 
     private func closeAll() {
         self.closeListener()
-        if let clientSide = self.clientSide {
+        if let clientSide = self.clientSide.take() {
             clientSide.close(on: self.loop)
-            self.clientSide = nil
         }
     }
 
@@ -114,41 +115,31 @@ final class SpliceActiveListener: DataListener, SpliceEventHandler, @unchecked S
         self.acceptRetry.cancel()
         if let token = self.token { self.loop.forget(token) }
         self.token = nil
-        if let listening = self.listening { Glibc.close(listening) }
         self.listening = nil
     }
 
     func handle(events: UInt32, on descriptor: CInt) {
         // The connection to the client needs nothing until the relay has it.
-        guard descriptor == self.listening else { return }
+        guard descriptor == self.listening?.raw else { return }
         self.acceptPending()
     }
 
     private func acceptPending() {
-        self.acceptRetry.acceptAll(
-            from: { [weak self] in self?.listening },
-            logger: self.logger,
-            metadata: ["ftp.port": "\(self.port)"]
-        ) { [weak self] connection, peer in
-            guard let self else {
-                Glibc.close(connection)
-                return
-            }
-            self.admit(connection, peer: peer)
+        self.acceptRetry.acceptAll(from: { [weak self] in self?.listening?.raw }) { [weak self] connection, peer in
+            guard let self else { return connection.close() }
+            self.admit(connection, peer: SpliceAddress.canonicalHost(peer))
         }
     }
 
-    private func admit(_ connection: CInt, peer: String) {
-        guard !self.accepted, peer == self.request.serverHost, let clientSide = self.clientSide else {
+    private func admit(_ connection: consuming Descriptor, peer: String) {
+        guard !self.accepted, peer == self.request.serverHost, let clientSide = self.clientSide.take() else {
             self.logger.warning(
                 "refused a connection to an active-mode listener",
                 metadata: ["ftp.peer": "\(peer)", "ftp.expected": "\(self.request.serverHost)"]
             )
-            Glibc.close(connection)
-            return
+            return connection.close()
         }
         self.accepted = true
-        self.clientSide = nil
         self.closeListener()
         self.logger.debug(
             "data connection relayed",

@@ -1,5 +1,5 @@
 #if os(Linux)
-import Glibc
+import FTPDataPlane
 import Logging
 import NIOCore
 
@@ -13,32 +13,34 @@ extension SpliceDataPath {
         logger: Logger
     ) -> EventLoopFuture<any TranslatedDataListener> {
         let loop = self.loop()
-        let client: (descriptor: CInt, port: Int)
-        switch Self.bindPassivePort(
-            host: request.listenHost,
-            ports: request.ports,
-            client: request.clientHost,
-            freebind: request.freebind,
-            logger: logger
-        ) {
-        case .success(let socket): client = socket
-        case .failure(let error): return eventLoop.makeFailedFuture(error)
+        let client: BoundPassivePort
+        do {
+            client = try Self.bindPassivePort(
+                host: request.listenHost,
+                ports: request.ports,
+                client: request.clientHost,
+                freebind: request.freebind,
+                logger: logger
+            )
+        } catch {
+            return eventLoop.makeFailedFuture(error)
         }
-        let server: (descriptor: CInt, port: Int)
+        let server: Descriptor
         do {
             server = try Self.listenForServer(host: request.serverListenHost, transparent: request.transparent)
         } catch {
-            Glibc.close(client.descriptor)
             request.ports.release(client.port)
             return eventLoop.makeFailedFuture(
                 DataPathError(code: .bindFailed, detail: "\(request.serverListenHost): \(OperatorText.describe(error))")
             )
         }
+        let clientPort = client.port
+        let serverSidePort = SpliceSocket.localAddress(server.raw)?.port ?? 0
         let listener = SpliceTranslatedPassiveListener(
-            port: client.port,
-            clientListening: client.descriptor,
-            serverListening: server.descriptor,
-            serverSidePort: server.port,
+            port: clientPort,
+            clientListening: client.socket,
+            serverListening: server,
+            serverSidePort: serverSidePort,
             loop: loop,
             launcher: self.launcher,
             request: request,
@@ -62,22 +64,23 @@ extension SpliceDataPath {
         // Completed on the splice thread; the session reads it on its own event loop.
         let promise = eventLoop.makePromise(of: SpliceTranslatedActiveFlow.self)
         let opened = promise.futureResult.assumeIsolated().map { $0 as any DataListener }.nonisolated()
-        let socket: CInt
-        switch Self.connectToClient(request.client, from: request.clientSideSource, freebind: request.freebind) {
-        case .success(let started): socket = started
-        case .failure(let error):
+        let socket: Descriptor
+        do {
+            socket = try Self.connectToClient(request.client, from: request.clientSideSource, freebind: request.freebind)
+        } catch {
             promise.fail(error)
             return opened
         }
         let flow = SpliceTranslatedActiveFlow(
             loop: loop,
             launcher: self.launcher,
+            clientSocket: socket,
             request: request,
             flow: NIOLoopBound(DataFlow(mode: request.mode, observer: observer), eventLoop: eventLoop),
             logger: logger
         )
-        guard loop.execute({ flow.start(clientSocket: socket, promise: promise) }) else {
-            Glibc.close(socket)
+        guard loop.execute({ flow.start(promise: promise) }) else {
+            flow.stop()
             promise.fail(DataPathError(code: .bindFailed, detail: "the data path has stopped"))
             return opened
         }
@@ -86,20 +89,9 @@ extension SpliceDataPath {
 
     /// The listening socket for the server's connection: a port the kernel chooses on the
     /// server-side address, or in transparent mode on the client's own.
-    private static func listenForServer(host: String, transparent: Bool) throws -> (descriptor: CInt, port: Int) {
+    private static func listenForServer(host: String, transparent: Bool) throws -> Descriptor {
         let address = try SocketAddress(ipAddress: host, port: 0)
-        let descriptor = try SpliceSocket.make(for: address)
-        do {
-            if transparent {
-                try SpliceSocket.makeTransparent(descriptor, for: address)
-            }
-            try SpliceSocket.bind(descriptor, to: address)
-            try SpliceSocket.listen(descriptor, backlog: 4)
-        } catch {
-            Glibc.close(descriptor)
-            throw error
-        }
-        return (descriptor, SpliceSocket.localAddress(descriptor)?.port ?? 0)
+        return try SpliceSocket.listening(on: address, transparent: transparent)
     }
 }
 #endif

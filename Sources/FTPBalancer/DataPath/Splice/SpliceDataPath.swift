@@ -1,16 +1,17 @@
 #if os(Linux)
-import Glibc
+import FTPDataPlane
 import Logging
 import NIOCore
 import Synchronization
 
 /// The data path on splice(2): data connections are made and accepted on sockets of its own
-/// and relayed through pipes by `SpliceRelay`, on one or two dedicated threads running
-/// edge-triggered epoll. SwiftNIO keeps the control connections; what a flow does is reported
-/// to its session on the session's event loop.
+/// and relayed through pipes by the data plane's `SpliceRelay`, on one or two dedicated threads
+/// running edge-triggered epoll. This is the plane's adapter: which peer may connect, which
+/// port, which socket options, and what to say, are decided here. SwiftNIO keeps the control
+/// connections; what a flow does is reported to its session on the session's event loop.
 ///
-/// `shutdown()` stops the threads and closes whatever they still hold; call it once the control
-/// sessions have ended, before their event loops stop.
+/// It runs as a service (`SpliceDataPath+Service.swift`) that stops the threads, closing whatever
+/// they still hold, once the control sessions have ended, before their event loops stop.
 package final class SpliceDataPath: DataPath, Sendable {
     /// Ports of the passive range tried before giving up, when another process holds some.
     private static let bindAttempts = 16
@@ -34,7 +35,7 @@ package final class SpliceDataPath: DataPath, Sendable {
             throw error
         }
         self.loops = loops
-        self.launcher = SpliceFlowLauncher(pipeSizing: SplicePipeSizing(requested: pipeSize, logger: logger))
+        self.launcher = SpliceFlowLauncher(pipeSize: pipeSize, logger: logger)
     }
 
     deinit {
@@ -50,7 +51,8 @@ package final class SpliceDataPath: DataPath, Sendable {
 
     /// Each relay thread's last turn round its loop, for `/healthz`.
     package var relayThreadTurns: [NIODeadline?] {
-        self.loops.map(\.lastTurnTime)
+        // Both clocks are CLOCK_MONOTONIC.
+        self.loops.map { $0.lastTurnTime.map { NIODeadline.uptimeNanoseconds($0.uptimeNanoseconds) } }
     }
 
     func loop() -> SpliceEventLoop {
@@ -65,20 +67,22 @@ package final class SpliceDataPath: DataPath, Sendable {
         logger: Logger
     ) -> EventLoopFuture<any DataListener> {
         let loop = self.loop()
-        let bound: (descriptor: CInt, port: Int)
-        switch Self.bindPassivePort(
-            host: request.listenHost,
-            ports: request.ports,
-            client: request.clientHost,
-            freebind: request.freebind,
-            logger: logger
-        ) {
-        case .success(let socket): bound = socket
-        case .failure(let error): return eventLoop.makeFailedFuture(error)
+        let bound: BoundPassivePort
+        do {
+            bound = try Self.bindPassivePort(
+                host: request.listenHost,
+                ports: request.ports,
+                client: request.clientHost,
+                freebind: request.freebind,
+                logger: logger
+            )
+        } catch {
+            return eventLoop.makeFailedFuture(error)
         }
+        let port = bound.port
         let listener = SplicePassiveListener(
-            port: bound.port,
-            descriptor: bound.descriptor,
+            port: port,
+            socket: bound.socket,
             loop: loop,
             launcher: self.launcher,
             request: request,
@@ -100,14 +104,18 @@ package final class SpliceDataPath: DataPath, Sendable {
         client: String,
         freebind: Bool,
         logger: Logger
-    ) -> Result<(descriptor: CInt, port: Int), DataPathError> {
+    ) throws(DataPathError) -> BoundPassivePort {
         var lastError: (any Error)?
         for _ in 0..<Self.bindAttempts {
             guard let port = ports.allocate(for: client) else {
-                return .failure(DataPathError.exhausted(ports))
+                throw DataPathError.exhausted(ports)
             }
             do {
-                return .success((try Self.listen(host: host, port: port, freebind: freebind), port))
+                let address = try SocketAddress(ipAddress: host, port: port)
+                return BoundPassivePort(
+                    socket: try SpliceSocket.listening(on: address, reuseAddress: true, freebind: freebind),
+                    port: port
+                )
             } catch {
                 ports.release(port)
                 lastError = error
@@ -117,9 +125,7 @@ package final class SpliceDataPath: DataPath, Sendable {
                 )
             }
         }
-        return .failure(
-            DataPathError(code: .bindFailed, detail: "\(host): \(lastError.map { OperatorText.describe($0) } ?? "no port tried")")
-        )
+        throw DataPathError(code: .bindFailed, detail: "\(host): \(lastError.map { OperatorText.describe($0) } ?? "no port tried")")
     }
 
     package func openActive(
@@ -132,22 +138,23 @@ package final class SpliceDataPath: DataPath, Sendable {
         // Completed on the splice thread; the session reads it on its own event loop.
         let promise = eventLoop.makePromise(of: SpliceActiveListener.self)
         let opened = promise.futureResult.assumeIsolated().map { $0 as any DataListener }.nonisolated()
-        let socket: CInt
-        switch Self.connectToClient(request.client, from: request.clientSideSource, freebind: request.freebind) {
-        case .success(let started): socket = started
-        case .failure(let error):
+        let socket: Descriptor
+        do {
+            socket = try Self.connectToClient(request.client, from: request.clientSideSource, freebind: request.freebind)
+        } catch {
             promise.fail(error)
             return opened
         }
         let listener = SpliceActiveListener(
             loop: loop,
             launcher: self.launcher,
+            clientSocket: socket,
             request: request,
             flow: NIOLoopBound(DataFlow(mode: request.mode, observer: observer), eventLoop: eventLoop),
             logger: logger
         )
-        guard loop.execute({ listener.start(clientSocket: socket, promise: promise) }) else {
-            Glibc.close(socket)
+        guard loop.execute({ listener.start(promise: promise) }) else {
+            listener.stop()
             promise.fail(DataPathError(code: .bindFailed, detail: "the data path has stopped"))
             return opened
         }
@@ -160,43 +167,19 @@ package final class SpliceDataPath: DataPath, Sendable {
         _ client: SocketAddress,
         from source: SocketAddress,
         freebind: Bool
-    ) -> Result<CInt, DataPathError> {
+    ) throws(DataPathError) -> Descriptor {
         do {
-            let socket = try SpliceSocket.make(for: client)
-            do {
-                // Several active connections share source port 20, towards different client ports.
-                try SpliceSocket.setOption(socket, level: SOL_SOCKET, name: SO_REUSEADDR)
-                if freebind {
-                    try SpliceSocket.setFreebind(socket, for: source)
-                }
-                try SpliceSocket.bind(socket, to: source)
-                _ = try SpliceSocket.connect(socket, to: client)
-            } catch {
-                Glibc.close(socket)
-                throw error
-            }
-            return .success(socket)
+            // Several active connections share source port 20, towards different client ports.
+            return try SpliceSocket.connecting(to: client, from: source, reuseAddress: true, freebind: freebind)
         } catch {
-            return .failure(DataPathError(code: .clientUnreachable, detail: OperatorText.describe(error, address: client)))
+            throw DataPathError(code: .clientUnreachable, detail: OperatorText.describe(error, address: client))
         }
     }
+}
 
-    /// A listening socket for one passive data connection.
-    private static func listen(host: String, port: Int, freebind: Bool) throws -> CInt {
-        let address = try SocketAddress(ipAddress: host, port: port)
-        let descriptor = try SpliceSocket.make(for: address)
-        do {
-            try SpliceSocket.setOption(descriptor, level: SOL_SOCKET, name: SO_REUSEADDR)
-            if freebind {
-                try SpliceSocket.setFreebind(descriptor, for: address)
-            }
-            try SpliceSocket.bind(descriptor, to: address)
-            try SpliceSocket.listen(descriptor, backlog: 4)
-        } catch {
-            Glibc.close(descriptor)
-            throw error
-        }
-        return descriptor
-    }
+/// A listening socket at a port of the passive range, which its owner must give back.
+struct BoundPassivePort: ~Copyable {
+    var socket: Descriptor
+    let port: Int
 }
 #endif

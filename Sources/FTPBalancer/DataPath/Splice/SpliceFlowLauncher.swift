@@ -1,6 +1,7 @@
 #if os(Linux)
-import Glibc
+import FTPDataPlane
 import Logging
+import Synchronization
 import NIOCore
 
 /// Starts the relay of a data flow once both its sockets are connected, and reports the flow
@@ -8,57 +9,47 @@ import NIOCore
 struct SpliceFlowLauncher: Sendable {
     let pipeSizing: SplicePipeSizing
 
+    /// The plane's pipe sizing, with its refusal said in the log once.
+    init(pipeSize: Int, logger: Logger) {
+        self.pipeSizing = SplicePipeSizing(requested: pipeSize) { error in
+            logger.warning(
+                "data_path.pipe_size refused by the kernel (above fs.pipe-max-size without CAP_SYS_RESOURCE?); using the default pipe size",
+                metadata: ["ftp.pipe_size": "\(pipeSize)", "ftp.error": "\(OperatorText.describe(error))"]
+            )
+        }
+    }
+
     /// Takes ownership of both sockets and their registrations. On the loop's thread.
     func launch(
         on loop: SpliceEventLoop,
-        client: SpliceSocketHandle,
-        server: SpliceSocketHandle,
+        client: consuming SpliceSocketHandle,
+        server: consuming SpliceSocketHandle,
         flow: NIOLoopBound<DataFlow>,
         idleTimeout: TimeAmount,
         logger: Logger
     ) {
-        let pipes: (SplicePipe, SplicePipe)
+        let eventLoop = flow.eventLoop
         do {
-            let toServer = try loop.pipe(sizing: self.pipeSizing)
-            do {
-                pipes = (toServer, try loop.pipe(sizing: self.pipeSizing))
-            } catch {
-                loop.recycle(toServer, empty: true)
-                throw error
-            }
+            try loop.relay(
+                client: client,
+                server: server,
+                sizing: self.pipeSizing,
+                idleTimeout: idleTimeout.duration,
+                starting: { counters, addresses in
+                    let transport = SpliceFlowTransport(addresses: addresses, counters: counters)
+                    // Queued before anything the relay reports, so the session hears of the start first.
+                    eventLoop.execute { flow.value.begin(transport) }
+                },
+                ended: { _ in
+                    eventLoop.execute { flow.value.end() }
+                }
+            )
         } catch {
             logger.error(
                 "could not make the pipes of a data connection; closing it",
                 metadata: ["ftp.error": "\(OperatorText.describe(error))"]
             )
-            client.close(on: loop)
-            server.close(on: loop)
-            return
         }
-        // As SwiftNIO does for its own sockets. Without TCP_NODELAY, the short segment a splice
-        // ends with waits for the peer's acknowledgement of everything before it (Nagle), and
-        // the pipe drains in stalls: in two of three A/B runs of the benchmark's downloads, the
-        // median was 8% and 21% slower without it (the third showed no difference).
-        for descriptor in [client.descriptor, server.descriptor] {
-            try? SpliceSocket.setOption(descriptor, level: CInt(IPPROTO_TCP), name: CInt(TCP_NODELAY))
-        }
-        let counters = SpliceRelayCounters()
-        let transport = SpliceFlowTransport(client: client.descriptor, server: server.descriptor, counters: counters)
-        let eventLoop = flow.eventLoop
-        let relay = SpliceRelay(
-            loop: loop,
-            client: client,
-            server: server,
-            pipes: pipes,
-            idleTimeout: idleTimeout,
-            counters: counters,
-            onClosed: {
-                eventLoop.execute { flow.value.end() }
-            }
-        )
-        // Queued before anything the relay reports, so the session hears of the start first.
-        eventLoop.execute { flow.value.begin(transport) }
-        relay.start()
     }
 }
 
@@ -66,40 +57,32 @@ struct SpliceFlowLauncher: Sendable {
 /// are kept as the kernel gave them and put into text only when a snapshot reads them: a flow
 /// starts for every transfer, and is seldom looked at.
 final class SpliceFlowTransport: DataFlowTransport, Sendable {
-    private let client: SpliceSocket.RawAddress?
-    private let clientSideLocal: SpliceSocket.RawAddress?
-    private let serverSideLocal: SpliceSocket.RawAddress?
-    private let server: SpliceSocket.RawAddress?
+    private let addresses: SpliceRelayAddresses
     private let counters: SpliceRelayCounters
-    private let descriptors: (client: CInt, server: CInt)
     private let acknowledged: (client: AcknowledgedBytes, server: AcknowledgedBytes)
 
     /// On the relay's thread, before the relay starts: the sockets are open and have sent nothing.
-    init(client: CInt, server: CInt, counters: SpliceRelayCounters) {
-        self.client = SpliceSocket.rawRemoteAddress(client)
-        self.clientSideLocal = SpliceSocket.rawLocalAddress(client)
-        self.serverSideLocal = SpliceSocket.rawLocalAddress(server)
-        self.server = SpliceSocket.rawRemoteAddress(server)
+    init(addresses: SpliceRelayAddresses, counters: SpliceRelayCounters) {
+        self.addresses = addresses
         self.counters = counters
-        self.descriptors = (client, server)
-        self.acknowledged = (AcknowledgedBytes(AcknowledgedBytes.read(client)), AcknowledgedBytes(AcknowledgedBytes.read(server)))
+        self.acknowledged = (
+            AcknowledgedBytes(counters.tcpInfo(ofClient: true)), AcknowledgedBytes(counters.tcpInfo(ofClient: false))
+        )
     }
 
-    var clientAddress: String { self.client?.address.logDescription ?? "?" }
-    var clientSideLocalAddress: String { self.clientSideLocal?.address.logDescription ?? "?" }
-    var serverSideLocalAddress: String { self.serverSideLocal?.address.logDescription ?? "?" }
-    var serverAddress: String { self.server?.address.logDescription ?? "?" }
+    var clientAddress: String { self.addresses.client?.socketAddress.logDescription ?? "?" }
+    var clientSideLocalAddress: String { self.addresses.clientSideLocal?.socketAddress.logDescription ?? "?" }
+    var serverSideLocalAddress: String { self.addresses.serverSideLocal?.socketAddress.logDescription ?? "?" }
+    var serverAddress: String { self.addresses.server?.socketAddress.logDescription ?? "?" }
 
     var bytesToClient: Int { self.counters.toClient.load(ordering: .relaxed) }
     var bytesToServer: Int { self.counters.toServer.load(ordering: .relaxed) }
 
     var bytesDeliveredToClient: Int {
-        let info = self.counters.socketsOpen.withLock { $0 ? AcknowledgedBytes.read(self.descriptors.client) : nil }
-        return self.acknowledged.client.delivered(self.bytesToClient, now: info)
+        self.acknowledged.client.delivered(self.bytesToClient, now: self.counters.tcpInfo(ofClient: true))
     }
     var bytesDeliveredToServer: Int {
-        let info = self.counters.socketsOpen.withLock { $0 ? AcknowledgedBytes.read(self.descriptors.server) : nil }
-        return self.acknowledged.server.delivered(self.bytesToServer, now: info)
+        self.acknowledged.server.delivered(self.bytesToServer, now: self.counters.tcpInfo(ofClient: false))
     }
 }
 #endif

@@ -1,13 +1,12 @@
 #if os(Linux)
-import FTPProtocol
-import Glibc
+import FTPDataPlane
 import Logging
 import NIOCore
 import Synchronization
 
 /// Passive mode on the splice data path: a listener on the advertised address that accepts one
 /// connection from the session's client, connects to the port the server announced, and hands
-/// both sockets to a relay.
+/// both sockets to a relay. The plane's adapter: the rules of who may connect are here.
 ///
 /// Its state lives on its splice event loop; `close()` may come from the session's event loop
 /// and is handed over.
@@ -18,7 +17,9 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
     private let request: PassiveDataRequest
     private let flow: NIOLoopBound<DataFlow>
     private let logger: Logger
-    private var descriptor: CInt?
+    private var socket: Descriptor?
+    /// The accepted client's connection, while the one to the server is made.
+    private var clientSide: Descriptor?
     private var token: UInt64?
     private var timer: Int?
     private var accepted = false
@@ -30,7 +31,7 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
     /// Takes ownership of the listening socket and of `port` in the request's allocator.
     init(
         port: Int,
-        descriptor: CInt,
+        socket: consuming Descriptor,
         loop: SpliceEventLoop,
         launcher: SpliceFlowLauncher,
         request: PassiveDataRequest,
@@ -38,18 +39,18 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
         logger: Logger
     ) {
         self.port = port
-        self.descriptor = descriptor
+        self.socket = consume socket
         self.loop = loop
         self.launcher = launcher
         self.request = request
         self.flow = flow
         self.logger = logger
-        self.acceptRetry = SpliceAcceptRetry(loop: loop)
+        self.acceptRetry = SpliceAcceptRetry(loop: loop, logger: logger) { port }
     }
 
     /// On the loop's thread: wait for the client, within the accept timeout.
     func start() {
-        guard let descriptor = self.descriptor else { return }
+        guard let descriptor = self.socket?.raw else { return }
         do {
             self.token = try self.loop.register(descriptor, handler: self)
         } catch {
@@ -60,7 +61,7 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
             self.closeListener()
             return
         }
-        self.timer = self.loop.schedule(in: self.request.acceptTimeout) { [weak self] in
+        self.timer = self.loop.schedule(in: self.request.acceptTimeout.duration) { [weak self] in
             guard let self else { return }
             self.logger.notice(
                 "passive data connection not made in time; closing its port",
@@ -77,6 +78,7 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
 
     func stop() {
         self.closeListener()
+        self.clientSide = nil
     }
 
     /// Closes the listening socket and gives its port back; a connection already accepted goes on.
@@ -86,11 +88,10 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
         self.acceptRetry.cancel()
         if let token = self.token { self.loop.forget(token) }
         self.token = nil
-        if let descriptor = self.descriptor {
-            Glibc.close(descriptor)
+        if let socket = self.socket.take() {
+            socket.close()
             self.request.ports.release(self.port)
         }
-        self.descriptor = nil
         self.listenerClosed.store(true, ordering: .releasing)
     }
 
@@ -99,58 +100,45 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
     }
 
     private func acceptPending() {
-        self.acceptRetry.acceptAll(
-            from: { [weak self] in self?.descriptor },
-            logger: self.logger,
-            metadata: ["ftp.port": "\(self.port)"]
-        ) { [weak self] connection, peer in
-            guard let self else {
-                Glibc.close(connection)
-                return
-            }
-            self.admit(connection, peer: peer)
+        self.acceptRetry.acceptAll(from: { [weak self] in self?.socket?.raw }) { [weak self] connection, peer in
+            guard let self else { return connection.close() }
+            self.admit(connection, peer: SpliceAddress.canonicalHost(peer))
         }
     }
 
-    private func admit(_ connection: CInt, peer: String) {
+    private func admit(_ connection: consuming Descriptor, peer: String) {
         guard !self.accepted else {
             self.logger.notice("refused a second connection to a passive port", metadata: ["ftp.peer": "\(peer)"])
-            Glibc.close(connection)
-            return
+            return connection.close()
         }
         guard peer == self.request.clientHost else {
             self.request.misrouted?.record(peer: peer, port: self.port, logger: self.logger)
-            Glibc.close(connection)
-            return
+            return connection.close()
         }
         self.accepted = true
         // One data connection per listener: later ones are refused by the kernel.
         self.closeListener()
-        self.connectToServer(client: connection)
+        self.clientSide = consume connection
+        self.connectToServer()
     }
 
-    private func connectToServer(client: CInt) {
+    private func connectToServer() {
         let request = self.request
-        let server: CInt
+        let server: Descriptor
         do {
-            server = try SpliceSocket.make(for: request.server)
-            do {
-                if request.transparent {
-                    try SpliceSocket.makeTransparent(server, for: request.serverSideSource)
-                }
-                try SpliceSocket.bind(server, to: request.serverSideSource)
-                _ = try SpliceSocket.connect(server, to: request.server)
-            } catch {
-                Glibc.close(server)
-                throw error
-            }
+            server = try SpliceSocket.connecting(
+                to: request.server,
+                from: request.serverSideSource,
+                transparent: request.transparent
+            )
         } catch {
-            self.serverUnreachable(error, client: client)
+            self.serverUnreachable(error)
             return
         }
-        let connector = SpliceConnector(loop: self.loop, descriptor: server) { [self] result in
-            switch result {
-            case .success(let server):
+        let connector = SpliceConnector(loop: self.loop, socket: server) { [self] outcome in
+            switch consume outcome {
+            case .connected(let server):
+                guard let client = self.clientSide.take() else { return server.close(on: self.loop) }
                 self.logger.debug(
                     "data connection relayed",
                     metadata: ["ftp.mode": "\(request.mode)", "ftp.server.data": "\(request.server.logDescription)"]
@@ -163,19 +151,20 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
                     idleTimeout: request.idleTimeout,
                     logger: self.logger
                 )
-            case .failure(let error):
-                self.serverUnreachable(error, client: client)
+            case .failed(let error):
+                self.serverUnreachable(error)
             }
         }
-        connector.start(timeout: request.connectTimeout)
+        connector.start(timeout: request.connectTimeout.duration)
     }
 
-    private func serverUnreachable(_ error: any Error, client: CInt) {
+    /// The client's connection goes, the server's passive port being out of reach.
+    private func serverUnreachable(_ error: any Error) {
         self.logger.warning(
             "could not connect to the server's passive port",
             metadata: ["ftp.server.data": "\(self.request.server.logDescription)", "ftp.error": "\(OperatorText.describe(error))"]
         )
-        Glibc.close(client)
+        self.clientSide = nil
     }
 }
 #endif

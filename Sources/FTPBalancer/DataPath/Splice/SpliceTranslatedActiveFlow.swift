@@ -1,5 +1,5 @@
 #if os(Linux)
-import Glibc
+import FTPDataPlane
 import Logging
 import NIOCore
 
@@ -18,38 +18,44 @@ final class SpliceTranslatedActiveFlow: DataListener, SpliceEventHandler, @unche
     /// Connected to the client and still watched (its events are ignored here) until the relay
     /// takes it over.
     private var clientSide: SpliceSocketHandle?
+    /// The socket connecting to the client, until `start` gives it to a connector.
+    private var connecting: Descriptor?
     private var launched = false
 
+    /// Takes ownership of `clientSocket`, whose connect to the client has started.
     init(
         loop: SpliceEventLoop,
         launcher: SpliceFlowLauncher,
+        clientSocket: consuming Descriptor,
         request: TranslatedActiveDataRequest,
         flow: NIOLoopBound<DataFlow>,
         logger: Logger
     ) {
         self.loop = loop
         self.launcher = launcher
+        self.connecting = consume clientSocket
         self.request = request
         self.flow = flow
         self.logger = logger
     }
 
-    /// On the loop's thread, with the connect to the client started on `socket`: then connect to
-    /// the server, start the relay and complete `promise`.
-    func start(clientSocket socket: CInt, promise: EventLoopPromise<SpliceTranslatedActiveFlow>) {
-        let connector = SpliceConnector(loop: self.loop, descriptor: socket) { [self] result in
-            switch result {
-            case .success(let client):
+    /// On the loop's thread, once the connect to the client ended: then connect to the server,
+    /// start the relay and complete `promise`.
+    func start(promise: EventLoopPromise<SpliceTranslatedActiveFlow>) {
+        guard let socket = self.connecting.take() else { return }
+        let connector = SpliceConnector(loop: self.loop, socket: socket) { [self] outcome in
+            switch consume outcome {
+            case .connected(let client):
                 if let token = client.token { self.loop.reassign(token, to: self) }
-                self.clientSide = client
+                self.clientSide = consume client
                 self.connectToServer(promise: promise)
-            case .failure(let error):
+            case .failed(let error):
                 promise.fail(
                     DataPathError(code: .clientUnreachable, detail: OperatorText.describe(error, address: self.request.client))
                 )
             }
         }
-        connector.start(timeout: self.request.connectTimeout)
+        connector.start(timeout: self.request.connectTimeout.duration)
     }
 
     private func connectToServer(promise: EventLoopPromise<SpliceTranslatedActiveFlow>) {
@@ -63,33 +69,26 @@ final class SpliceTranslatedActiveFlow: DataListener, SpliceEventHandler, @unche
                 )
             )
         }
-        let server: CInt
+        let server: Descriptor
         do {
-            server = try SpliceSocket.make(for: request.server)
-            do {
-                if request.transparent {
-                    try SpliceSocket.makeTransparent(server, for: request.serverSideSource)
-                }
-                try SpliceSocket.bind(server, to: request.serverSideSource)
-                _ = try SpliceSocket.connect(server, to: request.server)
-            } catch {
-                Glibc.close(server)
-                throw error
-            }
+            server = try SpliceSocket.connecting(
+                to: request.server,
+                from: request.serverSideSource,
+                transparent: request.transparent
+            )
         } catch {
             unreachable(error)
             return
         }
-        let connector = SpliceConnector(loop: self.loop, descriptor: server) { [self] result in
-            switch result {
-            case .success(let server):
-                guard let client = self.clientSide else {
+        let connector = SpliceConnector(loop: self.loop, socket: server) { [self] outcome in
+            switch consume outcome {
+            case .connected(let server):
+                guard let client = self.clientSide.take() else {
                     // Closed by the session meanwhile.
                     server.close(on: self.loop)
                     promise.fail(DataPathError(code: .bindFailed, detail: "closed before the server was reached"))
                     return
                 }
-                self.clientSide = nil
                 self.launched = true
                 self.logger.debug("translated data connection relayed", metadata: ["ftp.mode": "\(request.mode)"])
                 self.launcher.launch(
@@ -101,11 +100,11 @@ final class SpliceTranslatedActiveFlow: DataListener, SpliceEventHandler, @unche
                     logger: self.logger
                 )
                 promise.succeed(self)
-            case .failure(let error):
+            case .failed(let error):
                 unreachable(error)
             }
         }
-        connector.start(timeout: request.connectTimeout)
+        connector.start(timeout: request.connectTimeout.duration)
     }
 
     /// Before the relay runs: the connection to the client goes; a running relay ends on its own.
@@ -115,6 +114,7 @@ final class SpliceTranslatedActiveFlow: DataListener, SpliceEventHandler, @unche
 
     func stop() {
         self.closeClient()
+        self.connecting = nil
     }
 
     func handle(events: UInt32, on descriptor: CInt) {
@@ -122,8 +122,7 @@ final class SpliceTranslatedActiveFlow: DataListener, SpliceEventHandler, @unche
     }
 
     private func closeClient() {
-        self.clientSide?.close(on: self.loop)
-        self.clientSide = nil
+        if let clientSide = self.clientSide.take() { clientSide.close(on: self.loop) }
     }
 }
 #endif

@@ -1,5 +1,5 @@
 #if os(Linux)
-import Glibc
+import FTPDataPlane
 import Logging
 import NIOCore
 import Synchronization
@@ -18,11 +18,11 @@ final class SpliceTranslatedPassiveListener: TranslatedDataListener, SpliceEvent
     private let request: TranslatedPassiveDataRequest
     private let flow: NIOLoopBound<DataFlow>
     private let logger: Logger
-    private var clientListening: CInt?
-    private var serverListening: CInt?
+    private var clientListening: Descriptor?
+    private var serverListening: Descriptor?
     private var tokens: [UInt64] = []
-    private var clientSide: CInt?
-    private var serverSide: CInt?
+    private var clientSide: Descriptor?
+    private var serverSide: Descriptor?
     private var timer: Int?
     private let clientRetry: SpliceAcceptRetry
     private let serverRetry: SpliceAcceptRetry
@@ -33,8 +33,8 @@ final class SpliceTranslatedPassiveListener: TranslatedDataListener, SpliceEvent
     /// Takes ownership of both listening sockets and of `port` in the request's allocator.
     init(
         port: Int,
-        clientListening: CInt,
-        serverListening: CInt,
+        clientListening: consuming Descriptor,
+        serverListening: consuming Descriptor,
         serverSidePort: Int,
         loop: SpliceEventLoop,
         launcher: SpliceFlowLauncher,
@@ -44,21 +44,21 @@ final class SpliceTranslatedPassiveListener: TranslatedDataListener, SpliceEvent
     ) {
         self.port = port
         self.serverSidePort = serverSidePort
-        self.clientListening = clientListening
-        self.serverListening = serverListening
+        self.clientListening = consume clientListening
+        self.serverListening = consume serverListening
         self.loop = loop
         self.launcher = launcher
         self.request = request
         self.flow = flow
         self.logger = logger
-        self.clientRetry = SpliceAcceptRetry(loop: loop)
-        self.serverRetry = SpliceAcceptRetry(loop: loop)
+        self.clientRetry = SpliceAcceptRetry(loop: loop, logger: logger) { port }
+        self.serverRetry = SpliceAcceptRetry(loop: loop, logger: logger) { serverSidePort }
     }
 
     /// On the loop's thread: wait for both connections, within the passive accept timeout.
     func start() {
         do {
-            for descriptor in [self.clientListening, self.serverListening].compactMap({ $0 }) {
+            for descriptor in [self.clientListening?.raw, self.serverListening?.raw].compactMap({ $0 }) {
                 self.tokens.append(try self.loop.register(descriptor, handler: self))
             }
         } catch {
@@ -69,7 +69,7 @@ final class SpliceTranslatedPassiveListener: TranslatedDataListener, SpliceEvent
             self.closeAll()
             return
         }
-        self.timer = self.loop.schedule(in: self.request.acceptTimeout) { [weak self] in
+        self.timer = self.loop.schedule(in: self.request.acceptTimeout.duration) { [weak self] in
             guard let self else { return }
             self.logger.notice(
                 "translated data connection not made in time; closing its ports",
@@ -91,8 +91,6 @@ final class SpliceTranslatedPassiveListener: TranslatedDataListener, SpliceEvent
     /// Closes the listening sockets and any connection not yet handed to a relay.
     private func closeAll() {
         self.closeListeners()
-        if let clientSide = self.clientSide { Glibc.close(clientSide) }
-        if let serverSide = self.serverSide { Glibc.close(serverSide) }
         self.clientSide = nil
         self.serverSide = nil
     }
@@ -104,45 +102,29 @@ final class SpliceTranslatedPassiveListener: TranslatedDataListener, SpliceEvent
         self.serverRetry.cancel()
         for token in self.tokens { self.loop.forget(token) }
         self.tokens = []
-        if let descriptor = self.clientListening {
-            Glibc.close(descriptor)
+        if let descriptor = self.clientListening.take() {
+            descriptor.close()
             self.request.ports.release(self.port)
         }
-        if let descriptor = self.serverListening { Glibc.close(descriptor) }
-        self.clientListening = nil
         self.serverListening = nil
         self.closed.store(true, ordering: .releasing)
     }
 
     func handle(events: UInt32, on descriptor: CInt) {
-        if descriptor == self.clientListening {
-            self.clientRetry.acceptAll(
-                from: { [weak self] in self?.clientListening },
-                logger: self.logger,
-                metadata: ["ftp.port": "\(self.port)"]
-            ) { [weak self] connection, peer in
-                guard let self else {
-                    Glibc.close(connection)
-                    return
-                }
-                self.admit(connection, peer: peer, fromClientSide: true)
+        if descriptor == self.clientListening?.raw {
+            self.clientRetry.acceptAll(from: { [weak self] in self?.clientListening?.raw }) { [weak self] connection, peer in
+                guard let self else { return connection.close() }
+                self.admit(connection, peer: SpliceAddress.canonicalHost(peer), fromClientSide: true)
             }
-        } else if descriptor == self.serverListening {
-            self.serverRetry.acceptAll(
-                from: { [weak self] in self?.serverListening },
-                logger: self.logger,
-                metadata: ["ftp.port": "\(self.serverSidePort)"]
-            ) { [weak self] connection, peer in
-                guard let self else {
-                    Glibc.close(connection)
-                    return
-                }
-                self.admit(connection, peer: peer, fromClientSide: false)
+        } else if descriptor == self.serverListening?.raw {
+            self.serverRetry.acceptAll(from: { [weak self] in self?.serverListening?.raw }) { [weak self] connection, peer in
+                guard let self else { return connection.close() }
+                self.admit(connection, peer: SpliceAddress.canonicalHost(peer), fromClientSide: false)
             }
         }
     }
 
-    private func admit(_ connection: CInt, peer: String, fromClientSide: Bool) {
+    private func admit(_ connection: consuming Descriptor, peer: String, fromClientSide: Bool) {
         let expected = fromClientSide ? self.request.clientHost : self.request.serverHost
         let taken = fromClientSide ? self.clientSide != nil : self.serverSide != nil
         guard !taken, peer == expected else {
@@ -150,18 +132,17 @@ final class SpliceTranslatedPassiveListener: TranslatedDataListener, SpliceEvent
                 "refused a connection to a translated data connection's port",
                 metadata: ["ftp.peer": "\(peer)", "ftp.expected": "\(expected)"]
             )
-            Glibc.close(connection)
-            return
+            return connection.close()
         }
         if fromClientSide {
-            self.clientSide = connection
+            self.clientSide = consume connection
         } else {
-            self.serverSide = connection
+            self.serverSide = consume connection
         }
-        guard let clientSide = self.clientSide, let serverSide = self.serverSide else { return }
+        guard self.clientSide != nil, self.serverSide != nil,
+            let clientSide = self.clientSide.take(), let serverSide = self.serverSide.take()
+        else { return }
         // One connection per side: later ones are refused by the kernel.
-        self.clientSide = nil
-        self.serverSide = nil
         self.closeListeners()
         self.logger.debug("translated data connection relayed", metadata: ["ftp.mode": "\(self.request.mode)"])
         self.launcher.launch(

@@ -1,12 +1,10 @@
 #if os(Linux)
 import CSplice
 import Glibc
-import NIOConcurrencyHelpers
-import NIOCore
 import Synchronization
 
 /// Something a splice event loop watches. Called on the loop's thread only.
-protocol SpliceEventHandler: AnyObject {
+package protocol SpliceEventHandler: AnyObject {
     /// epoll reported `events` (edge-triggered) for `descriptor`.
     func handle(events: UInt32, on descriptor: CInt)
     /// The loop is stopping: close every descriptor this handler owns, report nothing.
@@ -18,9 +16,9 @@ protocol SpliceEventHandler: AnyObject {
 /// eventfd. No SwiftNIO: a data connection's bytes never pass through an event loop of NIO's.
 ///
 /// Everything but `execute` and `shutdown` runs on the loop's own thread.
-final class SpliceEventLoop: @unchecked Sendable {
+package final class SpliceEventLoop: @unchecked Sendable {
     private struct Queue {
-        var work: [() -> Void] = []
+        var work: [@Sendable () -> Void] = []
         var stopping = false
     }
 
@@ -33,11 +31,14 @@ final class SpliceEventLoop: @unchecked Sendable {
     private static let wakeupToken: UInt64 = 0
     /// How long epoll may sleep with no timer due: stopping never waits on it, it only bounds
     /// how late a timer runs if the clock jumps.
-    private static let longestSleep = TimeAmount.seconds(1)
+    private static let longestSleep = Duration.seconds(1)
 
     private let epoll: CInt
     private let wakeup: CInt
-    private let queue = NIOLockedValueBox(Queue())
+    /// The owners of `epoll` and `wakeup`, which close them once the thread has stopped.
+    private var epollOwner: Descriptor?
+    private var wakeupOwner: Descriptor?
+    private let queue = Mutex(Queue())
     private var thread: pthread_t?
     /// When the thread last went round its loop (uptime nanoseconds), 0 before its first turn
     /// and after it stopped: read by `/healthz` from other threads.
@@ -46,58 +47,33 @@ final class SpliceEventLoop: @unchecked Sendable {
     private var registrations: [UInt64: Registration] = [:]
     private var nextToken: UInt64 = 1
     private var timers = SpliceTimerQueue<() -> Void>()
-    /// Empty pipes kept for the next relays. Each holds two descriptors and the kernel's ring
-    /// for `pipe_size` bytes, but no pages once drained.
-    private var idlePipes: [SplicePipe] = []
-    private static let idlePipeLimit = 32
+    private var idlePipes = SplicePipePool()
 
-    init() throws(SystemCallError) {
+    package init() throws(SystemCallError) {
         let epoll = csplice_epoll_create()
         guard epoll >= 0 else { throw SystemCallError("epoll_create1") }
+        let epollOwner = Descriptor(epoll)
         let wakeup = csplice_eventfd()
-        guard wakeup >= 0 else {
-            let error = SystemCallError("eventfd")
-            Glibc.close(epoll)
-            throw error
-        }
-        guard csplice_epoll_add(epoll, wakeup, Self.wakeupToken) == 0 else {
-            let error = SystemCallError("epoll_ctl")
-            Glibc.close(wakeup)
-            Glibc.close(epoll)
-            throw error
-        }
+        guard wakeup >= 0 else { throw SystemCallError("eventfd") }
+        let wakeupOwner = Descriptor(wakeup)
+        guard csplice_epoll_add(epoll, wakeup, Self.wakeupToken) == 0 else { throw SystemCallError("epoll_ctl") }
         self.epoll = epoll
         self.wakeup = wakeup
+        self.epollOwner = consume epollOwner
+        self.wakeupOwner = consume wakeupOwner
     }
 
     /// Starts the loop's thread.
-    func start() throws(SystemCallError) {
-        var thread = pthread_t()
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let result = pthread_create(
-            &thread,
-            nil,
-            { context in
-                let loop = Unmanaged<SpliceEventLoop>.fromOpaque(context!).takeRetainedValue()
-                loop.run()
-                return nil
-            },
-            context
-        )
-        guard result == 0 else {
-            Unmanaged<SpliceEventLoop>.fromOpaque(context).release()
-            throw SystemCallError("pthread_create", errno: result)
-        }
-        // Named from here, so that it has its name as soon as `start` returns.
-        _ = csplice_name_thread(thread, Self.threadName)
-        self.thread = thread
+    package func start() throws(SystemCallError) {
+        // The thread holds the loop until it has stopped.
+        self.thread = try NamedThread.start(named: Self.threadName) { self.run() }
     }
 
     /// Runs `work` on the loop's thread, in submission order. False when the loop has stopped,
     /// and `work` will never run: the caller still owns what it meant to hand over.
     @discardableResult
-    func execute(_ work: @escaping @Sendable () -> Void) -> Bool {
-        let (accepted, wasEmpty) = self.queue.withLockedValue { queue in
+    package func execute(_ work: @escaping @Sendable () -> Void) -> Bool {
+        let (accepted, wasEmpty) = self.queue.withLock { queue in
             guard !queue.stopping else { return (false, false) }
             queue.work.append(work)
             return (true, queue.work.count == 1)
@@ -111,21 +87,21 @@ final class SpliceEventLoop: @unchecked Sendable {
 
     /// Stops the loop: every handler closes what it owns, then the thread ends and is joined.
     /// Call once, not from the loop's thread.
-    func shutdown() {
-        self.queue.withLockedValue { $0.stopping = true }
+    package func shutdown() {
+        self.queue.withLock { $0.stopping = true }
         _ = csplice_eventfd_signal(self.wakeup)
         if let thread = self.thread {
             pthread_join(thread, nil)
             self.thread = nil
         }
-        Glibc.close(self.wakeup)
-        Glibc.close(self.epoll)
+        self.wakeupOwner = nil
+        self.epollOwner = nil
     }
 
     // MARK: Loop thread
 
     /// Watches `descriptor`; the token to remove it with, or the error.
-    func register(_ descriptor: CInt, handler: any SpliceEventHandler) throws(SystemCallError) -> UInt64 {
+    package func register(_ descriptor: CInt, handler: any SpliceEventHandler) throws(SystemCallError) -> UInt64 {
         let token = self.nextToken
         guard csplice_epoll_add(self.epoll, descriptor, token) == 0 else { throw SystemCallError("epoll_ctl") }
         self.nextToken += 1
@@ -136,58 +112,58 @@ final class SpliceEventLoop: @unchecked Sendable {
     /// Stops watching a descriptor the caller closes next. Closing it takes it out of epoll
     /// (the data path never duplicates a descriptor), so no epoll_ctl is spent on it; an event
     /// already queued for it is dropped, as tokens are never reused.
-    func forget(_ token: UInt64) {
+    package func forget(_ token: UInt64) {
         self.registrations.removeValue(forKey: token)
     }
 
     /// Hands a watched descriptor to another handler, keeping its epoll entry: a socket whose
     /// connect ended goes to its relay without an epoll_ctl to remove it and one to add it.
-    func reassign(_ token: UInt64, to handler: any SpliceEventHandler) {
+    package func reassign(_ token: UInt64, to handler: any SpliceEventHandler) {
         self.registrations[token]?.handler = handler
     }
 
     /// A pipe for a relay direction: an empty one a relay gave back, or a new one.
     func pipe(sizing: SplicePipeSizing) throws(SystemCallError) -> SplicePipe {
-        if let pipe = self.idlePipes.popLast() { return pipe }
+        if let pipe = self.idlePipes.take() { return pipe }
         return try SplicePipe(sizing: sizing)
     }
 
     /// Takes back a relay's pipe: kept for the next relay if it is empty and the pool has
     /// room, closed otherwise. Creating, sizing and closing two pipes cost eight system calls
     /// per data connection.
-    func recycle(_ pipe: SplicePipe, empty: Bool) {
-        if empty, self.idlePipes.count < Self.idlePipeLimit {
-            self.idlePipes.append(pipe)
+    func recycle(_ pipe: consuming SplicePipe, empty: Bool) {
+        if empty {
+            self.idlePipes.put(pipe)
         } else {
             pipe.close()
         }
     }
 
     /// Runs `action` on this thread after `delay`, unless cancelled.
-    func schedule(in delay: TimeAmount, _ action: @escaping () -> Void) -> Int {
+    package func schedule(in delay: Duration, _ action: @escaping () -> Void) -> Int {
         self.timers.schedule(at: .now() + delay, action)
     }
 
-    func cancelTimer(_ id: Int) {
+    package func cancelTimer(_ id: Int) {
         self.timers.cancel(id)
     }
 
     /// When the thread last went round its loop; nil before it started or once it stopped. An idle
     /// loop still goes round every `longestSleep`.
-    var lastTurnTime: NIODeadline? {
+    package var lastTurnTime: MonotonicTime? {
         let uptime = self.lastTurn.load(ordering: .relaxed)
-        return uptime == 0 ? nil : NIODeadline.uptimeNanoseconds(uptime)
+        return uptime == 0 ? nil : MonotonicTime(uptimeNanoseconds: uptime)
     }
 
     /// The name of the loop threads, as ps and /proc show them.
-    static let threadName = "ftplb-splice"
+    package static let threadName = "ftplb-splice"
 
     private func run() {
         var tokens = [UInt64](repeating: 0, count: 64)
         var events = [UInt32](repeating: 0, count: 64)
         while true {
-            self.lastTurn.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
-            let (work, stopping) = self.queue.withLockedValue { queue in
+            self.lastTurn.store(MonotonicTime.now().uptimeNanoseconds, ordering: .relaxed)
+            let (work, stopping) = self.queue.withLock { queue in
                 defer { queue.work = [] }
                 return (queue.work, queue.stopping)
             }
@@ -239,8 +215,7 @@ final class SpliceEventLoop: @unchecked Sendable {
         }
         self.registrations = [:]
         self.timers.removeAll()
-        for pipe in self.idlePipes { pipe.close() }
-        self.idlePipes = []
+        self.idlePipes.closeAll()
     }
 }
 #endif

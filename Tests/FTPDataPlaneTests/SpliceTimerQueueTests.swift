@@ -1,12 +1,10 @@
-import NIOCore
+import FTPDataPlane
 import Testing
 
-@testable import FTPBalancer
-
 @Suite struct SpliceTimerQueueTests {
-    let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
+    let start = MonotonicTime(uptimeNanoseconds: 1_000_000_000)
 
-    func at(_ milliseconds: Int64) -> NIODeadline { self.start + .milliseconds(milliseconds) }
+    func at(_ milliseconds: Int64) -> MonotonicTime { self.start + .milliseconds(milliseconds) }
 
     @Test func dueTimersComeOutEarliestFirstAndOnlyOnce() {
         var queue = SpliceTimerQueue<String>()

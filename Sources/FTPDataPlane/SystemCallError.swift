@@ -7,7 +7,7 @@ package struct SystemCallError: Error, Sendable, CustomStringConvertible {
     package var errno: CInt
 
     /// Takes errno now: build it right after the failing call.
-    init(_ call: String, errno: CInt = Glibc.errno) {
+    package init(_ call: String, errno: CInt = Glibc.errno) {
         self.call = call
         self.errno = errno
     }

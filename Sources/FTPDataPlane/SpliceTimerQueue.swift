@@ -1,12 +1,12 @@
-import NIOCore
+#if os(Linux)
 
 /// The timers of a splice event loop: every relay's idle timer and every listener's timeout.
 /// A binary min-heap on the deadline, so that a loop with thousands of data connections does
 /// not scan them all on every wakeup. Cancelling only forgets the action; the heap entry is
 /// dropped when it reaches the top, or when stale entries outnumber live ones.
-struct SpliceTimerQueue<Action> {
+package struct SpliceTimerQueue<Action> {
     private struct Entry {
-        var deadline: NIODeadline
+        var deadline: MonotonicTime
         var id: Int
     }
 
@@ -14,12 +14,14 @@ struct SpliceTimerQueue<Action> {
     private var actions: [Int: Action] = [:]
     private var nextID = 1
 
-    /// Timers scheduled and neither run nor cancelled.
-    var count: Int { self.actions.count }
-    /// Entries in the heap, cancelled ones not yet dropped included.
-    var storedEntries: Int { self.heap.count }
+    package init() {}
 
-    mutating func schedule(at deadline: NIODeadline, _ action: Action) -> Int {
+    /// Timers scheduled and neither run nor cancelled.
+    package var count: Int { self.actions.count }
+    /// Entries in the heap, cancelled ones not yet dropped included.
+    package var storedEntries: Int { self.heap.count }
+
+    package mutating func schedule(at deadline: MonotonicTime, _ action: Action) -> Int {
         let id = self.nextID
         self.nextID += 1
         self.actions[id] = action
@@ -27,7 +29,7 @@ struct SpliceTimerQueue<Action> {
         return id
     }
 
-    mutating func cancel(_ id: Int) {
+    package mutating func cancel(_ id: Int) {
         guard self.actions.removeValue(forKey: id) != nil else { return }
         // Cancelled entries wait in the heap for their deadline; a relay's idle timer is minutes
         // away, so a busy loop rebuilds the heap rather than hold them all that long.
@@ -38,13 +40,13 @@ struct SpliceTimerQueue<Action> {
     }
 
     /// The deadline of the earliest timer still scheduled.
-    mutating func earliestDeadline() -> NIODeadline? {
+    package mutating func earliestDeadline() -> MonotonicTime? {
         self.dropCancelledTop()
         return self.heap.first?.deadline
     }
 
     /// Removes and returns the actions of the timers due at `now`, earliest first.
-    mutating func removeDue(at now: NIODeadline) -> [Action] {
+    package mutating func removeDue(at now: MonotonicTime) -> [Action] {
         var due: [Action] = []
         while let top = self.heap.first, top.deadline <= now {
             self.popTop()
@@ -55,7 +57,7 @@ struct SpliceTimerQueue<Action> {
         return due
     }
 
-    mutating func removeAll() {
+    package mutating func removeAll() {
         self.heap = []
         self.actions = [:]
     }
@@ -112,3 +114,4 @@ struct SpliceTimerQueue<Action> {
         }
     }
 }
+#endif

@@ -1,17 +1,7 @@
 #if os(Linux)
 import CSplice
 import Glibc
-import NIOCore
 import Synchronization
-
-/// The bytes a relay has moved each way, readable from any thread (flow snapshots, reports).
-final class SpliceRelayCounters: Sendable {
-    let toClient = Atomic<Int>(0)
-    let toServer = Atomic<Int>(0)
-    /// False from the moment the relay closes its sockets: another thread reads TCP_INFO of
-    /// their descriptors only while this holds true, so never of a number reused since.
-    let socketsOpen = Mutex(true)
-}
 
 /// Relays one data connection between two connected sockets with splice(2), one pipe per
 /// direction, on a splice event loop. It keeps the rules of the NIO relay (`DataRelayHandler`):
@@ -21,8 +11,9 @@ final class SpliceRelayCounters: Sendable {
 ///   been delivered, so an empty upload still reaches the server as an end of file;
 /// - when a socket fails, what was read from it still goes to the other, then both close;
 /// - nothing moved either way for the idle timeout closes both.
-/// Both directions done, it closes every descriptor once and calls `onClosed`.
-final class SpliceRelay: SpliceEventHandler {
+/// Both directions done, it closes every descriptor once and calls `onClosed` with the bytes.
+package final class SpliceRelay: SpliceEventHandler {
+    /// A socket's state; `clientSocket` or `serverSocket` owns its descriptor.
     private struct Side {
         let descriptor: CInt
         var token: UInt64?
@@ -34,8 +25,11 @@ final class SpliceRelay: SpliceEventHandler {
         var failureApplied = false
     }
 
+    /// A direction's state; `toServerPipe` or `toClientPipe` owns its pipe.
     private struct Direction {
-        let pipe: SplicePipe
+        let pipeReadEnd: CInt
+        let pipeWriteEnd: CInt
+        let capacity: Int
         /// Bytes in the pipe: read from the source, not yet written to the sink.
         var buffered = 0
         var inputEnded = false
@@ -44,39 +38,57 @@ final class SpliceRelay: SpliceEventHandler {
     }
 
     private let loop: SpliceEventLoop
-    private let idleTimeout: TimeAmount
+    private let idleTimeout: Duration
     private let counters: SpliceRelayCounters
-    private let onClosed: () -> Void
+    private let onClosed: (SpliceRelayEnd) -> Void
     private var client: Side
     private var server: Side
     private var toServer: Direction
     private var toClient: Direction
-    private var lastActivity = NIODeadline.now()
+    // The owners of the descriptors; dropped (closed) once, in `close`.
+    private var clientSocket: Descriptor?
+    private var serverSocket: Descriptor?
+    private var toServerPipe: SplicePipe?
+    private var toClientPipe: SplicePipe?
+    private var lastActivity = MonotonicTime.now()
     private var idleTimer: Int?
     private var closed = false
 
     /// Takes ownership of both sockets, their registrations and both pipes.
     init(
         loop: SpliceEventLoop,
-        client: SpliceSocketHandle,
-        server: SpliceSocketHandle,
-        pipes: (toServer: SplicePipe, toClient: SplicePipe),
-        idleTimeout: TimeAmount,
+        client: consuming SpliceSocketHandle,
+        server: consuming SpliceSocketHandle,
+        toServer: consuming SplicePipe,
+        toClient: consuming SplicePipe,
+        idleTimeout: Duration,
         counters: SpliceRelayCounters,
-        onClosed: @escaping () -> Void
+        onClosed: @escaping (SpliceRelayEnd) -> Void
     ) {
         self.loop = loop
-        self.client = Side(descriptor: client.descriptor, token: client.token)
-        self.server = Side(descriptor: server.descriptor, token: server.token)
-        self.toServer = Direction(pipe: pipes.toServer)
-        self.toClient = Direction(pipe: pipes.toClient)
+        self.client = Side(descriptor: client.descriptor.raw, token: client.token)
+        self.server = Side(descriptor: server.descriptor.raw, token: server.token)
+        self.toServer = Direction(
+            pipeReadEnd: toServer.readEnd.raw,
+            pipeWriteEnd: toServer.writeEnd.raw,
+            capacity: toServer.capacity
+        )
+        self.toClient = Direction(
+            pipeReadEnd: toClient.readEnd.raw,
+            pipeWriteEnd: toClient.writeEnd.raw,
+            capacity: toClient.capacity
+        )
+        self.clientSocket = client.take()
+        self.serverSocket = server.take()
+        self.toServerPipe = consume toServer
+        self.toClientPipe = consume toClient
         self.idleTimeout = idleTimeout
         self.counters = counters
         self.onClosed = onClosed
     }
 
     /// Watches both sockets and moves what is already there. On the loop's thread.
-    func start() {
+    package func start() {
         do {
             try self.watch(&self.client)
             try self.watch(&self.server)
@@ -97,7 +109,7 @@ final class SpliceRelay: SpliceEventHandler {
         }
     }
 
-    func handle(events: UInt32, on descriptor: CInt) {
+    package func handle(events: UInt32, on descriptor: CInt) {
         guard !self.closed else { return }
         if descriptor == self.client.descriptor {
             Self.note(events, on: &self.client)
@@ -107,7 +119,7 @@ final class SpliceRelay: SpliceEventHandler {
         self.pumpBoth()
     }
 
-    func stop() {
+    package func stop() {
         self.close(reporting: false)
     }
 
@@ -172,12 +184,12 @@ final class SpliceRelay: SpliceEventHandler {
         var movedAny = false
         while !direction.done {
             var progressed = false
-            if !direction.inputEnded, source.error == nil, source.readable, direction.buffered < direction.pipe.capacity
+            if !direction.inputEnded, source.error == nil, source.readable, direction.buffered < direction.capacity
             {
                 let count = csplice_splice(
                     source.descriptor,
-                    direction.pipe.writeEnd,
-                    UInt(direction.pipe.capacity - direction.buffered)
+                    direction.pipeWriteEnd,
+                    UInt(direction.capacity - direction.buffered)
                 )
                 if count > 0 {
                     direction.buffered += count
@@ -195,7 +207,7 @@ final class SpliceRelay: SpliceEventHandler {
                 }
             }
             if direction.buffered > 0, sink.error == nil, sink.writable {
-                let count = csplice_splice(direction.pipe.readEnd, sink.descriptor, UInt(direction.buffered))
+                let count = csplice_splice(direction.pipeReadEnd, sink.descriptor, UInt(direction.buffered))
                 if count > 0 {
                     direction.buffered -= count
                     progressed = true
@@ -218,10 +230,10 @@ final class SpliceRelay: SpliceEventHandler {
         return movedAny
     }
 
-    private func armIdleTimer(in delay: TimeAmount) {
+    private func armIdleTimer(in delay: Duration) {
         self.idleTimer = self.loop.schedule(in: delay) { [weak self] in
             guard let self, !self.closed else { return }
-            let quiet = NIODeadline.now() - self.lastActivity
+            let quiet = MonotonicTime.now() - self.lastActivity
             if quiet >= self.idleTimeout {
                 self.close(reporting: true)
             } else {
@@ -236,15 +248,21 @@ final class SpliceRelay: SpliceEventHandler {
         self.closed = true
         if let timer = self.idleTimer { self.loop.cancelTimer(timer) }
         self.counters.socketsOpen.withLock { $0 = false }
-        for side in [self.client, self.server] {
-            if let token = side.token { self.loop.forget(token) }
-            Glibc.close(side.descriptor)
+        for token in [self.client.token, self.server.token] {
+            if let token { self.loop.forget(token) }
         }
+        self.clientSocket = nil
+        self.serverSocket = nil
         // A pipe still holding bytes (its sink failed) is not given to another relay.
-        self.loop.recycle(self.toServer.pipe, empty: self.toServer.buffered == 0)
-        self.loop.recycle(self.toClient.pipe, empty: self.toClient.buffered == 0)
+        if let pipe = self.toServerPipe.take() { self.loop.recycle(pipe, empty: self.toServer.buffered == 0) }
+        if let pipe = self.toClientPipe.take() { self.loop.recycle(pipe, empty: self.toClient.buffered == 0) }
         if reporting {
-            self.onClosed()
+            self.onClosed(
+                SpliceRelayEnd(
+                    bytesToClient: self.counters.toClient.load(ordering: .relaxed),
+                    bytesToServer: self.counters.toServer.load(ordering: .relaxed)
+                )
+            )
         }
     }
 }
