@@ -50,6 +50,11 @@ install -D -m 0644 packaging/ftplb.yaml "$root/etc/ftplb/ftplb.yaml"
 install -D -m 0644 packaging/ftplb.logrotate "$root/etc/logrotate.d/ftplb"
 install -D -m 0644 packaging/ftplb.service "$root/usr/lib/systemd/system/ftplb.service"
 install -D -m 0644 packaging/transparent.conf "$root/usr/share/ftplb/transparent.conf"
+# keepalived's and BIRD's checks of /healthz: root-owned, where enable_script_security accepts them.
+install -D -m 0755 examples/keepalived/ftplb-healthz-check "$root/usr/lib/ftplb/ftplb-healthz-check"
+install -D -m 0755 examples/bird/ftplb-bird-health "$root/usr/lib/ftplb/ftplb-bird-health"
+install -D -m 0644 examples/keepalived/keepalived.conf "$root/usr/share/doc/ftplb/examples/keepalived.conf"
+install -D -m 0644 examples/bird/bird.conf "$root/usr/share/doc/ftplb/examples/bird.conf"
 install -D -m 0644 README.md "$root/usr/share/doc/ftplb/README.md"
 
 install -d "$root/DEBIAN"

@@ -35,6 +35,8 @@ PACKAGE_FILES = {
     Path("/usr/bin/ftplb"): False,
     debpackage.UNIT: False,
     Path("/usr/share/ftplb/transparent.conf"): False,
+    Path("/usr/lib/ftplb/ftplb-healthz-check"): False,
+    Path("/usr/lib/ftplb/ftplb-bird-health"): False,
     Path("/usr/share/doc/ftplb/README.md"): False,
     CONFIG: True,
     Path("/etc/logrotate.d/ftplb"): True,
@@ -74,6 +76,10 @@ def test_install_creates_the_user_the_log_directory_and_a_config_ftplb_reads(ins
     assert (log_dir.st_uid, LOG_DIR.group(), stat.S_IMODE(log_dir.st_mode)) == (account.pw_uid, "adm", 0o2750)
     config = CONFIG.stat()
     assert (config.st_uid, CONFIG.group(), stat.S_IMODE(config.st_mode)) == (0, "ftplb", 0o640)
+    # keepalived's enable_script_security runs a check only if it and its directories are root's.
+    for path in (Path("/usr/lib/ftplb/ftplb-healthz-check"), Path("/usr/lib/ftplb")):
+        info = path.stat()
+        assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (0, 0, 0o755), path
     assert debpackage.systemd_helper_state() != []  # so that a purge can remove enable links
     settings = debpackage.unit_settings()
     # The shipped example passes the unit's own check, run as the unit runs it.
