@@ -10,7 +10,7 @@ import NIOCore
 ///
 /// The client is connected first, when PORT/EPRT arrives (see `ActiveDataListener` for why).
 /// State lives on the splice event loop; `close()` may come from the session's event loop.
-final class SpliceActiveListener: DataListener, SpliceEventHandler, @unchecked Sendable {
+final class SpliceActiveListener: SpliceActiveStart, SpliceEventHandler, @unchecked Sendable {
     /// Set on the loop before the open promise succeeds, read after it.
     private(set) var port: Int = 0
     private let loop: SpliceEventLoop

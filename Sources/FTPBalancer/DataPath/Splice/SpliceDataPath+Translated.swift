@@ -60,31 +60,21 @@ extension SpliceDataPath {
         observer: any DataFlowObserver,
         logger: Logger
     ) -> EventLoopFuture<any DataListener> {
-        let loop = self.loop()
-        // Completed on the splice thread; the session reads it on its own event loop.
-        let promise = eventLoop.makePromise(of: SpliceTranslatedActiveFlow.self)
-        let opened = promise.futureResult.assumeIsolated().map { $0 as any DataListener }.nonisolated()
-        let socket: Descriptor
-        do {
-            socket = try Self.connectToClient(request.client, from: request.clientSideSource, freebind: request.freebind)
-        } catch {
-            promise.fail(error)
-            return opened
+        self.startActive(
+            client: request.client,
+            from: request.clientSideSource,
+            freebind: request.freebind,
+            on: eventLoop
+        ) { loop, socket in
+            SpliceTranslatedActiveFlow(
+                loop: loop,
+                launcher: self.launcher,
+                clientSocket: socket,
+                request: request,
+                flow: NIOLoopBound(DataFlow(mode: request.mode, observer: observer), eventLoop: eventLoop),
+                logger: logger
+            )
         }
-        let flow = SpliceTranslatedActiveFlow(
-            loop: loop,
-            launcher: self.launcher,
-            clientSocket: socket,
-            request: request,
-            flow: NIOLoopBound(DataFlow(mode: request.mode, observer: observer), eventLoop: eventLoop),
-            logger: logger
-        )
-        guard loop.execute({ flow.start(promise: promise) }) else {
-            flow.stop()
-            promise.fail(DataPathError(code: .bindFailed, detail: "the data path has stopped"))
-            return opened
-        }
-        return opened
     }
 
     /// The listening socket for the server's connection: a port the kernel chooses on the

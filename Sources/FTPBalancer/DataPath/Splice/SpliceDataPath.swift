@@ -125,7 +125,10 @@ package final class SpliceDataPath: DataPath, Sendable {
                 )
             }
         }
-        throw DataPathError(code: .bindFailed, detail: "\(host): \(lastError.map { OperatorText.describe($0) } ?? "no port tried")")
+        throw DataPathError(
+            code: .bindFailed,
+            detail: "\(host): \(lastError.map { OperatorText.describe($0) } ?? "no port tried")"
+        )
     }
 
     package func openActive(
@@ -134,27 +137,46 @@ package final class SpliceDataPath: DataPath, Sendable {
         observer: any DataFlowObserver,
         logger: Logger
     ) -> EventLoopFuture<any DataListener> {
+        self.startActive(
+            client: request.client,
+            from: request.clientSideSource,
+            freebind: request.freebind,
+            on: eventLoop
+        ) { loop, socket in
+            SpliceActiveListener(
+                loop: loop,
+                launcher: self.launcher,
+                clientSocket: socket,
+                request: request,
+                flow: NIOLoopBound(DataFlow(mode: request.mode, observer: observer), eventLoop: eventLoop),
+                logger: logger
+            )
+        }
+    }
+
+    /// Starts the connect to the client a PORT/EPRT named, then what `make` builds around that
+    /// socket on a relay thread: the plain active listener or the translated flow alike.
+    func startActive<Started: SpliceActiveStart>(
+        client: SocketAddress,
+        from source: SocketAddress,
+        freebind: Bool,
+        on eventLoop: any EventLoop,
+        make: (SpliceEventLoop, consuming Descriptor) -> Started
+    ) -> EventLoopFuture<any DataListener> {
         let loop = self.loop()
         // Completed on the splice thread; the session reads it on its own event loop.
-        let promise = eventLoop.makePromise(of: SpliceActiveListener.self)
+        let promise = eventLoop.makePromise(of: Started.self)
         let opened = promise.futureResult.assumeIsolated().map { $0 as any DataListener }.nonisolated()
         let socket: Descriptor
         do {
-            socket = try Self.connectToClient(request.client, from: request.clientSideSource, freebind: request.freebind)
+            socket = try Self.connectToClient(client, from: source, freebind: freebind)
         } catch {
             promise.fail(error)
             return opened
         }
-        let listener = SpliceActiveListener(
-            loop: loop,
-            launcher: self.launcher,
-            clientSocket: socket,
-            request: request,
-            flow: NIOLoopBound(DataFlow(mode: request.mode, observer: observer), eventLoop: eventLoop),
-            logger: logger
-        )
-        guard loop.execute({ listener.start(promise: promise) }) else {
-            listener.stop()
+        let started = make(loop, socket)
+        guard loop.execute({ started.start(promise: promise) }) else {
+            started.stop()
             promise.fail(DataPathError(code: .bindFailed, detail: "the data path has stopped"))
             return opened
         }
@@ -182,4 +204,12 @@ struct BoundPassivePort: ~Copyable {
     var socket: Descriptor
     let port: Int
 }
+
+/// An active-mode data connection of the splice path that `startActive` starts on a relay
+/// thread once the connect to the client is under way.
+protocol SpliceActiveStart: DataListener, AnyObject, Sendable {
+    func start(promise: EventLoopPromise<Self>)
+    func stop()
+}
+
 #endif

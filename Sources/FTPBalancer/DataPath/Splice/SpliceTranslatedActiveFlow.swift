@@ -8,7 +8,7 @@ import NIOCore
 /// port the server announced, and hands both sockets to a relay.
 ///
 /// State lives on the splice event loop; `close()` may come from the session's event loop.
-final class SpliceTranslatedActiveFlow: DataListener, SpliceEventHandler, @unchecked Sendable {
+final class SpliceTranslatedActiveFlow: SpliceActiveStart, SpliceEventHandler, @unchecked Sendable {
     let port = 0
     private let loop: SpliceEventLoop
     private let launcher: SpliceFlowLauncher
