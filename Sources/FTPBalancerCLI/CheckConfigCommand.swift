@@ -18,9 +18,7 @@ struct CheckConfigCommand: ParsableCommand {
         } catch {
             let errors = [error] + error.others
             for each in errors {
-                var line = each
-                line.others = []
-                printError("ftplb: \(line)")
+                printError("ftplb: \(each.located)")
             }
             if errors.count > 1 {
                 printError("ftplb: \(errors.count) errors in \(self.file)")

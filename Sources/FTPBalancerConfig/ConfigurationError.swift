@@ -52,14 +52,11 @@ package struct ConfigurationError: Error, Equatable, Sendable, CustomStringConve
     /// `FILE:LINE:COLUMN: PATH: message`, leaving out the parts that are not known; one line
     /// per error when there are several.
     package var description: String {
-        ([self.line(of: self)] + self.others.map { self.line(of: $0) }).joined(separator: "\n")
+        ([self] + self.others).map(\.located).joined(separator: "\n")
     }
 
-    private func line(of error: ConfigurationError) -> String {
-        error.located
-    }
-
-    private var located: String {
+    /// This error alone, on one line: `FILE:LINE:COLUMN: PATH: message`.
+    package var located: String {
         var position: [String] = []
         if let file = self.file {
             position.append(file)

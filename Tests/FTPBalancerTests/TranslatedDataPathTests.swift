@@ -56,6 +56,7 @@ func withDataPath(_ kind: DataPathKind, _ body: (any DataPath) async throws -> V
                 serverListenHost: Self.balancer,
                 serverHost: Self.server,
                 transparent: false,
+                freebind: false,
                 acceptTimeout: acceptTimeout,
                 connectTimeout: .seconds(5),
                 idleTimeout: .seconds(30)
@@ -172,6 +173,7 @@ func withDataPath(_ kind: DataPathKind, _ body: (any DataPath) async throws -> V
                     server: server.address,
                     serverSideSource: try SocketAddress(ipAddress: Self.balancer, port: 0),
                     transparent: false,
+                    freebind: false,
                     connectTimeout: .seconds(5),
                     idleTimeout: .seconds(30)
                 )
@@ -209,6 +211,7 @@ func withDataPath(_ kind: DataPathKind, _ body: (any DataPath) async throws -> V
                     server: server.address,
                     serverSideSource: try SocketAddress(ipAddress: Self.balancer, port: 0),
                     transparent: false,
+                    freebind: false,
                     connectTimeout: .seconds(5),
                     idleTimeout: .seconds(30)
                 )

@@ -23,6 +23,7 @@ extension ControlSession {
             serverListenHost: listenHost,
             serverHost: ControlSessionStateMachine.canonical(serverHost),
             transparent: self.isTransparent,
+            freebind: self.service.configuration.listenFreebind,
             acceptTimeout: self.timeouts.passiveAccept.timeAmount,
             connectTimeout: self.timeouts.activeConnect.timeAmount,
             idleTimeout: self.timeouts.dataIdle.timeAmount
@@ -103,6 +104,7 @@ extension ControlSession {
             server: target,
             serverSideSource: serverSideSource,
             transparent: self.isTransparent,
+            freebind: self.service.configuration.listenFreebind,
             connectTimeout: self.timeouts.activeConnect.timeAmount,
             idleTimeout: self.timeouts.dataIdle.timeAmount
         )

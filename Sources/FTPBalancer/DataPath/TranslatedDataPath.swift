@@ -18,7 +18,7 @@ package struct TranslatedPassiveDataRequest {
     package var serverHost: String
     package var transparent: Bool
     /// `listen_freebind`: the client's listener binds even before the VIP is on this host.
-    package var freebind: Bool = false
+    package var freebind: Bool
     package var acceptTimeout: TimeAmount
     package var connectTimeout: TimeAmount
     package var idleTimeout: TimeAmount
@@ -38,7 +38,7 @@ package struct TranslatedActiveDataRequest {
     package var serverSideSource: SocketAddress
     package var transparent: Bool
     /// `listen_freebind`: the connection to the client may leave from a VIP not held yet.
-    package var freebind: Bool = false
+    package var freebind: Bool
     package var connectTimeout: TimeAmount
     package var idleTimeout: TimeAmount
 }
