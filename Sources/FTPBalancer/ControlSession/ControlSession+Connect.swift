@@ -6,8 +6,8 @@ import NIOPosix
 extension ControlSession {
     /// Asks the pool for a server this session has not tried yet and connects to it; the client
     /// sees nothing of servers that refused or timed out. With none left, the client gets a 421.
-    func connectToNextServer() {
-        let key = PoolState.SelectionKey(clientHost: self.clientHost, user: self.userForSelection)
+    func connectToNextServer(user: String?) {
+        let key = PoolState.SelectionKey(clientHost: self.clientHost, user: user)
         switch self.service.pool.select(for: key, excluding: self.triedServers) {
         case .failure(let refusal):
             self.logger.error("no server can take the session", metadata: ["ftp.refusal": "\(refusal.reason.rawValue)"])
@@ -15,14 +15,14 @@ extension ControlSession {
             let reply =
                 refusal.reason == .serversFull
                 ? BalancerReply.serversFull : BalancerReply.unavailable(self.service.configuration.unavailableMessage)
-            self.end(reply: reply, reason: .noServer)
+            self.perform(self.machine.noServerAvailable(reply: reply))
         case .success(let lease):
             self.triedServers.insert(lease.memberID)
-            self.connect(lease)
+            self.connect(lease, user: user)
         }
     }
 
-    private func connect(_ lease: ServerLease) {
+    private func connect(_ lease: ServerLease, user: String?) {
         let server = lease.server
         let address: SocketAddress
         do {
@@ -30,79 +30,67 @@ extension ControlSession {
         } catch {
             self.logger.error("invalid server address", metadata: ["ftp.server": "\(server.name)"])
             self.service.pool.connectFailed(lease, reason: "invalid address")
-            self.connectToNextServer()
+            self.connectToNextServer(user: user)
             return
         }
-        var bootstrap = ClientBootstrap(group: self.clientChannel.eventLoop)
-            .connectTimeout(self.timeouts.serverConnect.timeAmount)
-            .channelOption(.recvAllocator, value: ControlSession.receiveAllocator)
+        var local: SocketAddress?
         if self.isTransparent {
             // The server sees the client itself; its answers come back because this host is
             // its gateway and the transparent socket claims them.
-            guard let local = try? SocketAddress(ipAddress: self.clientHost, port: 0), local.protocol == address.protocol else {
+            guard let client = try? SocketAddress(ipAddress: self.clientHost, port: 0), client.protocol == address.protocol else {
                 self.logger.error(
                     "transparent mode cannot reach a server of another address family than the client's",
                     metadata: ["ftp.server": "\(server.name)"]
                 )
                 self.service.pool.release(lease)
-                self.connectToNextServer()
+                self.connectToNextServer(user: user)
                 return
             }
-            bootstrap = TransparentSocket.outgoing(bootstrap, from: local).bind(to: local)
-        } else if let source = self.service.configuration.sourceAddress,
-            let local = try? SocketAddress(ipAddress: source, port: 0)
-        {
-            bootstrap = bootstrap.bind(to: local)
+            local = client
+        } else if let source = self.service.configuration.sourceAddress {
+            local = try? SocketAddress(ipAddress: source, port: 0)
         }
         let session = NIOLoopBound(self, eventLoop: self.clientChannel.eventLoop)
         let started = NIODeadline.now()
-        bootstrap
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    // Replies may be longer than commands (a long path in a 257); an overlong
-                    // one is cut, not buffered.
-                    let handler = ControlConnectionHandler(session: session.value, side: .server, maximumLineLength: 16384)
-                    try channel.pipeline.syncOperations.addHandler(handler)
-                    session.value.serverHandler = handler
-                }
+        let connection = ServerConnection(
+            address: address,
+            local: local,
+            transparent: self.isTransparent,
+            timeout: self.timeouts.serverConnect.timeAmount
+        )
+        self.serverConnector.connect(connection, on: self.clientChannel.eventLoop) { channel in
+            // Replies may be longer than commands (a long path in a 257); an overlong one is
+            // cut, not buffered.
+            let handler = ControlConnectionHandler(session: session.value, side: .server, maximumLineLength: 16384)
+            try channel.pipeline.syncOperations.addHandler(handler)
+            session.value.serverHandler = handler
+        }
+        .assumeIsolated()
+        .whenComplete { result in
+            switch result {
+            case .success(let channel):
+                self.service.pool.connected(lease, latency: .now() - started)
+                self.serverConnected(channel, lease: lease)
+            case .failure(let error):
+                let reason = OperatorText.describe(error, address: address)
+                self.service.pool.connectFailed(lease, reason: reason)
+                let actions = self.machine.serverConnectFailed()
+                guard !actions.isEmpty else { return }
+                self.logger.warning(
+                    "server did not accept the connection; trying the next",
+                    metadata: ["ftp.server": "\(server.name)", "ftp.error": "\(reason)"]
+                )
+                self.perform(actions)
             }
-            .connect(to: address)
-            .assumeIsolated()
-            .whenComplete { result in
-                switch result {
-                case .success(let channel):
-                    self.service.pool.connected(lease, latency: .now() - started)
-                    self.serverConnected(channel, lease: lease)
-                case .failure(let error):
-                    let reason = OperatorText.describe(error, address: address)
-                    self.service.pool.connectFailed(lease, reason: reason)
-                    guard self.clientOpen else { return }
-                    self.logger.warning(
-                        "server did not accept the connection; trying the next",
-                        metadata: ["ftp.server": "\(server.name)", "ftp.error": "\(reason)"]
-                    )
-                    self.connectToNextServer()
-                }
-            }
+        }
     }
 
     private func serverConnected(_ channel: Channel, lease: ServerLease) {
-        guard self.clientOpen else {
-            self.service.pool.release(lease)
-            channel.close(promise: nil)
-            return
-        }
         let server = lease.server
-        self.lease = lease
-        self.serverChannel = channel
-        self.serverOpen = true
-        self.sendProxyHeader(on: channel)
-        self.summary.server = server.name
-        self.logger[metadataKey: "ftp.server"] = "\(server.name)"
         // The balancer's own server-side address is hidden from the client; in transparent mode
         // that local address is the client's, which it may see.
         let serverSideHost = self.isTransparent ? "" : channel.localAddress.flatMap(ControlSessionStateMachine.canonical) ?? ""
-        self.machine = ControlSessionStateMachine(
+        let rules = ControlSessionStateMachine(
             addresses: .init(
                 client: self.clientHost,
                 advertised: self.advertisedAddress,
@@ -111,8 +99,22 @@ extension ControlSession {
             policy: self.service.configuration.dataTransferPolicy,
             serverIsIPv6: server.address.isIPv6
         )
+        let actions = self.machine.serverConnected(rules: rules)
+        if actions.first != .abandonServer {
+            self.useServer(channel, lease: lease)
+        }
+        self.perform(actions, with: .server(channel, lease))
+    }
+
+    /// The connection is the session's: the PROXY header goes first, before any command.
+    private func useServer(_ channel: Channel, lease: ServerLease) {
+        self.lease = lease
+        self.serverChannel = channel
+        self.sendProxyHeader(on: channel)
+        self.summary.server = lease.server.name
+        self.summary.serverAddress = lease.server.address.description
+        self.logger[metadataKey: "ftp.server"] = "\(lease.server.name)"
         self.logger.debug("connected to server")
-        self.drainQueues()
     }
 
     /// The advertised address of the listener `channel` came in on: a dual-stack service has one

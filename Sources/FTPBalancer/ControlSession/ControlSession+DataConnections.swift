@@ -9,7 +9,7 @@ extension ControlSession: DataFlowObserver {
         guard let serverChannel = self.serverChannel, let serverAddress = serverChannel.remoteAddress,
             serverAddress.port != nil, var serverSideSource = serverChannel.localAddress, serverSideSource.port != nil
         else {
-            self.sendClient(BalancerReply.cannotOpenDataConnection)
+            self.perform(self.machine.dataListenerFailed(.cannotStart))
             return
         }
         serverSideSource.port = 0
@@ -42,28 +42,17 @@ extension ControlSession: DataFlowObserver {
             freebind: self.service.configuration.listenFreebind,
             misrouted: self.service.statistics.misrouted
         )
-        self.awaitingDataPath = true
         self.dataPath.openPassive(dataRequest, on: self.clientChannel.eventLoop, observer: self, logger: self.logger)
             .assumeIsolated()
             .whenComplete { result in
-                self.awaitingDataPath = false
                 switch result {
                 case .success(let listener):
-                    // Read in place: a copy of the machine would retain and release its queues.
-                    guard self.clientOpen, let reply = self.machine?.passiveReply(kind: request.kind, port: listener.port)
-                    else {
-                        listener.close()
-                        break
-                    }
-                    self.passiveListener = listener
-                    self.sendClient(reply)
-                    self.service.statistics.record { $0.rewrittenReplies += 1 }
                     self.logger.debug("passive port open", metadata: ["ftp.mode": "\(mode)", "ftp.port": "\(listener.port)"])
+                    self.perform(self.machine.dataListenerReady(.passive(port: listener.port)), with: .listener(listener))
                 case .failure(let error):
                     self.logger.error("could not open a passive port", metadata: ["ftp.error": "\(OperatorText.describe(error))"])
-                    self.sendClient(BalancerReply.noPassivePort)
+                    self.perform(self.machine.dataListenerFailed(.failed))
                 }
-                self.drainQueues()
             }
     }
 
@@ -77,7 +66,7 @@ extension ControlSession: DataFlowObserver {
             let client = try? SocketAddress(ipAddress: request.clientHost, port: request.clientPort),
             let source = try? SocketAddress(ipAddress: self.advertisedAddress, port: configuration.activeSourcePort)
         else {
-            self.sendClient(BalancerReply.cannotOpenDataConnection)
+            self.perform(self.machine.dataListenerFailed(.cannotStart))
             return
         }
         self.activeListener?.close()
@@ -96,42 +85,40 @@ extension ControlSession: DataFlowObserver {
             idleTimeout: self.timeouts.dataIdle.timeAmount,
             freebind: configuration.listenFreebind
         )
-        self.awaitingDataPath = true
         self.dataPath.openActive(dataRequest, on: self.clientChannel.eventLoop, observer: self, logger: self.logger)
             .assumeIsolated()
             .whenComplete { result in
-                self.awaitingDataPath = false
                 switch result {
                 case .success(let listener):
-                    guard self.serverOpen,
-                        let command = self.machine?.activeListenerReady(
-                            kind: request.serverVerb,
-                            host: ControlSessionStateMachine.canonical(listenHost),
-                            port: listener.port
-                        )
-                    else {
-                        listener.close()
-                        break
-                    }
-                    self.activeListener = listener
-                    self.trace(.balancerToServer, command.loggableDescription)
-                    self.sendServer(command)
-                case .failure(let error as DataPathError) where error.code == .clientUnreachable:
-                    self.logger.notice("could not connect to the client for active mode", metadata: ["ftp.error": "\(OperatorText.describe(error))"])
-                    self.sendClient(BalancerReply.clientUnreachable)
+                    let ready = StateMachine.ReadyListener.active(
+                        host: ControlSessionStateMachine.canonical(listenHost),
+                        port: listener.port
+                    )
+                    self.perform(self.machine.dataListenerReady(ready), with: .listener(listener))
                 case .failure(let error):
-                    self.logger.error("could not open an active-mode listener", metadata: ["ftp.error": "\(OperatorText.describe(error))"])
-                    self.sendClient(BalancerReply.cannotOpenDataConnection)
+                    self.perform(self.machine.dataListenerFailed(self.activeFailure(error)))
                 }
-                self.drainQueues()
             }
+    }
+
+    /// Logs why an active-mode data connection could not be prepared, in operator words.
+    func activeFailure(
+        _ error: any Error,
+        otherwise message: String = "could not open an active-mode listener"
+    ) -> StateMachine.DataListenerFailure {
+        if let error = error as? DataPathError, error.code == .clientUnreachable {
+            self.logger.notice("could not connect to the client for active mode", metadata: ["ftp.error": "\(OperatorText.describe(error))"])
+            return .clientUnreachable
+        }
+        self.logger.error("\(message)", metadata: ["ftp.error": "\(OperatorText.describe(error))"])
+        return .failed
     }
 
     func dataFlowStarted(_ flow: DataFlow) {
         self.liveDataFlows.append(flow)
         self.summary.dataConnections[flow.mode, default: 0] += 1
         self.service.statistics.dataConnectionStarted(flow.mode)
-        self.lastActivity = .now()
+        self.machine.dataFlowStarted(now: .now())
     }
 
     func dataFlowEnded(_ flow: DataFlow, report: DataFlowReport) {
@@ -140,7 +127,6 @@ extension ControlSession: DataFlowObserver {
         self.summary.bytesToServer += report.bytesToServer
         self.service.statistics.dataConnectionEnded(report)
         if let lease = self.lease { lease.pool.dataConnectionEnded(lease, report) }
-        self.lastActivity = .now()
         self.logger.debug(
             "data connection closed",
             metadata: [
@@ -150,7 +136,6 @@ extension ControlSession: DataFlowObserver {
             ]
         )
         self.noteDataFlowEnded(report)
-        self.reportIfFinished()
-        self.endIfShutdownAndQuiet()
+        self.perform(self.machine.dataFlowEnded(now: .now()))
     }
 }

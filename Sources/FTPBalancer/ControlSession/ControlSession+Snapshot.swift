@@ -14,22 +14,12 @@ extension ControlSession {
             clientSideLocal: self.clientChannel.localAddress?.logDescription,
             serverSideLocal: self.serverChannel?.localAddress?.logDescription,
             user: self.summary.user,
-            state: self.snapshotState,
+            state: self.machine.phase,
             lastCommand: self.summary.lastCommand,
             age: now - self.summary.started,
             bytesToClient: self.summary.bytesToClient + flows.reduce(0) { $0 + $1.bytesToClient },
             bytesToServer: self.summary.bytesToServer + flows.reduce(0) { $0 + $1.bytesToServer },
             dataFlows: flows
         )
-    }
-
-    private var snapshotState: SessionSnapshot.State {
-        if self.awaitingUser { return .awaitingUser }
-        if !self.clientOpen || (self.lease != nil && !self.serverOpen) { return .closing }
-        if self.shuttingDown { return .shuttingDown }
-        if self.serverChannel == nil { return .connecting }
-        if self.openDataFlows > 0 { return .transferring }
-        if self.awaitingDataPath || self.passiveListener != nil || self.activeListener != nil { return .dataPending }
-        return .idle
     }
 }

@@ -18,7 +18,7 @@ extension ControlSession {
     func noteServerReply(_ line: ByteBuffer, answeredCommand: Bool) {
         // A completion reply always starts with its code; the framer checked it.
         guard answeredCommand, let code = ReplyFramer.code(of: line) else { return }
-        self.logTransfer(self.transfers.completionReply(code, openDataFlows: self.openDataFlows, now: .now()))
+        self.logTransfer(self.transfers.completionReply(code, openDataFlows: self.machine.openDataFlows, now: .now()))
     }
 
     func noteDataFlowEnded(_ report: DataFlowReport) {
@@ -42,7 +42,7 @@ extension ControlSession {
                 service: self.service.name,
                 clientHost: self.clientHost,
                 serverName: self.lease?.server.name ?? self.summary.server,
-                serverAddress: self.lease?.server.address.description,
+                serverAddress: self.lease?.server.address.description ?? self.summary.serverAddress,
                 user: self.summary.user,
                 command: finished.verb,
                 file: finished.file,

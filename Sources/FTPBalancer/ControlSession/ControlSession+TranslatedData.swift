@@ -10,11 +10,9 @@ extension ControlSession {
         guard let serverChannel = self.serverChannel, let serverHost = serverChannel.remoteAddress?.ipAddress,
             let listenHost = serverChannel.localAddress?.ipAddress
         else {
-            self.sendClient(BalancerReply.cannotOpenDataConnection)
+            self.perform(self.machine.dataListenerFailed(.cannotStart))
             return
         }
-        // A client that asks again has given up on the previous data connection.
-        self.closeListeners()
         let dataRequest = TranslatedPassiveDataRequest(
             mode: request.kind == .pasv ? .pasv : .epsv,
             listenHost: self.advertisedAddress,
@@ -28,7 +26,6 @@ extension ControlSession {
             connectTimeout: self.timeouts.activeConnect.timeAmount,
             idleTimeout: self.timeouts.dataIdle.timeAmount
         )
-        self.awaitingDataPath = true
         self.dataPath.openTranslatedPassive(
             dataRequest,
             on: self.clientChannel.eventLoop,
@@ -37,45 +34,22 @@ extension ControlSession {
         )
         .assumeIsolated()
         .whenComplete { result in
-            self.awaitingDataPath = false
             switch result {
             case .success(let listener):
-                guard self.clientOpen, self.serverOpen,
-                    let command = self.machine?.activeListenerReady(
-                        kind: request.serverVerb,
-                        host: ControlSessionStateMachine.canonical(listenHost),
-                        port: listener.serverSidePort,
-                        answering: request.kind
-                    )
-                else {
-                    listener.close()
-                    break
-                }
-                self.passiveListener = listener
-                self.trace(.balancerToServer, command.loggableDescription)
-                self.sendServer(command)
+                let ready = StateMachine.ReadyListener.translatedPassive(
+                    clientPort: listener.port,
+                    host: ControlSessionStateMachine.canonical(listenHost),
+                    serverPort: listener.serverSidePort
+                )
+                self.perform(self.machine.dataListenerReady(ready), with: .listener(listener))
             case .failure(let error):
                 self.logger.error(
                     "could not open the listeners of a translated data connection",
                     metadata: ["ftp.error": "\(OperatorText.describe(error))"]
                 )
-                self.sendClient(BalancerReply.noPassivePort)
+                self.perform(self.machine.dataListenerFailed(.failed))
             }
-            self.drainQueues()
         }
-    }
-
-    /// The server took the PORT/EPRT: the client gets its 227/229 for the listener already open.
-    func answerTranslatedPassive(_ kind: ControlSessionStateMachine.PassiveKind) {
-        guard let listener = self.passiveListener,
-            let reply = self.machine?.passiveReply(kind: kind, port: listener.port)
-        else {
-            self.sendClient(BalancerReply.cannotOpenDataConnection)
-            return
-        }
-        self.trace(.balancerToClient, reply)
-        self.sendClient(reply)
-        self.service.statistics.record { $0.rewrittenReplies += 1 }
     }
 
     /// Client PORT/EPRT, server PASV/EPSV: connect to the client and to the server's passive
@@ -90,13 +64,12 @@ extension ControlSession {
             let client = try? SocketAddress(ipAddress: request.clientHost, port: request.clientPort),
             let source = try? SocketAddress(ipAddress: self.advertisedAddress, port: configuration.activeSourcePort)
         else {
-            self.sendClient(BalancerReply.cannotOpenDataConnection)
+            self.perform(self.machine.dataListenerFailed(.cannotStart))
             return
         }
         // As in passive mode, the server's control address: never the one it announced.
         target.port = serverPassive.serverPort
         serverSideSource.port = 0
-        self.closeListeners()
         let dataRequest = TranslatedActiveDataRequest(
             mode: request.kind == .port ? .port : .eprt,
             client: client,
@@ -108,7 +81,6 @@ extension ControlSession {
             connectTimeout: self.timeouts.activeConnect.timeAmount,
             idleTimeout: self.timeouts.dataIdle.timeAmount
         )
-        self.awaitingDataPath = true
         self.dataPath.openTranslatedActive(
             dataRequest,
             on: self.clientChannel.eventLoop,
@@ -117,27 +89,13 @@ extension ControlSession {
         )
         .assumeIsolated()
         .whenComplete { result in
-            self.awaitingDataPath = false
             switch result {
             case .success(let flow):
-                guard self.clientOpen, let reply = self.machine?.activeReply(kind: request.kind) else {
-                    flow.close()
-                    break
-                }
-                self.activeListener = flow
-                self.trace(.balancerToClient, reply)
-                self.sendClient(reply)
-            case .failure(let error as DataPathError) where error.code == .clientUnreachable:
-                self.logger.notice(
-                    "could not connect to the client for active mode",
-                    metadata: ["ftp.error": "\(OperatorText.describe(error))"]
-                )
-                self.sendClient(BalancerReply.clientUnreachable)
+                self.perform(self.machine.dataListenerReady(.translatedActive), with: .listener(flow))
             case .failure(let error):
-                self.logger.error("could not connect to the server's passive port", metadata: ["ftp.error": "\(OperatorText.describe(error))"])
-                self.sendClient(BalancerReply.cannotOpenDataConnection)
+                let failure = self.activeFailure(error, otherwise: "could not connect to the server's passive port")
+                self.perform(self.machine.dataListenerFailed(failure))
             }
-            self.drainQueues()
         }
     }
 }

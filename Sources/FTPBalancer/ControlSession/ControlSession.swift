@@ -4,8 +4,9 @@ import Logging
 import NIOCore
 import NIOPosix
 
-/// One client control connection and its upstream connection to one server: performs what
-/// `ControlSessionStateMachine` decides. Confined to the client channel's event loop; the server
+/// One client control connection and its upstream connection to one server: the driver of
+/// `ControlSession.StateMachine`, which decides; the session performs, and owns only the
+/// channels, listeners, timer and lease. Confined to the client channel's event loop; the server
 /// channel and every data channel of the session live on the same loop.
 final class ControlSession {
     let id: Int
@@ -26,48 +27,25 @@ final class ControlSession {
     private(set) weak var clientHandler: ControlConnectionHandler?
     weak var serverHandler: ControlConnectionHandler?
     var serverChannel: Channel?
-    var machine: ControlSessionStateMachine?
+    let serverConnector: any ServerConnector
+    /// Decides when each line is handled and what happens next; the session performs it.
+    var machine: StateMachine
     /// The server this session holds in its pool, once connected.
     var lease: ServerLease?
     /// Servers this session failed to reach; the pool offers each at most once.
     var triedServers: Set<Int> = []
 
-    /// `per_user`: the balancer has greeted the client and waits for USER.
-    var awaitingUser = false
-    /// The user name the pool places the session by (`per_user`).
-    var userForSelection: String?
-    /// `per_user`: frames the server's greeting, which the client must not see a second time.
-    var swallowedGreeting: ReplyFramer?
-    /// The balancer is shutting down: the session ends once no transfer is in flight.
-    var shuttingDown = false
-
-    /// Lines that arrived while an earlier step was still running; handled in order afterwards.
-    var queuedClientLines = CircularBuffer<ControlLine>()
-    var queuedServerLines = CircularBuffer<ControlLine>()
-    /// A data listener is being opened; replies and commands wait so that order is kept.
-    var awaitingDataPath = false
-    /// A reply the balancer gives itself, held until the server has answered every command
-    /// relayed before it.
-    var heldAnswer: String?
-
     var passiveListener: (any DataListener)?
     var activeListener: (any DataListener)?
-    /// The data connections moving bytes now: what keeps a session open, and what the admin
-    /// API's snapshots show.
+    /// The data connections moving bytes now: what the admin API's snapshots show.
     var liveDataFlows: [DataFlow] = []
-    var openDataFlows: Int { self.liveDataFlows.count }
     /// Transfer commands waiting for their reply and data connection, for the transfer log.
     var transfers = TransferTracker()
     /// Whoever follows this session with `ftplb trace`; empty nearly always.
     var tracers: [TraceSubscriber] = []
     /// Set once the session has ended: a trace that arrives later only hears that.
     var tracingEnded = false
-
-    var lastActivity: NIODeadline
-    private var idleCheck: Scheduled<Void>?
-    var clientOpen = true
-    var serverOpen = false
-    private var reported = false
+    var idleCheck: Scheduled<Void>?
 
     init(
         id: Int,
@@ -76,6 +54,7 @@ final class ControlSession {
         clientChannel: Channel,
         dataPath: any DataPath,
         transferLog: TransferLog,
+        serverConnector: any ServerConnector = TCPServerConnector(),
         logger: Logger
     ) {
         self.id = id
@@ -84,6 +63,7 @@ final class ControlSession {
         self.clientChannel = clientChannel
         self.dataPath = dataPath
         self.transferLog = transferLog
+        self.serverConnector = serverConnector
         let client = clientChannel.remoteAddress
         self.clientHost = client.flatMap(ControlSessionStateMachine.canonical) ?? ""
         self.advertisedAddress = Self.advertisedAddress(of: clientChannel, in: service)
@@ -93,7 +73,14 @@ final class ControlSession {
         logger[metadataKey: "ftp.client"] = "\(client.logDescription)"
         logger[metadataKey: "ftp.service"] = "\(service.name)"
         self.logger = logger
-        self.lastActivity = .now()
+        let configuration = service.configuration
+        self.machine = StateMachine(
+            configuration: .init(
+                greetingBeforeUser: configuration.algorithm == .perUser ? configuration.userRouting.greeting : nil,
+                controlIdle: configuration.timeouts.controlIdle.timeAmount
+            ),
+            now: .now()
+        )
     }
 
     var timeouts: TimeoutConfiguration { self.service.configuration.timeouts }
@@ -108,27 +95,32 @@ final class ControlSession {
         )
         try self.clientChannel.pipeline.syncOperations.addHandler(handler)
         self.clientHandler = handler
-        self.scheduleIdleCheck(after: self.timeouts.controlIdle.timeAmount)
-        if self.service.configuration.algorithm == .perUser {
-            self.greetBeforeUser()
-        } else {
-            self.connectToNextServer()
+        self.perform(self.machine.start())
+    }
+
+    /// Commands are read only while the server can take them and nothing waits; replies only
+    /// while the client keeps up and no listener is being opened.
+    func acceptsInput(from side: ControlConnectionHandler.Side) -> Bool {
+        switch side {
+        case .client:
+            self.machine.acceptsClientInput(
+                clientWritable: self.clientChannel.isWritable,
+                serverWritable: self.serverChannel?.isWritable ?? false
+            )
+        case .server:
+            self.machine.acceptsServerInput(clientWritable: self.clientChannel.isWritable)
         }
     }
 
-    /// Commands are read only while the server is connected, can take them, and nothing waits;
-    /// replies only while the client keeps up and no listener is being opened.
-    func acceptsInput(from side: ControlConnectionHandler.Side) -> Bool {
-        switch side {
-        case .client where self.awaitingUser:
-            return self.clientChannel.isWritable
-        case .client:
-            return self.serverOpen && !self.awaitingDataPath && self.heldAnswer == nil
-                && !(self.machine?.holdsCommands ?? false)
-                && self.queuedClientLines.isEmpty && (self.serverChannel?.isWritable ?? false)
-        case .server:
-            return !self.awaitingDataPath && self.queuedServerLines.isEmpty && self.clientChannel.isWritable
-        }
+    func clientLine(_ line: ControlLine) {
+        self.trace(.clientToBalancer, Self.traceText(line))
+        self.perform(self.machine.clientLine(line, now: .now()), flushing: .client)
+    }
+
+    /// Relayed lines are flushed when the read completes: one write for all lines of the read.
+    func serverLine(_ line: ControlLine, from channel: Channel) {
+        guard channel === self.serverChannel else { return }
+        self.perform(self.machine.serverLine(line, now: .now()), flushing: .server)
     }
 
     // MARK: Writing
@@ -182,115 +174,37 @@ final class ControlSession {
         self.logger.debug("control connection error", metadata: ["ftp.side": "\(side)", "ftp.error": "\(OperatorText.describe(error))"])
     }
 
-    /// Sends a last reply, then closes the whole session.
-    func end(reply: String?, reason: SessionSummary.Ending) {
-        self.summary.ending = self.summary.ending ?? reason
-        if let reply, self.clientOpen { self.sendClient(reply) }
-        self.closeClientAfterFlush()
-        self.serverChannel?.close(promise: nil)
-    }
-
-    func closeClientAfterFlush() {
-        guard self.clientOpen else { return }
-        let channel = self.clientChannel
-        channel.writeAndFlush(ByteBuffer()).assumeIsolated().whenComplete { _ in
-            channel.close(promise: nil)
-        }
-    }
-
     func clientClosed() {
-        guard self.clientOpen else { return }
-        self.clientOpen = false
         self.summary.ending = self.summary.ending ?? (self.summary.lastVerb == "QUIT" ? .quit : .clientClosed)
-        self.serverChannel?.close(promise: nil)
-        self.closeListeners()
-        self.reportIfFinished()
+        self.perform(self.machine.controlConnectionClosed(.client))
     }
 
     func serverClosed(_ channel: Channel) {
-        guard channel === self.serverChannel, self.serverOpen else { return }
-        self.serverOpen = false
+        guard channel === self.serverChannel else { return }
         self.summary.ending = self.summary.ending ?? (self.summary.lastVerb == "QUIT" ? .quit : .serverClosed)
-        // What the server said last (a 221 or 421) still reaches the client.
-        self.closeClientAfterFlush()
-        self.closeListeners()
-        self.reportIfFinished()
+        self.perform(self.machine.controlConnectionClosed(.server))
     }
-
-    func closeListeners() {
-        self.passiveListener?.close()
-        self.passiveListener = nil
-        self.activeListener?.close()
-        self.activeListener = nil
-    }
-
-    /// Logs the session line once both control connections and every data connection are done.
-    func reportIfFinished() {
-        guard !self.reported, !self.clientOpen, !self.serverOpen, self.openDataFlows == 0 else { return }
-        self.reported = true
-        self.idleCheck?.cancel()
-        self.noteSessionEnded()
-        self.endTraces()
-        if let lease = self.lease {
-            self.lease = nil
-            self.service.pool.release(lease)
-        }
-        self.registry.remove(self.id)
-        self.logger.info("session ended", metadata: self.summary.metadata(now: .now()))
-    }
-
-    // MARK: Shutting down
 
     /// Control channels read small buffers: a channel keeps its last read buffer for reuse, and
     /// NIO's default of 2 KiB per channel was a third of an idle session's memory. Commands and
     /// replies are lines of tens of bytes; the buffer still grows for a long multi-line reply.
     static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 16384)
 
-    static let shutdownReply = BalancerReply.shuttingDown
-
     /// The balancer is shutting down: end now if no transfer is in flight, else after it.
     func beginShutdown() {
-        self.shuttingDown = true
-        self.endIfShutdownAndQuiet()
+        self.perform(self.machine.beginShutdown())
     }
 
-    /// Ends a shutting-down session once nothing is in flight: no data connection, no listener
-    /// being opened, no command waiting for its reply.
-    func endIfShutdownAndQuiet() {
-        guard self.shuttingDown, self.clientOpen, self.openDataFlows == 0, !self.awaitingDataPath,
-            (self.machine?.outstandingReplies ?? 0) == 0
-        else { return }
-        self.end(reply: Self.shutdownReply, reason: .shutdown)
-    }
-
-    /// The shutdown grace period is over: end whatever is still running.
+    /// The shutdown grace period is over: end whatever is still running. Data connections still
+    /// open close with the event loops, when the balancer exits.
     func forceShutdown() {
-        self.logger.notice("shutdown grace period over; closing the session")
-        self.end(reply: Self.shutdownReply, reason: .shutdown)
-        // Data connections still open close with the event loops, when the balancer exits.
-        self.closeListeners()
+        let actions = self.machine.shutdownGraceOver()
+        if !actions.isEmpty { self.logger.notice("shutdown grace period over; closing the session") }
+        self.perform(actions)
     }
 
-    // MARK: Idle control connection
-
-    private func scheduleIdleCheck(after delay: TimeAmount) {
-        self.idleCheck = self.clientChannel.eventLoop.assumeIsolated().scheduleTask(in: delay) {
-            self.checkIdle()
-        }
-    }
-
-    private func checkIdle() {
-        guard self.clientOpen else { return }
-        let limit = self.timeouts.controlIdle.timeAmount
-        let idleFor = NIODeadline.now() - self.lastActivity
-        // A control connection is quiet while its transfer moves; the data connection has an
-        // idle timeout of its own.
-        if self.openDataFlows > 0 || self.awaitingDataPath || idleFor < limit {
-            self.scheduleIdleCheck(after: self.openDataFlows > 0 ? limit : limit - idleFor)
-            return
-        }
-        self.logger.notice("control connection idle; closing", metadata: ["ftp.idle.seconds": "\(limit.nanoseconds / 1_000_000_000)"])
-        self.end(reply: BalancerReply.idleTimeout, reason: .idleTimeout)
+    func checkIdle() {
+        self.perform(self.machine.idleCheckDue(now: .now()))
     }
 }
 

@@ -16,6 +16,9 @@ struct SessionSummary {
 
     let started = NIODeadline.now()
     var server: String?
+    /// The server's address, kept after the lease goes back: a data connection that began just
+    /// before the session ended is logged after it.
+    var serverAddress: String?
     var user: String?
     var lastVerb: String?
     /// For the admin API: the last command, a password masked.

@@ -1,0 +1,164 @@
+import FTPProtocol
+import NIOCore
+
+/// The driver's half of the state machine: each action becomes a write, a connect, a listener,
+/// a close, or a note in the session's logs and counters.
+extension ControlSession {
+    typealias Action = StateMachine.Action
+
+    /// What an event brought that an action may keep or give back.
+    enum Arrival {
+        case nothing
+        case listener(any DataListener)
+        case server(Channel, ServerLease)
+    }
+
+    /// Performs `actions` in order, flushes what they wrote (but not to the side whose read is
+    /// going on, `flushing`: its read-complete flushes that), and lets both sides read again if
+    /// they may.
+    func perform(_ actions: [Action], with arrival: Arrival = .nothing, flushing side: ControlConnectionHandler.Side? = nil) {
+        for action in actions {
+            self.perform(action, with: arrival)
+        }
+        if side != .server { self.clientChannel.flush() }
+        if side != .client { self.serverChannel?.flush() }
+        self.clientHandler?.resumeReading()
+        self.serverHandler?.resumeReading()
+    }
+
+    private func perform(_ action: Action, with arrival: Arrival) {
+        switch action {
+        case .connectToServer(let user):
+            if let user { self.logger[metadataKey: "ftp.user"] = "\(user)" }
+            self.connectToNextServer(user: user)
+        case .abandonServer:
+            guard case .server(let channel, let lease) = arrival else { return }
+            self.service.pool.release(lease)
+            channel.close(promise: nil)
+        case .command(let command):
+            self.summary.noteCommand(command)
+            self.logger.trace("command", metadata: ["ftp.command": "\(command.loggableDescription)"])
+        case .commandTooLong:
+            self.logger.warning("command line too long; refused", metadata: ["ftp.limit": "\(ControlLineDecoder.defaultMaximumLineLength)"])
+        case .refused(let command, let refusal):
+            self.noteRefusal(of: command, refusal)
+        case .relayCommand(let command, let rewritten, let repliesAhead):
+            if rewritten { self.trace(.balancerToServer, command.loggableDescription) }
+            self.noteRelayedCommand(command, repliesAhead: repliesAhead)
+            self.sendServer(command)
+        case .sendServer(let command):
+            self.trace(.balancerToServer, command.loggableDescription)
+            self.sendServer(command)
+        case .resendToServer(let command, let refusal):
+            self.logger.debug("server refused EPSV; sending PASV", metadata: ["ftp.server.reply": "\(Self.traceText(refusal))"])
+            self.trace(.balancerToServer, command.loggableDescription)
+            self.sendServer(command)
+        case .serverReply(let line, let answersCommand):
+            self.trace(.serverToBalancer, Self.traceText(line))
+            self.noteServerReply(line, answeredCommand: answersCommand)
+        case .serverReplyTooLong:
+            self.logger.warning("server reply line too long; relaying it cut short")
+        case .relayReply(let line, let rewritten):
+            if rewritten {
+                self.countRewrittenReply()
+                self.trace(.balancerToClient, Self.traceText(line))
+            }
+            self.sendClient(line)
+        case .dropReply:
+            self.countRewrittenReply()
+        case .replaceReply(let reply, let error):
+            self.countRewrittenReply()
+            self.logger.warning("server reply unusable; answered the client instead", metadata: ["ftp.error": "\(OperatorText.describe(error))"])
+            self.sendClient(reply)
+        case .reply(let reply):
+            self.sendClient(reply)
+        case .rewrittenReply(let reply):
+            self.countRewrittenReply()
+            self.sendClient(reply)
+        case .openPassive(let request):
+            self.openPassive(request)
+        case .openActive(let request):
+            self.openActive(request)
+        case .openTranslatedPassive(let request):
+            self.openTranslatedPassive(request)
+        case .openTranslatedActive(let request, let passive):
+            self.openTranslatedActive(request, serverPassive: passive)
+        case .useListener(let slot):
+            guard case .listener(let listener) = arrival else { return }
+            switch slot {
+            case .passive: self.passiveListener = listener
+            case .active: self.activeListener = listener
+            }
+        case .discardListener:
+            guard case .listener(let listener) = arrival else { return }
+            listener.close()
+        case .closeListeners:
+            self.closeListeners()
+        case .end(let reply, let reason):
+            self.end(reply: reply, reason: reason)
+        case .closeServer:
+            self.serverChannel?.close(promise: nil)
+        case .closeClientAfterFlush:
+            self.closeClientAfterFlush()
+        case .scheduleIdleCheck(let delay):
+            self.idleCheck = self.clientChannel.eventLoop.assumeIsolated().scheduleTask(in: delay) {
+                self.checkIdle()
+            }
+        case .finish:
+            self.finish()
+        }
+    }
+
+    private func noteRefusal(of command: FTPCommand, _ refusal: StateMachine.Rules.Refusal) {
+        self.service.statistics.refused(refusal.rawValue)
+        self.logger.notice(
+            "command refused",
+            metadata: ["ftp.command": "\(command.loggableDescription)", "ftp.refusal": "\(refusal.rawValue)"]
+        )
+    }
+
+    private func countRewrittenReply() {
+        self.service.statistics.record { $0.rewrittenReplies += 1 }
+    }
+
+    /// The balancer ends the session: its last reply first, then every connection.
+    private func end(reply: String?, reason: SessionSummary.Ending) {
+        if reason == .idleTimeout {
+            let seconds = self.timeouts.controlIdle.timeAmount.nanoseconds / 1_000_000_000
+            self.logger.notice("control connection idle; closing", metadata: ["ftp.idle.seconds": "\(seconds)"])
+        }
+        self.summary.ending = self.summary.ending ?? reason
+        if let reply { self.sendClient(reply) }
+        self.closeClientAfterFlush()
+        self.serverChannel?.close(promise: nil)
+        self.closeListeners()
+    }
+
+    private func closeClientAfterFlush() {
+        let channel = self.clientChannel
+        channel.writeAndFlush(ByteBuffer()).assumeIsolated().whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    func closeListeners() {
+        self.passiveListener?.close()
+        self.passiveListener = nil
+        self.activeListener?.close()
+        self.activeListener = nil
+    }
+
+    /// Both control connections and every data connection are done: the session line is logged
+    /// once, and what the session held goes back.
+    private func finish() {
+        self.idleCheck?.cancel()
+        self.noteSessionEnded()
+        self.endTraces()
+        if let lease = self.lease {
+            self.lease = nil
+            self.service.pool.release(lease)
+        }
+        self.registry.remove(self.id)
+        self.logger.info("session ended", metadata: self.summary.metadata(now: .now()))
+    }
+}

@@ -1,0 +1,225 @@
+import FTPProtocol
+import NIOCore
+
+extension ControlSession.StateMachine {
+    /// A session connected to its server: commands and replies pass through the protocol rules,
+    /// in order. A line that may not be handled yet waits in its queue; an answer of the
+    /// balancer's own waits until the server has answered every command relayed before it.
+    struct Relaying {
+        var rules: Rules
+        var clientLines: CircularBuffer<ControlLine>
+        var serverLines = CircularBuffer<ControlLine>()
+        var heldAnswer: String?
+        /// `per_user`: frames the server's greeting, which the client must not see a second time.
+        var swallowedGreeting: ReplyFramer?
+        var passiveListenerOpen = false
+        var activeListenerOpen = false
+        /// The client's port of a translated passive listener, for the 227/229 it gets later.
+        var translatedPassivePort: Int?
+
+        init(rules: Rules, clientLines: CircularBuffer<ControlLine>, swallowsGreeting: Bool) {
+            self.rules = rules
+            self.clientLines = clientLines
+            self.swallowedGreeting = swallowsGreeting ? ReplyFramer() : nil
+        }
+
+        var listenerOpen: Bool { self.passiveListenerOpen || self.activeListenerOpen }
+
+        /// Nothing is due from the server, so a shutdown may end the session.
+        var isQuiet: Bool { self.rules.outstandingReplies == 0 }
+
+        /// A client line may be handled the moment it arrives: nothing before it waits.
+        var takesClientLineNow: Bool {
+            self.clientLines.isEmpty && self.commandsMayGo
+        }
+
+        /// Commands go on unless an answer of the balancer's is held or the server may still
+        /// have to get something first (PASV after a refused EPSV).
+        private var commandsMayGo: Bool { self.heldAnswer == nil && !self.rules.holdsCommands }
+
+        // MARK: Events
+
+        /// Returns the listener the session now waits for, if the line asked for one.
+        mutating func clientLine(_ line: ControlLine, into actions: inout [Action]) -> DataListenerWait? {
+            guard self.takesClientLineNow else {
+                self.clientLines.append(line)
+                return nil
+            }
+            return self.handleClientLine(line, into: &actions)
+        }
+
+        mutating func serverLine(_ line: ControlLine, into actions: inout [Action]) -> DataListenerWait? {
+            guard self.serverLines.isEmpty else {
+                self.serverLines.append(line)
+                return nil
+            }
+            if let wait = self.handleServerLine(line, into: &actions) { return wait }
+            return self.proceed(into: &actions)
+        }
+
+        /// What waited goes on: a held answer that is due, then queued server lines, then
+        /// queued client lines, until one of them has to wait again.
+        mutating func proceed(into actions: inout [Action]) -> DataListenerWait? {
+            // Bounded: every turn takes a line off a queue, or ends the loop.
+            while true {
+                if let answer = self.heldAnswer, self.rules.outstandingReplies == 0 {
+                    self.heldAnswer = nil
+                    actions.append(.reply(answer))
+                }
+                if let line = self.serverLines.popFirst() {
+                    if let wait = self.handleServerLine(line, into: &actions) { return wait }
+                    continue
+                }
+                guard self.commandsMayGo, let line = self.clientLines.popFirst() else { return nil }
+                if let wait = self.handleClientLine(line, into: &actions) { return wait }
+            }
+        }
+
+        // MARK: Client commands
+
+        private mutating func handleClientLine(_ line: ControlLine, into actions: inout [Action]) -> DataListenerWait? {
+            let outstanding = self.rules.outstandingReplies
+            guard case .line(let bytes) = line else {
+                actions.append(.commandTooLong)
+                self.answer(BalancerReply.commandTooLong, outstandingBefore: outstanding, into: &actions)
+                return nil
+            }
+            let command = FTPCommand(line: bytes)
+            actions.append(.command(command))
+            switch self.rules.clientCommand(command) {
+            case .forward(let forwarded):
+                actions.append(.relayCommand(forwarded, rewritten: forwarded != command, repliesAhead: outstanding))
+            case .answer(let reply):
+                self.answer(reply, outstandingBefore: outstanding, into: &actions)
+            case .refuse(let reply, let refusal):
+                actions.append(.refused(command, refusal))
+                self.answer(reply, outstandingBefore: outstanding, into: &actions)
+            case .openActive(let request):
+                // A client that asks again has given up on the previous listener.
+                self.activeListenerOpen = false
+                actions.append(.openActive(request))
+                return .active(request)
+            case .openTranslatedPassive(let request):
+                self.closeListeners(into: &actions)
+                actions.append(.openTranslatedPassive(request))
+                return .translatedPassive(request)
+            }
+            return nil
+        }
+
+        /// Answers the client directly, but never ahead of replies still due for earlier commands.
+        private mutating func answer(_ reply: String, outstandingBefore outstanding: Int, into actions: inout [Action]) {
+            if outstanding == 0 {
+                actions.append(.reply(reply))
+            } else {
+                self.heldAnswer = reply
+            }
+        }
+
+        // MARK: Server replies
+
+        private mutating func handleServerLine(_ line: ControlLine, into actions: inout [Action]) -> DataListenerWait? {
+            let bytes: ByteBuffer
+            switch line {
+            case .line(let line):
+                bytes = line
+            case .overlong(let prefix):
+                actions.append(.serverReplyTooLong)
+                bytes = prefix
+            }
+            let owed = self.rules.outstandingReplies
+            let decision = self.rules.serverReplyLine(bytes)
+            actions.append(.serverReply(bytes, answersCommand: self.rules.outstandingReplies < owed))
+            if self.swallowsGreetingLine(bytes) { return nil }
+            switch decision {
+            case .forward(let relayed):
+                actions.append(.relayReply(relayed, rewritten: relayed != bytes))
+            case .drop:
+                actions.append(.dropReply)
+            case .replace(let reply, let error):
+                actions.append(.replaceReply(reply, error))
+            case .openPassive(let request):
+                self.passiveListenerOpen = false
+                actions.append(.openPassive(request))
+                return .passive(request)
+            case .activeRefused(let relayed):
+                // A translated PASV/EPSV holds its client's passive listener too.
+                self.closeListeners(into: &actions)
+                actions.append(.relayReply(relayed, rewritten: relayed != bytes))
+            case .resend(let command):
+                actions.append(.resendToServer(command, refusal: bytes))
+            case .answerPassive(let kind):
+                if self.passiveListenerOpen, let port = self.translatedPassivePort {
+                    actions.append(.rewrittenReply(self.rules.passiveReply(kind: kind, port: port)))
+                } else {
+                    actions.append(.reply(BalancerReply.cannotOpenDataConnection))
+                }
+            case .openTranslatedActive(let request, let passive):
+                self.closeListeners(into: &actions)
+                actions.append(.openTranslatedActive(request, passive))
+                return .translatedActive(request)
+            }
+            return nil
+        }
+
+        /// True while the line belongs to the server's greeting of a `per_user` session, which the
+        /// client already had from the balancer. A greeting that refuses (421) is relayed instead:
+        /// the client reads it as the answer to its USER.
+        private mutating func swallowsGreetingLine(_ line: ByteBuffer) -> Bool {
+            guard var framer = self.swallowedGreeting else { return false }
+            let classified = framer.classify(line)
+            self.swallowedGreeting = classified.endsCommand ? nil : framer
+            return (classified.code ?? 0) < 300
+        }
+
+        // MARK: Data listeners
+
+        /// The listener the session waited for is ready: keep it, tell the side that connects to
+        /// it where, and let what waited go on.
+        mutating func listenerReady(_ ready: ReadyListener, for wait: DataListenerWait, into actions: inout [Action]) -> DataListenerWait? {
+            switch (wait, ready) {
+            case (.passive(let request), .passive(let port)):
+                self.passiveListenerOpen = true
+                actions.append(.useListener(.passive))
+                actions.append(.rewrittenReply(self.rules.passiveReply(kind: request.kind, port: port)))
+            case (.active(let request), .active(let host, let port)):
+                self.activeListenerOpen = true
+                actions.append(.useListener(.active))
+                actions.append(.sendServer(self.rules.activeListenerReady(kind: request.serverVerb, host: host, port: port)))
+            case (.translatedPassive(let request), .translatedPassive(let clientPort, let host, let serverPort)):
+                // The client's 227/229 waits for the server's 200 to this PORT/EPRT.
+                self.passiveListenerOpen = true
+                self.translatedPassivePort = clientPort
+                let command = self.rules.activeListenerReady(
+                    kind: request.serverVerb,
+                    host: host,
+                    port: serverPort,
+                    answering: request.kind
+                )
+                actions.append(.useListener(.passive))
+                actions.append(.sendServer(command))
+            case (.translatedActive(let request), .translatedActive):
+                self.activeListenerOpen = true
+                actions.append(.useListener(.active))
+                actions.append(.reply(self.rules.activeReply(kind: request.kind)))
+            default:
+                // Not what the session waits for: it cannot be used, and the wait goes on.
+                actions.append(.discardListener)
+                return wait
+            }
+            return self.proceed(into: &actions)
+        }
+
+        mutating func listenerFailed(_ failure: DataListenerFailure, for wait: DataListenerWait, into actions: inout [Action]) -> DataListenerWait? {
+            actions.append(.reply(wait.reply(for: failure)))
+            return self.proceed(into: &actions)
+        }
+
+        mutating func closeListeners(into actions: inout [Action]) {
+            self.passiveListenerOpen = false
+            self.activeListenerOpen = false
+            self.translatedPassivePort = nil
+            actions.append(.closeListeners)
+        }
+    }
+}
