@@ -58,7 +58,7 @@ extension VirtualServiceConfiguration {
         let named: [(String, Duration)] = [
             ("server_connect", timeouts.serverConnect), ("passive_accept", timeouts.passiveAccept),
             ("active_connect", timeouts.activeConnect), ("control_idle", timeouts.controlIdle),
-            ("data_idle", timeouts.dataIdle),
+            ("data_idle", timeouts.dataIdle), ("server_greeting", timeouts.serverGreeting), ("login", timeouts.login),
         ]
         let rendered = named.map { "\($0.0) \(Self.seconds($0.1))" }.joined(separator: ", ")
         lines.append("  timeouts:           \(rendered)")
@@ -154,13 +154,14 @@ extension HealthCheckConfiguration {
 extension SessionLimitConfiguration {
     /// `max 1000 sessions, max 16 per client address`, or `unlimited`.
     var summary: String {
-        guard self.maxSessions != nil || self.maxSessionsPerClient != nil else {
+        guard self.maxSessions != nil || self.maxSessionsPerClient != nil || self.maxUnauthenticatedPerClient != nil else {
             return "unlimited"
         }
         let total = self.maxSessions.map { "max \($0) \($0 == 1 ? "session" : "sessions")" } ?? "unlimited sessions"
         let perClient =
             self.maxSessionsPerClient.map { "max \($0) per client address" } ?? "unlimited per client address"
-        return "\(total), \(perClient)"
+        let beforeLogin = self.maxUnauthenticatedPerClient.map { ", max \($0) not logged in per client address" } ?? ""
+        return "\(total), \(perClient)\(beforeLogin)"
     }
 }
 

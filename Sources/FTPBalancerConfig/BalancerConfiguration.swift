@@ -196,6 +196,11 @@ package struct TimeoutConfiguration: Equatable, Sendable {
     package var controlIdle: Duration = .seconds(600)
     /// A data connection on which no byte moves either way.
     package var dataIdle: Duration = .seconds(300)
+    /// A server's greeting, from its TCP connect: a server that accepts and never greets is
+    /// left for the next.
+    package var serverGreeting: Duration = .seconds(10)
+    /// A client logging in, from its connect to the server's 230.
+    package var login: Duration = .seconds(60)
 
     package init() {}
 }

@@ -1,6 +1,6 @@
 extension ConfigurationLoader {
     static let serverOptionKeys = ["weight", "max_sessions", "backup", "state"]
-    static let limitKeys = ["max_sessions", "max_sessions_per_client"]
+    static let limitKeys = ["max_sessions", "max_sessions_per_client", "max_unauthenticated_per_client"]
     static let healthCheckKeys = [
         "type", "interval", "timeout", "rise", "fall", "user", "password", "file", "mode", "size",
     ]
@@ -25,7 +25,11 @@ extension ConfigurationLoader {
         let fields = try node.mapping(allowedKeys: Self.limitKeys)
         return SessionLimitConfiguration(
             maxSessions: try fields.optional("max_sessions", ConfigurationValueParser.sessionCount),
-            maxSessionsPerClient: try fields.optional("max_sessions_per_client", ConfigurationValueParser.sessionCount)
+            maxSessionsPerClient: try fields.optional("max_sessions_per_client", ConfigurationValueParser.sessionCount),
+            maxUnauthenticatedPerClient: try fields.optional(
+                "max_unauthenticated_per_client",
+                ConfigurationValueParser.sessionCount
+            )
         )
     }
 

@@ -15,7 +15,9 @@ package enum ConfigurationLoader {
         "data_transfer_policy",
     ]
     static let serverKeys = ["name", "address"] + Self.serverOptionKeys
-    static let timeoutKeys = ["server_connect", "passive_accept", "active_connect", "control_idle", "data_idle"]
+    static let timeoutKeys = [
+        "server_connect", "server_greeting", "login", "passive_accept", "active_connect", "control_idle", "data_idle",
+    ]
     static let defaultActiveSourcePort = 20
 
     /// Reads and validates the configuration file at `path`.
@@ -207,6 +209,8 @@ package enum ConfigurationLoader {
         timeouts.activeConnect = try fields.optional("active_connect", parse) ?? timeouts.activeConnect
         timeouts.controlIdle = try fields.optional("control_idle", parse) ?? timeouts.controlIdle
         timeouts.dataIdle = try fields.optional("data_idle", parse) ?? timeouts.dataIdle
+        timeouts.serverGreeting = try fields.optional("server_greeting", parse) ?? timeouts.serverGreeting
+        timeouts.login = try fields.optional("login", parse) ?? timeouts.login
         return timeouts
     }
 

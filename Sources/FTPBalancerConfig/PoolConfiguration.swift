@@ -85,10 +85,14 @@ package struct HealthCheckConfiguration: Equatable, Sendable {
 package struct SessionLimitConfiguration: Equatable, Sendable {
     package var maxSessions: Int?
     package var maxSessionsPerClient: Int?
+    /// Sessions of one client address that have not logged in yet: each holds a server
+    /// connection, so a flood of idle connections must not take them all.
+    package var maxUnauthenticatedPerClient: Int?
 
-    package init(maxSessions: Int? = nil, maxSessionsPerClient: Int? = nil) {
+    package init(maxSessions: Int? = nil, maxSessionsPerClient: Int? = nil, maxUnauthenticatedPerClient: Int? = nil) {
         self.maxSessions = maxSessions
         self.maxSessionsPerClient = maxSessionsPerClient
+        self.maxUnauthenticatedPerClient = maxUnauthenticatedPerClient
     }
 }
 

@@ -20,11 +20,13 @@ package enum BalancerReply {
     // Ending a session.
     package static let shuttingDown = "421 Service shutting down; closing control connection."
     package static let idleTimeout = "421 Idle timeout: closing control connection."
+    package static let loginTimeout = "421 Login timeout: closing control connection."
     package static let serversFull = "421 Too many sessions: every server is at its limit; try again later."
 
     // Refused at accept.
     package static let serviceSessionLimit = "421 Too many sessions on this service; try again later."
     package static let clientSessionLimit = "421 Too many sessions from your address; try again later."
+    package static let unauthenticatedLimit = "421 Too many connections from your address have not logged in; try again later."
     package static let shuttingDownNewConnection = "421 Service shutting down; try again later."
 
     /// The 421 of a service that has no server for a session: its `unavailable_message`.

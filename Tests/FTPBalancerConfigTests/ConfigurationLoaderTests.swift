@@ -167,7 +167,7 @@ struct ConfigurationLoaderTests {
                 "  limits:             unlimited",
                 "  unavailable reply:  421 Service not available: no FTP server is reachable.",
                 "  timeouts:           server_connect 2s, passive_accept 0.5s, active_connect 45s, "
-                    + "control_idle 600s, data_idle 3600s",
+                    + "control_idle 600s, data_idle 3600s, server_greeting 10s, login 60s",
                 "virtual service 'ftp6'",
             ]
         )

@@ -271,7 +271,7 @@ struct ConfigurationPoolTests {
         #expect(perClient?.message == "expected a whole number of at least 1; found '-1'")
         let unknown = self.error(Self.file("    limits:\n      sessions: 5"))
         #expect(unknown?.code == .unknownKey)
-        #expect(unknown?.message == "unknown key 'sessions'; allowed keys: max_sessions, max_sessions_per_client")
+        #expect(unknown?.message == "unknown key 'sessions'; allowed keys: max_sessions, max_sessions_per_client, max_unauthenticated_per_client")
     }
 
     @Test("Rise, fall and the expected size are whole numbers in their ranges.")
@@ -527,7 +527,7 @@ struct ConfigurationPoolTests {
                 "  limits:             max 1000 sessions, max 16 per client address",
                 "  unavailable reply:  421 No FTP server is available; try again later.",
                 "  timeouts:           server_connect 5s, passive_accept 30s, active_connect 30s, "
-                    + "control_idle 600s, data_idle 300s",
+                    + "control_idle 600s, data_idle 300s, server_greeting 10s, login 60s",
             ]
         )
         #expect(!configuration.summary.contains("s3cret-Pa55"))

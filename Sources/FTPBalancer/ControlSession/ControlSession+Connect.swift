@@ -69,7 +69,8 @@ extension ControlSession {
         .whenComplete { result in
             switch result {
             case .success(let channel):
-                self.service.pool.connected(lease, latency: .now() - started)
+                // The pool hears of it once the server has greeted (`.serverGreeted`).
+                self.serverConnectLatency = .now() - started
                 self.serverConnected(channel, lease: lease)
             case .failure(let error):
                 let reason = OperatorText.describe(error, address: address)

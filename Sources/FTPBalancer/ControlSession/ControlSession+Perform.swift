@@ -35,6 +35,14 @@ extension ControlSession {
             guard case .server(let channel, let lease) = arrival else { return }
             self.service.pool.release(lease)
             channel.close(promise: nil)
+        case .serverGreeted:
+            self.timers.cancel(.greeting)
+            if let lease = self.lease { self.service.pool.connected(lease, latency: self.serverConnectLatency) }
+        case .dropSilentServer:
+            self.dropSilentServer()
+        case .loggedIn:
+            self.timers.cancel(.login)
+            self.registry.loggedIn(self.id)
         case .command(let command):
             self.summary.noteCommand(command)
             self.logger.trace("command", metadata: ["ftp.command": "\(command.loggableDescription)"])
@@ -100,10 +108,8 @@ extension ControlSession {
             self.serverChannel?.close(promise: nil)
         case .closeClientAfterFlush:
             self.closeClientAfterFlush()
-        case .scheduleIdleCheck(let delay):
-            self.idleCheck = self.clientChannel.eventLoop.assumeIsolated().scheduleTask(in: delay) {
-                self.checkIdle()
-            }
+        case .scheduleTimer(let timer, let delay):
+            self.schedule(timer, after: delay)
         case .finish:
             self.finish()
         }
@@ -126,12 +132,30 @@ extension ControlSession {
         if reason == .idleTimeout {
             let seconds = self.timeouts.controlIdle.timeAmount.nanoseconds / 1_000_000_000
             self.logger.notice("control connection idle; closing", metadata: ["ftp.idle.seconds": "\(seconds)"])
+        } else if reason == .loginTimeout {
+            let seconds = self.timeouts.login.timeAmount.nanoseconds / 1_000_000_000
+            self.logger.notice("client did not log in in time; closing", metadata: ["ftp.login.seconds": "\(seconds)"])
         }
         self.summary.ending = self.summary.ending ?? reason
         if let reply { self.sendClient(reply) }
         self.closeClientAfterFlush()
         self.serverChannel?.close(promise: nil)
         self.closeListeners()
+    }
+
+    /// The server accepted the connection but sent no greeting in time: for the pool it failed
+    /// to connect, and the session tries the next.
+    private func dropSilentServer() {
+        guard let lease = self.lease, let channel = self.serverChannel else { return }
+        let seconds = self.timeouts.serverGreeting.timeAmount.nanoseconds / 1_000_000_000
+        let reason = "no greeting within \(seconds)s"
+        self.logger.warning("server sent no greeting; trying the next", metadata: ["ftp.error": "\(reason)"])
+        self.service.pool.connectFailed(lease, reason: reason)
+        // Forgotten first: its close is no longer the session's end.
+        self.lease = nil
+        self.serverChannel = nil
+        self.serverHandler = nil
+        channel.close(promise: nil)
     }
 
     private func closeClientAfterFlush() {
@@ -151,7 +175,7 @@ extension ControlSession {
     /// Both control connections and every data connection are done: the session line is logged
     /// once, and what the session held goes back.
     private func finish() {
-        self.idleCheck?.cancel()
+        self.timers.cancelAll()
         self.noteSessionEnded()
         self.endTraces()
         if let lease = self.lease {

@@ -10,17 +10,23 @@ extension ControlSession.StateMachine {
         var clientLines: CircularBuffer<ControlLine>
         var serverLines = CircularBuffer<ControlLine>()
         var heldAnswer: String?
+        /// `per_user`: the user the session was placed by.
+        let user: String?
         /// `per_user`: frames the server's greeting, which the client must not see a second time.
         var swallowedGreeting: ReplyFramer?
+        /// The server's greeting has ended; commands wait for it.
+        var greeted = false
+        var loggedIn = false
         var passiveListenerOpen = false
         var activeListenerOpen = false
         /// The client's port of a translated passive listener, for the 227/229 it gets later.
         var translatedPassivePort: Int?
 
-        init(rules: Rules, clientLines: CircularBuffer<ControlLine>, swallowsGreeting: Bool) {
+        init(rules: Rules, clientLines: CircularBuffer<ControlLine>, user: String?) {
             self.rules = rules
             self.clientLines = clientLines
-            self.swallowedGreeting = swallowsGreeting ? ReplyFramer() : nil
+            self.user = user
+            self.swallowedGreeting = user != nil ? ReplyFramer() : nil
         }
 
         var listenerOpen: Bool { self.passiveListenerOpen || self.activeListenerOpen }
@@ -35,7 +41,7 @@ extension ControlSession.StateMachine {
 
         /// Commands go on unless an answer of the balancer's is held or the server may still
         /// have to get something first (PASV after a refused EPSV).
-        private var commandsMayGo: Bool { self.heldAnswer == nil && !self.rules.holdsCommands }
+        private var commandsMayGo: Bool { self.greeted && self.heldAnswer == nil && !self.rules.holdsCommands }
 
         // MARK: Events
 
@@ -129,7 +135,9 @@ extension ControlSession.StateMachine {
             }
             let owed = self.rules.outstandingReplies
             let decision = self.rules.serverReplyLine(bytes)
-            actions.append(.serverReply(bytes, answersCommand: self.rules.outstandingReplies < owed))
+            let answersCommand = self.rules.outstandingReplies < owed
+            actions.append(.serverReply(bytes, answersCommand: answersCommand))
+            if answersCommand { self.noteCompletion(bytes, into: &actions) }
             if self.swallowsGreetingLine(bytes) { return nil }
             switch decision {
             case .forward(let relayed):
@@ -160,6 +168,17 @@ extension ControlSession.StateMachine {
                 return .translatedActive(request)
             }
             return nil
+        }
+
+        /// The first completion reply is the greeting's end; a 230 (or 232) logs the client in.
+        private mutating func noteCompletion(_ line: ByteBuffer, into actions: inout [Action]) {
+            if !self.greeted {
+                self.greeted = true
+                actions.append(.serverGreeted)
+            } else if !self.loggedIn, let code = ReplyFramer.code(of: line), code == 230 || code == 232 {
+                self.loggedIn = true
+                actions.append(.loggedIn)
+            }
         }
 
         /// True while the line belongs to the server's greeting of a `per_user` session, which the

@@ -6,11 +6,14 @@ extension ControlSession.StateMachine {
 
     /// The session's first actions: the idle check, then a greeting or a connect.
     func start() -> [Action] {
-        let idleCheck = Action.scheduleIdleCheck(after: self.configuration.controlIdle)
+        let timers: [Action] = [
+            .scheduleTimer(.idle, after: self.configuration.controlIdle),
+            .scheduleTimer(.login, after: self.configuration.login),
+        ]
         if let greeting = self.configuration.greetingBeforeUser {
-            return [idleCheck, .reply("220 \(greeting)")]
+            return timers + [.reply("220 \(greeting)")]
         }
-        return [idleCheck, .connectToServer(user: nil)]
+        return timers + [.connectToServer(user: nil)]
     }
 
     struct Connecting {
@@ -30,6 +33,15 @@ extension ControlSession.StateMachine {
         var greetingBeforeUser: String?
         /// `timeouts.control_idle`.
         var controlIdle: TimeAmount
+        /// `timeouts.server_greeting`: from the server's TCP connect to the end of its greeting.
+        var serverGreeting: TimeAmount
+        /// `timeouts.login`: from the client's connect to a 230.
+        var login: TimeAmount
+    }
+
+    /// The session's timers; each fires `timerFired` once.
+    enum Timer: Equatable {
+        case idle, greeting, login
     }
 
     /// What the driver does for an event, in order. Every action names an effect the session can
@@ -41,6 +53,12 @@ extension ControlSession.StateMachine {
         case connectToServer(user: String?)
         /// A connection that completed after the session stopped wanting it: release and close.
         case abandonServer
+        /// The server's greeting has ended: it counts as reached for the pool's health.
+        case serverGreeted
+        /// The server sent no greeting in time: it counts as a failed connect; close it.
+        case dropSilentServer
+        /// The client has logged in (a 230): it no longer counts against the pre-login limits.
+        case loggedIn
 
         // Client commands.
         /// A command is handled now: counted in the summary and logged.
@@ -88,7 +106,7 @@ extension ControlSession.StateMachine {
         case end(reply: String?, reason: SessionSummary.Ending)
         case closeServer
         case closeClientAfterFlush
-        case scheduleIdleCheck(after: TimeAmount)
+        case scheduleTimer(Timer, after: TimeAmount)
         /// Both control connections and every data connection are done: log the session line,
         /// give back the lease, leave the session table.
         case finish

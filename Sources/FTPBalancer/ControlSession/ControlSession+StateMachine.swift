@@ -38,12 +38,10 @@ extension ControlSession {
 
         mutating func serverConnected(rules: Rules) -> [Action] {
             guard case .connecting(let connecting) = self.state else { return [.abandonServer] }
-            let relaying = Relaying(
-                rules: rules,
-                clientLines: connecting.clientLines,
-                swallowsGreeting: connecting.user != nil
-            )
-            return self.step(relaying) { relaying, actions in relaying.proceed(into: &actions) }
+            // Commands wait for the greeting, so that a server that never sends one can be left
+            // for the next with nothing lost.
+            self.state = .relaying(Relaying(rules: rules, clientLines: connecting.clientLines, user: connecting.user))
+            return [.scheduleTimer(.greeting, after: self.configuration.serverGreeting)]
         }
 
         /// The server refused or timed out: the next one is tried.
@@ -57,8 +55,6 @@ extension ControlSession {
             guard case .connecting = self.state else { return [] }
             return self.end(reply: reply, reason: .noServer)
         }
-
-        // MARK: Lines
 
         mutating func clientLine(_ line: ControlLine, now: NIODeadline) -> [Action] {
             self.lastActivity = now
@@ -103,26 +99,6 @@ extension ControlSession {
             }
         }
 
-        /// Whether the client's connection may be read now; the server must be able to take
-        /// what it sends.
-        func acceptsClientInput(clientWritable: Bool, serverWritable: Bool) -> Bool {
-            switch self.state {
-            case .awaitingUser: clientWritable
-            case .relaying(let relaying), .shuttingDown(let relaying): relaying.takesClientLineNow && serverWritable
-            case .connecting, .waitingForDataListener, .closing, .closed, .modifying: false
-            }
-        }
-
-        /// Whether the server's connection may be read now; the client must keep up.
-        func acceptsServerInput(clientWritable: Bool) -> Bool {
-            switch self.state {
-            case .relaying(let relaying), .shuttingDown(let relaying): relaying.serverLines.isEmpty && clientWritable
-            // Read on while closing, so that the server's close is seen.
-            case .closing: true
-            case .awaitingUser, .connecting, .waitingForDataListener, .closed, .modifying: false
-            }
-        }
-
         // MARK: Data listeners and data connections
 
         mutating func dataListenerReady(_ ready: ReadyListener) -> [Action] {
@@ -151,8 +127,6 @@ extension ControlSession {
             self.settle(into: &actions)
             return actions
         }
-
-        // MARK: Ending
 
         /// One control connection is gone: the other is closed, after what it still has to say
         /// (a server's 221 or 421 still reaches the client).
@@ -203,19 +177,38 @@ extension ControlSession {
             }
         }
 
+        mutating func timerFired(_ timer: Timer, now: NIODeadline) -> [Action] {
+            switch (timer, self.state) {
+            case (.idle, _):
+                return self.idleCheckDue(now: now)
+            case (.greeting, .relaying(let relaying)) where !relaying.greeted:
+                // The next server gets the lines this one never took.
+                self.state = .connecting(Connecting(clientLines: relaying.clientLines, user: relaying.user))
+                return [.dropSilentServer, .connectToServer(user: relaying.user)]
+            case (.greeting, .shuttingDown(let relaying)) where !relaying.greeted:
+                return self.end(reply: BalancerReply.shuttingDown, reason: .shutdown)
+            case (.login, .awaitingUser), (.login, .connecting):
+                return self.end(reply: BalancerReply.loginTimeout, reason: .loginTimeout)
+            case (.login, _) where !(self.relaying?.loggedIn ?? true):
+                return self.end(reply: BalancerReply.loginTimeout, reason: .loginTimeout)
+            default:
+                return []
+            }
+        }
+
         /// The idle check is due: a control connection is quiet while its transfer moves (the
         /// data connection has an idle timeout of its own), else `control_idle` ends it.
-        mutating func idleCheckDue(now: NIODeadline) -> [Action] {
+        private mutating func idleCheckDue(now: NIODeadline) -> [Action] {
             let limit = self.configuration.controlIdle
             switch self.state {
             case .closing, .closed, .modifying:
                 return []
             case .waitingForDataListener:
-                return [.scheduleIdleCheck(after: limit)]
+                return [.scheduleTimer(.idle, after: limit)]
             default:
                 let idleFor = now - self.lastActivity
-                if self.openDataFlows > 0 { return [.scheduleIdleCheck(after: limit)] }
-                if idleFor < limit { return [.scheduleIdleCheck(after: limit - idleFor)] }
+                if self.openDataFlows > 0 { return [.scheduleTimer(.idle, after: limit)] }
+                if idleFor < limit { return [.scheduleTimer(.idle, after: limit - idleFor)] }
                 return self.end(reply: BalancerReply.idleTimeout, reason: .idleTimeout)
             }
         }
@@ -231,17 +224,24 @@ extension ControlSession {
             return [.end(reply: reply, reason: reason)]
         }
 
-        /// What the admin API shows of the session.
-        var phase: SessionSnapshot.State {
+        /// The state without its data, for what the session reads of it (`+Queries`).
+        var stage: Stage {
             switch self.state {
             case .awaitingUser: .awaitingUser
             case .connecting: .connecting
-            case .relaying(let relaying):
-                self.openDataFlows > 0 ? .transferring : relaying.listenerOpen ? .dataPending : .idle
-            case .waitingForDataListener(_, _, let shutdownRequested):
-                shutdownRequested ? .shuttingDown : self.openDataFlows > 0 ? .transferring : .dataPending
+            case .relaying: .relaying
+            case .waitingForDataListener(_, _, let shutdownRequested): .waitingForDataListener(shutdownRequested: shutdownRequested)
             case .shuttingDown: .shuttingDown
-            case .closing, .closed, .modifying: .closing
+            case .closing, .modifying: .closing
+            case .closed: .closed
+            }
+        }
+
+        /// The line queues and listeners, read-only, while a server is connected.
+        var relaying: Relaying? {
+            switch self.state {
+            case .relaying(let relaying), .waitingForDataListener(let relaying, _, _), .shuttingDown(let relaying): relaying
+            default: nil
             }
         }
 

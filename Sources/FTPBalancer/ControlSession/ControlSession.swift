@@ -45,7 +45,9 @@ final class ControlSession {
     var tracers: [TraceSubscriber] = []
     /// Set once the session has ended: a trace that arrives later only hears that.
     var tracingEnded = false
-    var idleCheck: Scheduled<Void>?
+    var timers = Timers()
+    /// How long the server's TCP connect took: the pool hears it once the server has greeted.
+    var serverConnectLatency = TimeAmount.zero
 
     init(
         id: Int,
@@ -77,7 +79,9 @@ final class ControlSession {
         self.machine = StateMachine(
             configuration: .init(
                 greetingBeforeUser: configuration.algorithm == .perUser ? configuration.userRouting.greeting : nil,
-                controlIdle: configuration.timeouts.controlIdle.timeAmount
+                controlIdle: configuration.timeouts.controlIdle.timeAmount,
+                serverGreeting: configuration.timeouts.serverGreeting.timeAmount,
+                login: configuration.timeouts.login.timeAmount
             ),
             now: .now()
         )
@@ -156,7 +160,10 @@ final class ControlSession {
     /// A side that can take bytes again lets the other side read.
     func writabilityChanged(on side: ControlConnectionHandler.Side) {
         switch side {
-        case .client where self.clientChannel.isWritable: self.serverHandler?.resumeReading()
+        case .client where self.clientChannel.isWritable:
+            // Replies flow again: the server may answer, and the client send more commands.
+            self.serverHandler?.resumeReading()
+            self.clientHandler?.resumeReading()
         case .server where self.serverChannel?.isWritable ?? false: self.clientHandler?.resumeReading()
         default: break
         }
@@ -203,9 +210,6 @@ final class ControlSession {
         self.perform(actions)
     }
 
-    func checkIdle() {
-        self.perform(self.machine.idleCheckDue(now: .now()))
-    }
 }
 
 @available(*, unavailable)

@@ -10,6 +10,7 @@ struct SessionSummary {
         case clientClosed = "client_closed"
         case serverClosed = "server_closed"
         case idleTimeout = "idle_timeout"
+        case loginTimeout = "login_timeout"
         case noServer = "no_server"
         case shutdown = "shutdown"
     }

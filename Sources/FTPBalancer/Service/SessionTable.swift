@@ -10,12 +10,14 @@ package final class SessionTable: Sendable {
     enum Refusal: String, Equatable, Sendable {
         case serviceLimit = "service_session_limit"
         case clientLimit = "client_session_limit"
+        case unauthenticatedLimit = "unauthenticated_limit"
         case shuttingDown = "shutting_down"
 
         var reply: String {
             switch self {
             case .serviceLimit: return BalancerReply.serviceSessionLimit
             case .clientLimit: return BalancerReply.clientSessionLimit
+            case .unauthenticatedLimit: return BalancerReply.unauthenticatedLimit
             case .shuttingDown: return BalancerReply.shuttingDownNewConnection
             }
         }
@@ -25,6 +27,8 @@ package final class SessionTable: Sendable {
         var service: String
         var clientKey: ClientKey
         var session: NIOLoopBound<ControlSession>
+        /// Counted in `notLoggedIn` until the session's client logs in.
+        var loggedIn = false
     }
 
     private struct ClientKey: Hashable {
@@ -36,6 +40,13 @@ package final class SessionTable: Sendable {
         var entries: [Int: Entry] = [:]
         var perService: [String: Int] = [:]
         var perClient: [ClientKey: Int] = [:]
+        /// Sessions of each client address that have not logged in yet.
+        var notLoggedIn: [ClientKey: Int] = [:]
+
+        mutating func countLoggedIn(_ clientKey: ClientKey) {
+            self.notLoggedIn[clientKey]! -= 1
+            if self.notLoggedIn[clientKey] == 0 { self.notLoggedIn[clientKey] = nil }
+        }
         var shuttingDown = false
         /// `ftplb trace --client`: followers of every session of a client address, by address.
         var clientTracers: [String: [TraceSubscriber]] = [:]
@@ -60,9 +71,13 @@ package final class SessionTable: Sendable {
             if let limit = limits.maxSessionsPerClient, state.perClient[clientKey, default: 0] >= limit {
                 return .clientLimit
             }
+            if let limit = limits.maxUnauthenticatedPerClient, state.notLoggedIn[clientKey, default: 0] >= limit {
+                return .unauthenticatedLimit
+            }
             state.entries[session.id] = Entry(service: service, clientKey: clientKey, session: bound)
             state.perService[service, default: 0] += 1
             state.perClient[clientKey, default: 0] += 1
+            state.notLoggedIn[clientKey, default: 0] += 1
             session.tracers = state.clientTracers[clientKey.host] ?? []
             return nil
         }
@@ -120,6 +135,17 @@ package final class SessionTable: Sendable {
             if state.perService[entry.service] == 0 { state.perService[entry.service] = nil }
             state.perClient[entry.clientKey]! -= 1
             if state.perClient[entry.clientKey] == 0 { state.perClient[entry.clientKey] = nil }
+            if !entry.loggedIn { state.countLoggedIn(entry.clientKey) }
+        }
+    }
+
+    /// The session's client has logged in: it no longer counts against
+    /// `max_unauthenticated_per_client`.
+    func loggedIn(_ id: Int) {
+        self.state.withLockedValue { state in
+            guard let entry = state.entries[id], !entry.loggedIn else { return }
+            state.entries[id]?.loggedIn = true
+            state.countLoggedIn(entry.clientKey)
         }
     }
 

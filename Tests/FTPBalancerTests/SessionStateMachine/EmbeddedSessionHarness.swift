@@ -11,12 +11,18 @@ final class EmbeddedSessionHarness {
     let loop = EmbeddedEventLoop()
     let client: EmbeddedChannel
     let service: VirtualService
-    let registry = SessionTable()
+    let registry: SessionTable
     let connector: EmbeddedServerConnector
     let dataPath = InMemoryDataPath()
     let session: ControlSession
 
-    init(algorithm: BalancingAlgorithm = .roundRobin) throws {
+    init(
+        algorithm: BalancingAlgorithm = .roundRobin,
+        servers: [String] = ["10.0.0.5"],
+        limits: SessionLimitConfiguration = SessionLimitConfiguration(),
+        registry: SessionTable = SessionTable()
+    ) throws {
+        self.registry = registry
         self.client = EmbeddedChannel(loop: self.loop)
         self.client.localAddress = try SocketAddress(ipAddress: "198.51.100.1", port: 21)
         try self.client.connect(to: SocketAddress(ipAddress: "192.0.2.10", port: 40001)).wait()
@@ -25,9 +31,10 @@ final class EmbeddedSessionHarness {
             listen: Endpoint(host: "198.51.100.1", port: 21),
             advertisedAddress: "198.51.100.1",
             passivePorts: 40000...40009,
-            servers: [ServerConfiguration(name: "one", address: Endpoint(host: "10.0.0.5", port: 21))]
+            servers: servers.enumerated().map { ServerConfiguration(name: "s\($0.offset)", address: Endpoint(host: $0.element, port: 21)) }
         )
         configuration.algorithm = algorithm
+        configuration.limits = limits
         let logger = Logger(label: "test")
         self.service = VirtualService(
             configuration: configuration,
@@ -46,9 +53,12 @@ final class EmbeddedSessionHarness {
             serverConnector: self.connector,
             logger: logger
         )
-        _ = self.registry.admit(self.session, limits: configuration.limits)
-        try self.session.start()
+        self.refusal = self.registry.admit(self.session, limits: configuration.limits)
+        if self.refusal == nil { try self.session.start() }
     }
+
+    /// Why the session table turned the session away, if it did (then it never started).
+    private(set) var refusal: SessionTable.Refusal?
 
     var server: EmbeddedChannel? { self.connector.channels.last }
 
@@ -80,6 +90,11 @@ final class EmbeddedSessionHarness {
 
     var activeSessionsOnTheServer: Int {
         self.service.pool.snapshot(now: .now()).servers.first?.activeSessions ?? -1
+    }
+
+    /// Where each connect went, in order.
+    var serversConnected: [String] {
+        self.connector.channels.compactMap { $0.remoteAddress?.ipAddress }
     }
 }
 

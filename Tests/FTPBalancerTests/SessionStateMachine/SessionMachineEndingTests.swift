@@ -108,12 +108,12 @@ import Testing
         script.now = Script.start + .minutes(4)
         _ = script.client("NOOP")
         script.now = Script.start + .minutes(10)
-        #expect(script.machine.idleCheckDue(now: script.now) == [.scheduleIdleCheck(after: .minutes(4))])
+        #expect(script.machine.timerFired(.idle, now: script.now) == [.scheduleTimer(.idle, after: .minutes(4))])
         #expect(
-            script.machine.idleCheckDue(now: Script.start + .minutes(14))
+            script.machine.timerFired(.idle, now: Script.start + .minutes(14))
                 == [.end(reply: BalancerReply.idleTimeout, reason: .idleTimeout)]
         )
-        #expect(script.machine.idleCheckDue(now: Script.start + .minutes(30)) == [])
+        #expect(script.machine.timerFired(.idle, now: Script.start + .minutes(30)) == [])
     }
 
     @Test func aControlConnectionIsNotIdleWhileItsTransferMoves() {
@@ -121,22 +121,22 @@ import Testing
         _ = script.client("RETR file")
         script.machine.dataFlowStarted(now: script.now)
         #expect(script.machine.phase == .transferring)
-        #expect(script.machine.idleCheckDue(now: Script.start + .minutes(25)) == [.scheduleIdleCheck(after: Script.controlIdle)])
+        #expect(script.machine.timerFired(.idle, now: Script.start + .minutes(25)) == [.scheduleTimer(.idle, after: Script.controlIdle)])
         #expect(script.machine.dataFlowEnded(now: Script.start + .minutes(25)) == [])
-        #expect(script.machine.idleCheckDue(now: Script.start + .minutes(30)) == [.scheduleIdleCheck(after: .minutes(5))])
+        #expect(script.machine.timerFired(.idle, now: Script.start + .minutes(30)) == [.scheduleTimer(.idle, after: .minutes(5))])
     }
 
     @Test func aControlConnectionIsNotIdleWhileAListenerOpens() {
         var script = Script.relaying()
         _ = script.client("PASV")
         _ = script.server("227 Entering Passive Mode (10,0,0,5,4,1).")
-        #expect(script.machine.idleCheckDue(now: Script.start + .minutes(11)) == [.scheduleIdleCheck(after: Script.controlIdle)])
+        #expect(script.machine.timerFired(.idle, now: Script.start + .minutes(11)) == [.scheduleTimer(.idle, after: Script.controlIdle)])
     }
 
     @Test func aGreetedPerUserSessionTimesOutLikeAnyOther() {
         var script = SessionMachineScript(greetingBeforeUser: "Ready.")
         #expect(
-            script.machine.idleCheckDue(now: Script.start + .minutes(10))
+            script.machine.timerFired(.idle, now: Script.start + .minutes(10))
                 == [.end(reply: BalancerReply.idleTimeout, reason: .idleTimeout)]
         )
         #expect(script.client("USER alice") == [])

@@ -11,6 +11,9 @@ typealias Action = ControlSession.StateMachine.Action
 /// 10.0.0.5.
 struct SessionMachineScript {
     static let controlIdle = TimeAmount.minutes(10)
+    static let serverGreeting = TimeAmount.seconds(10)
+    static let login = TimeAmount.seconds(60)
+    static let greetingTimer = Action.scheduleTimer(.greeting, after: Self.serverGreeting)
     static let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
 
     var machine: Machine
@@ -18,7 +21,12 @@ struct SessionMachineScript {
 
     init(greetingBeforeUser: String? = nil) {
         self.machine = Machine(
-            configuration: .init(greetingBeforeUser: greetingBeforeUser, controlIdle: Self.controlIdle),
+            configuration: .init(
+                greetingBeforeUser: greetingBeforeUser,
+                controlIdle: Self.controlIdle,
+                serverGreeting: Self.serverGreeting,
+                login: Self.login
+            ),
             now: Self.start
         )
     }
@@ -49,6 +57,14 @@ struct SessionMachineScript {
     /// The client's command and its relay, as the machine reports a command passed through.
     static func relayed(_ text: String, repliesAhead: Int = 0) -> [Action] {
         [.command(command(text)), .relayCommand(command(text), rewritten: false, repliesAhead: repliesAhead)]
+    }
+
+    /// The timers every session starts with.
+    static let startTimers: [Action] = [.scheduleTimer(.idle, after: Self.controlIdle), .scheduleTimer(.login, after: Self.login)]
+
+    /// The server's greeting, relayed: what waited for it may go on.
+    static func greeting(_ text: String) -> [Action] {
+        [.serverReply(ByteBuffer(string: text), answersCommand: true), .serverGreeted, .relayReply(ByteBuffer(string: text), rewritten: false)]
     }
 
     /// A completion or preliminary reply of the server, relayed unchanged.
