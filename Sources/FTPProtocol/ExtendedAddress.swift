@@ -35,7 +35,7 @@ package struct ExtendedAddress: Equatable, Sendable {
         let host = String(fields[2])
         switch networkProtocol {
         case .ipv4:
-            guard IPAddress.parseIPv4(host, allowingLeadingZeros: true) != nil else {
+            guard HostPortAddress.octets(ofIPv4: host) != nil else {
                 throw FTPProtocolError(.malformedExtendedAddress, input: text)
             }
         case .ipv6:

@@ -40,7 +40,10 @@ package struct IPAddress: Hashable, Sendable, CustomStringConvertible {
             self.init(canonicalBytes: withUnsafeBytes(of: v4.address.sin_addr) { Array($0) }, v6Text: nil)
         case .v6(let v6):
             // The kernel's own text (inet_ntop's) is canonical already: no second formatting.
-            self.init(canonicalBytes: withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }, v6Text: address.ipAddress)
+            self.init(
+                canonicalBytes: withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) },
+                v6Text: address.ipAddress
+            )
         default:
             return nil
         }

@@ -208,7 +208,9 @@ enum ProtocolFuzzHarness {
                 precondition(try! ExtendedPassiveReply.port(inReplyText: "(|||\(port)|)") == port, "229 round trip")
             }
         }
-        _ = IPAddress.canonical(String(argument))
+        if let address = IPAddress(zoned: String(argument)) {
+            precondition(IPAddress(address.canonical) == address.unmapped, "canonical address round trip")
+        }
     }
 
     /// Raw bytes as addresses, so that writers see every value and not only what parses.

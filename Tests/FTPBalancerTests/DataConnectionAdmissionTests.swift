@@ -19,7 +19,13 @@ struct DataConnectionAdmissionTests {
     }
 
     static func secondOnPassivePort(_ peer: String) -> Admission.Report {
-        .log(Admission.Message(level: .notice, text: "refused a second connection to a passive port", metadata: ["ftp.peer": peer]))
+        .log(
+            Admission.Message(
+                level: .notice,
+                text: "refused a second connection to a passive port",
+                metadata: ["ftp.peer": peer]
+            )
+        )
     }
 
     static func onActiveListener(_ peer: String, expected: String) -> Admission.Report {
@@ -48,14 +54,23 @@ struct DataConnectionAdmissionTests {
         #expect(!admission.admitted)
         #expect(admission.decide(peer: "192.0.2.7") == .admit)
         #expect(admission.admitted)
-        #expect(admission.decide(peer: "192.0.2.7") == Self.refused(.secondConnection, peer: "192.0.2.7", Self.secondOnPassivePort("192.0.2.7")))
-        #expect(admission.decide(peer: "192.0.2.8") == Self.refused(.secondConnection, peer: "192.0.2.8", Self.secondOnPassivePort("192.0.2.8")))
+        #expect(
+            admission.decide(peer: "192.0.2.7")
+                == Self.refused(.secondConnection, peer: "192.0.2.7", Self.secondOnPassivePort("192.0.2.7"))
+        )
+        #expect(
+            admission.decide(peer: "192.0.2.8")
+                == Self.refused(.secondConnection, peer: "192.0.2.8", Self.secondOnPassivePort("192.0.2.8"))
+        )
     }
 
     @Test("A stranger on a passive port is refused as misrouted and the client is still admitted after it.")
     func strangerOnPassivePortIsMisrouted() {
         var admission = Admission(.passive(port: 30001), expectedPeer: "192.0.2.7")
-        #expect(admission.decide(peer: "198.51.100.1") == Self.refused(.otherPeer, peer: "198.51.100.1", .misrouted(port: 30001)))
+        #expect(
+            admission.decide(peer: "198.51.100.1")
+                == Self.refused(.otherPeer, peer: "198.51.100.1", .misrouted(port: 30001))
+        )
         #expect(admission.decide(peer: "?") == Self.refused(.otherPeer, peer: "?", .misrouted(port: 30001)))
         #expect(!admission.admitted)
         #expect(admission.decide(peer: "192.0.2.7") == .admit)
@@ -64,7 +79,10 @@ struct DataConnectionAdmissionTests {
     @Test("Peers are compared by their canonical text: an IPv6 form of the client is another peer.")
     func peersAreComparedAsGiven() {
         var admission = Admission(.passive(port: 30001), expectedPeer: "192.0.2.7")
-        #expect(admission.decide(peer: "::ffff:192.0.2.7") == Self.refused(.otherPeer, peer: "::ffff:192.0.2.7", .misrouted(port: 30001)))
+        #expect(
+            admission.decide(peer: "::ffff:192.0.2.7")
+                == Self.refused(.otherPeer, peer: "::ffff:192.0.2.7", .misrouted(port: 30001))
+        )
         var v6 = Admission(.passive(port: 30001), expectedPeer: "2001:db8::7")
         #expect(v6.decide(peer: "2001:db8::7") == .admit)
     }
@@ -86,7 +104,9 @@ struct DataConnectionAdmissionTests {
         #expect(admission.decide(peer: "10.0.2.11", open: false) == Self.refused(.closed, peer: "10.0.2.11", closed))
         #expect(!admission.admitted)
         let stranger = Self.onActiveListener("10.0.2.12", expected: "10.0.2.11")
-        #expect(admission.decide(peer: "10.0.2.12", open: false) == Self.refused(.otherPeer, peer: "10.0.2.12", stranger))
+        #expect(
+            admission.decide(peer: "10.0.2.12", open: false) == Self.refused(.otherPeer, peer: "10.0.2.12", stranger)
+        )
         #expect(admission.decide(peer: "10.0.2.11") == .admit)
     }
 

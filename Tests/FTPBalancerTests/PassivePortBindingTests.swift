@@ -54,7 +54,10 @@ struct PassivePortBindingTests {
         let ports = Ports([30000])
         #expect(binding.next(allocate: ports.allocate) == .bind(port: 30000))
         #expect(binding.bindFailed(port: 30000, error: Self.busy) == true)
-        #expect(binding.next(allocate: ports.allocate) == .fail(DataPathError(code: .passivePortsExhausted, detail: "all 2 passive ports are in use")))
+        #expect(
+            binding.next(allocate: ports.allocate)
+                == .fail(DataPathError(code: .passivePortsExhausted, detail: "all 2 passive ports are in use"))
+        )
     }
 
     @Test("After 16 ports that cannot be bound it gives up with the last one's error, taking no 17th port.")
@@ -90,7 +93,12 @@ struct PassivePortBindingTests {
         }
         #expect(
             binding.next(allocate: ports.allocate)
-                == .fail(DataPathError(code: .bindFailed, detail: "address [2001:db8::1]:30015 is not an address of this host"))
+                == .fail(
+                    DataPathError(
+                        code: .bindFailed,
+                        detail: "address [2001:db8::1]:30015 is not an address of this host"
+                    )
+                )
         )
     }
 }

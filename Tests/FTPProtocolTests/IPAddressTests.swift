@@ -14,7 +14,10 @@ struct IPAddressTests {
         #expect(address.canonical == "192.0.2.7")
     }
 
-    @Test("Leading zeros are refused unless asked for, where they read as decimal.", arguments: ["010.0.0.1", "10.0.0.01", "00.1.2.3"])
+    @Test(
+        "Leading zeros are refused unless asked for, where they read as decimal.",
+        arguments: ["010.0.0.1", "10.0.0.01", "00.1.2.3"]
+    )
     func leadingZerosOnlyWhenAskedFor(_ text: String) throws {
         #expect(IPAddress(text) == nil)
         #expect(IPAddress.parseIPv4(text) == nil)
@@ -29,7 +32,10 @@ struct IPAddressTests {
 
     @Test(
         "Neither parser takes what is not an address.",
-        arguments: ["", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1..2.3", "a.b.c.d", "1.2.3.4 ", " 1.2.3.4", "0001.1.1.1", "host.example", "::1%lo", "fe80::1%eth0", "1::2::3", "::g", "1.2.3.4\u{0}::1"]
+        arguments: [
+            "", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1..2.3", "a.b.c.d", "1.2.3.4 ", " 1.2.3.4", "0001.1.1.1",
+            "host.example", "::1%lo", "fe80::1%eth0", "1::2::3", "::g", "1.2.3.4\u{0}::1",
+        ]
     )
     func somethingElseIsNotAnAddress(_ text: String) {
         #expect(IPAddress(text) == nil)
@@ -74,7 +80,9 @@ struct IPAddressTests {
 
     @Test(
         "A socket address gives the same canonical text as its literal.",
-        arguments: ["::ffff:10.0.0.1", "2001:DB8:0:0::7", "10.0.0.1", "::1", "::", "0.0.0.0", "::ffff:0:1", "::1.2.3.4"]
+        arguments: [
+            "::ffff:10.0.0.1", "2001:DB8:0:0::7", "10.0.0.1", "::1", "::", "0.0.0.0", "::ffff:0:1", "::1.2.3.4",
+        ]
     )
     func aSocketAddressGivesTheCanonicalText(_ literal: String) throws {
         let socket = try SocketAddress(ipAddress: literal, port: 2121)

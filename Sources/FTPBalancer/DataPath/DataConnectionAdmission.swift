@@ -82,19 +82,29 @@ struct DataConnectionAdmission: Sendable {
         switch self.listener {
         case .passive(let port):
             guard reason != .otherPeer else { return .misrouted(port: port) }
-            return .log(Message(level: .notice, text: "refused a second connection to a passive port", metadata: ["ftp.peer": peer]))
+            return .log(
+                Message(
+                    level: .notice,
+                    text: "refused a second connection to a passive port",
+                    metadata: ["ftp.peer": peer]
+                )
+            )
         case .active:
-            return .log(Message(
-                level: .warning,
-                text: "refused a connection to an active-mode listener",
-                metadata: ["ftp.peer": peer, "ftp.expected": self.expectedPeer]
-            ))
+            return .log(
+                Message(
+                    level: .warning,
+                    text: "refused a connection to an active-mode listener",
+                    metadata: ["ftp.peer": peer, "ftp.expected": self.expectedPeer]
+                )
+            )
         case .translatedPassive(let port):
-            return .log(Message(
-                level: .warning,
-                text: "refused a passive data connection from an address other than the client's, or a second one",
-                metadata: ["ftp.peer": peer, "ftp.port": "\(port)"]
-            ))
+            return .log(
+                Message(
+                    level: .warning,
+                    text: "refused a passive data connection from an address other than the client's, or a second one",
+                    metadata: ["ftp.peer": peer, "ftp.port": "\(port)"]
+                )
+            )
         }
     }
 }

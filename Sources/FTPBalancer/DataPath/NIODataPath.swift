@@ -159,4 +159,3 @@ package struct NIODataPath: DataPath {
             .childChannelOption(.writeBufferWaterMark, value: NIODataRelay.waterMark)
     }
 }
-

@@ -39,7 +39,9 @@ struct PassivePortBinding {
             return .fail(lastFailure)
         }
         guard let port = allocate() else {
-            return .fail(DataPathError(code: .passivePortsExhausted, detail: "all \(self.rangeCount) passive ports are in use"))
+            return .fail(
+                DataPathError(code: .passivePortsExhausted, detail: "all \(self.rangeCount) passive ports are in use")
+            )
         }
         self.tried += 1
         return .bind(port: port)
@@ -48,7 +50,10 @@ struct PassivePortBinding {
     /// Binding `port` failed with `error` (the caller has given the port back). True when
     /// another port will be tried; otherwise `next` fails with this error.
     mutating func bindFailed(port: Int, error: any Error) -> Bool {
-        self.lastFailure = DataPathError(code: .bindFailed, detail: OperatorText.describe(error, host: self.host, port: port))
+        self.lastFailure = DataPathError(
+            code: .bindFailed,
+            detail: OperatorText.describe(error, host: self.host, port: port)
+        )
         return self.tried < Self.attempts
     }
 
