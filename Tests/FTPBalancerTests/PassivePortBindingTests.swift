@@ -11,6 +11,10 @@ import Glibc
 struct PassivePortBindingTests {
     static let busy = IOError(errnoCode: EADDRINUSE, reason: "bind")
 
+    static func full(_ size: Int) -> PassivePortBinding.Step {
+        .fail(DataPathError(code: .passivePortsExhausted, detail: "all \(size) passive ports are in use"))
+    }
+
     /// An allocator's answers, one per call, and how many calls were made.
     final class Ports {
         var answers: [Int?]
@@ -33,10 +37,7 @@ struct PassivePortBindingTests {
     func aFullRangeFailsAtOnce() {
         var binding = PassivePortBinding(host: "127.0.0.1", rangeCount: 10)
         let ports = Ports([])
-        #expect(
-            binding.next(allocate: ports.allocate)
-                == .fail(DataPathError(code: .passivePortsExhausted, detail: "all 10 passive ports are in use"))
-        )
+        #expect(binding.next(allocate: ports.allocate) == Self.full(10))
     }
 
     @Test("A busy port is given up for the allocator's next one.")
@@ -54,10 +55,7 @@ struct PassivePortBindingTests {
         let ports = Ports([30000])
         #expect(binding.next(allocate: ports.allocate) == .bind(port: 30000))
         #expect(binding.bindFailed(port: 30000, error: Self.busy) == true)
-        #expect(
-            binding.next(allocate: ports.allocate)
-                == .fail(DataPathError(code: .passivePortsExhausted, detail: "all 2 passive ports are in use"))
-        )
+        #expect(binding.next(allocate: ports.allocate) == Self.full(2))
     }
 
     @Test("After 16 ports that cannot be bound it gives up with the last one's error, taking no 17th port.")
