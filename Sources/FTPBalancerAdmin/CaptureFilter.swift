@@ -1,3 +1,5 @@
+import FTPProtocol
+
 /// The tcpdump (pcap-filter) expression that captures one control session on both sides of the
 /// balancer: its two control connections and its data connections, also those that start after
 /// the filter is printed. Built from what the admin API tells of the session and its virtual
@@ -28,7 +30,9 @@ package struct CaptureFilter: Equatable, Sendable {
         package var port: Int
 
         package init(host: String, port: Int) {
-            self.host = CaptureFilter.canonical(host)
+            // As on the wire: an IPv4-mapped address (a v4 client of a `::` listener) is IPv4
+            // in the packets, and tcpdump takes no `%zone`.
+            self.host = IPAddress.canonical(host)
             self.port = port
         }
 
@@ -77,7 +81,7 @@ package struct CaptureFilter: Equatable, Sendable {
         ) {
             self.client = client
             self.listener = listener
-            self.advertised = CaptureFilter.canonical(advertised)
+            self.advertised = IPAddress.canonical(advertised)
             self.passivePorts = passivePorts
             self.activeSourcePort = activeSourcePort
             self.clientAddressMode = clientAddressMode
@@ -158,17 +162,5 @@ package struct CaptureFilter: Equatable, Sendable {
 
     static func text(_ endpoint: HostPort) -> String {
         endpoint.host.contains(":") ? "[\(endpoint.host)]:\(endpoint.port)" : "\(endpoint.host):\(endpoint.port)"
-    }
-
-    /// The address as it is on the wire: an IPv4-mapped IPv6 address (a v4 client of a `::`
-    /// listener) is IPv4 in the packets, and tcpdump takes no `%zone`.
-    static func canonical(_ address: String) -> String {
-        var address = Substring(address)
-        if let percent = address.firstIndex(of: "%") { address = address[..<percent] }
-        let lowered = address.lowercased()
-        if lowered.hasPrefix("::ffff:"), lowered.dropFirst(7).contains("."), !lowered.dropFirst(7).contains(":") {
-            return String(lowered.dropFirst(7))
-        }
-        return address.contains(":") ? lowered : String(address)
     }
 }

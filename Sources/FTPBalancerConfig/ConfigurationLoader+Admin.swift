@@ -1,3 +1,5 @@
+import FTPProtocol
+
 extension ConfigurationLoader {
     static let adminKeys = ["listen", "token"]
 

@@ -1,3 +1,5 @@
+import FTPProtocol
+
 extension ConfigurationLoader {
     /// `ftplb run`'s quick-form flags that have no place in `quick(...)`'s virtual service:
     /// `--shutdown-grace` (as `shutdown_grace`) and `--admin` (as `admin.listen`; loopback or

@@ -1,3 +1,5 @@
+import FTPProtocol
+
 /// The checks that look at more than one value: advertised addresses, address families,
 /// duplicates within a pool, the pool settings that depend on each other and clashes between
 /// virtual services. Both the YAML file and the

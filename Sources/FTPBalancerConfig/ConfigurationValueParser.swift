@@ -1,3 +1,5 @@
+import FTPProtocol
+
 /// Why a single value was refused. It does not know where the value came from: the YAML walker
 /// or the quick-form builder adds that when it turns this into a `ConfigurationError`.
 struct ValueProblem: Error {

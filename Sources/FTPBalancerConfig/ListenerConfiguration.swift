@@ -26,7 +26,7 @@ extension VirtualServiceConfiguration {
     package func advertisedAddress(forLocalHost localHost: String, port: Int) -> String {
         let isIPv6 = localHost.contains(":")
         let listeners = self.listeners.filter { $0.endpoint.port == port }
-        let exact = listeners.first { ControlSessionStateMachine.canonical($0.endpoint.host) == localHost }
+        let exact = listeners.first { IPAddress.canonical($0.endpoint.host) == localHost }
         let sameFamily = listeners.first { $0.advertisedAddress.contains(":") == isIPv6 }
         return (exact ?? sameFamily ?? listeners.first)?.advertisedAddress ?? self.advertisedAddress
     }

@@ -49,7 +49,7 @@ extension ControlSessionStateMachine {
         answering: PassiveKind? = nil
     ) -> FTPCommand {
         self.expectations.append(.serverActive(answering: answering))
-        if kind == .port, let octets = HostPortAddress.octets(ofIPv4: host) {
+        if kind == .port, let octets = IPAddress(host)?.ipv4Octets {
             return FTPCommand(verb: "PORT", argument: HostPortAddress(octets: octets, port: UInt16(port)).text)
         }
         let family: ExtendedAddress.NetworkProtocol = host.contains(":") ? .ipv6 : .ipv4

@@ -197,7 +197,7 @@ extension ControlSessionStateMachine {
         case .epsv:
             return "229 Entering Extended Passive Mode (|||\(port)|)"
         case .pasv:
-            let octets = HostPortAddress.octets(ofIPv4: self.addresses.advertised) ?? [0, 0, 0, 0]
+            let octets = IPAddress(self.addresses.advertised)?.ipv4Octets ?? [0, 0, 0, 0]
             return "227 Entering Passive Mode (\(HostPortAddress(octets: octets, port: UInt16(port)).text))."
         }
     }
@@ -224,7 +224,7 @@ extension ControlSessionStateMachine {
     }
 
     private mutating func active(_ kind: ActiveKind, host: String, port: Int) -> OnClientCommand {
-        guard Self.canonical(host) == self.addresses.client else {
+        guard IPAddress.canonical(host) == self.addresses.client else {
             return .refuse("504 \(kind == .port ? "PORT" : "EPRT") refused: the address must be your own.", .bounceAddress)
         }
         guard port >= 1024 else {
@@ -233,21 +233,13 @@ extension ControlSessionStateMachine {
         return self.routeActive(ActiveRequest(kind: kind, clientHost: self.addresses.client, clientPort: port))
     }
 
-    /// The canonical text of an IP literal, without an IPv4-mapped IPv6 prefix.
-    package static func canonical(_ host: String) -> String {
-        guard let address = try? SocketAddress(ipAddress: host, port: 0) else { return host }
-        return Self.canonical(address) ?? host
-    }
+    /// `IPAddress.canonical(_:)`.
+    // Forwarder until the control session moves to IPAddress.canonical; remove then.
+    package static func canonical(_ host: String) -> String { IPAddress.canonical(host) }
 
-    /// The canonical text of an address the kernel gave: its own text (inet_ntop's, canonical
-    /// already) without parsing it again, an IPv4-mapped IPv6 address written as IPv4.
-    package static func canonical(_ address: SocketAddress) -> String? {
-        guard let text = address.ipAddress else { return nil }
-        if text.hasPrefix("::ffff:"), HostPortAddress.octets(ofIPv4: String(text.dropFirst(7))) != nil {
-            return String(text.dropFirst(7))
-        }
-        return text
-    }
+    /// `IPAddress.canonical(_:)`.
+    // Forwarder until the control session moves to IPAddress.canonical; remove then.
+    package static func canonical(_ address: SocketAddress) -> String? { IPAddress.canonical(address) }
 }
 
 extension ControlSessionStateMachine {

@@ -47,18 +47,10 @@ package struct HostPortAddress: Equatable, Sendable {
         (self.octets + [UInt8(self.port >> 8), UInt8(self.port & 0xff)]).map(String.init).joined(separator: ",")
     }
 
-    /// The octets of a dotted-quad IPv4 literal, or nil.
+    /// The octets of a dotted quad as the wire forms write it (EPRT's `|1|h.h.h.h|p|`): each
+    /// number in decimal, as PORT's fields are, leading zeros allowed; nil for anything else.
     package static func octets(ofIPv4 host: String) -> [UInt8]? {
-        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
-        var octets: [UInt8] = []
-        for part in parts {
-            guard (1...3).contains(part.count), part.allSatisfy(\.isASCIIDigit), let octet = UInt8(part) else {
-                return nil
-            }
-            octets.append(octet)
-        }
-        return octets
+        IPAddress.parseIPv4(host, allowingLeadingZeros: true)
     }
 }
 

@@ -85,14 +85,9 @@ package enum ProxyProtocolHeader {
         return nil
     }
 
+    /// An IPv4-mapped address goes as IPv4, as the kernel would have sent it from a v4 socket.
     private static func ipEndpoint(_ address: SocketAddress) -> (host: String, port: Int, bytes: [UInt8])? {
-        guard let port = address.port, let text = address.ipAddress else { return nil }
-        let host = ControlSessionStateMachine.canonical(text)
-        if let octets = HostPortAddress.octets(ofIPv4: host) {
-            return (host, port, octets)
-        }
-        guard case .v6(let v6) = address else { return nil }
-        let bytes = withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
-        return (host, port, bytes)
+        guard let port = address.port, let ip = IPAddress(address)?.unmapped else { return nil }
+        return (ip.text, port, ip.bytes)
     }
 }

@@ -208,7 +208,9 @@ enum ProtocolFuzzHarness {
                 precondition(try! ExtendedPassiveReply.port(inReplyText: "(|||\(port)|)") == port, "229 round trip")
             }
         }
-        _ = ControlSessionStateMachine.canonical(String(argument))
+        if let address = IPAddress(zoned: String(argument)) {
+            precondition(IPAddress(address.canonical) == address.unmapped, "canonical address round trip")
+        }
     }
 
     /// Raw bytes as addresses, so that writers see every value and not only what parses.
@@ -221,7 +223,7 @@ enum ProtocolFuzzHarness {
         precondition(try! HostPortAddress(parsing: address.text) == address, "PORT round trip")
         let extended = ExtendedAddress(networkProtocol: .ipv4, host: address.host, port: port)
         precondition(try! ExtendedAddress(parsing: extended.text) == extended, "EPRT round trip")
-        precondition(HostPortAddress.octets(ofIPv4: address.host) == octets)
+        precondition(IPAddress(address.host)?.ipv4Octets == octets)
     }
 
     private static func isASCIILetter(_ byte: UInt8) -> Bool {

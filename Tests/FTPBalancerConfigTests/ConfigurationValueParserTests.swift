@@ -1,3 +1,4 @@
+import FTPProtocol
 import Testing
 
 @testable import FTPBalancerConfig

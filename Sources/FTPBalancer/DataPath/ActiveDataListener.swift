@@ -18,11 +18,12 @@ final class ActiveDataListener: DataListener {
     private var listener: Channel?
     private var clientSide: Channel?
     private var timeout: Scheduled<Void>?
-    private var accepted = false
+    private var admission: DataConnectionAdmission
 
     init(request: ActiveDataRequest, observer: any DataFlowObserver, logger: Logger) {
         self.request = request
         self.logger = logger
+        self.admission = DataConnectionAdmission(.active, expectedPeer: request.serverHost)
         self.flow = NIODataRelay(mode: request.mode, idleTimeout: request.idleTimeout, observer: observer)
     }
 
@@ -62,7 +63,7 @@ final class ActiveDataListener: DataListener {
     /// Closes the listener and, if the server never connected, the connection to the client.
     func close() {
         self.closeListener()
-        if !self.accepted {
+        if !self.admission.admitted {
             self.clientSide?.close(promise: nil)
             self.clientSide = nil
         }
@@ -77,15 +78,12 @@ final class ActiveDataListener: DataListener {
 
     /// The child-channel initializer: a failed future makes NIO close the connection.
     func accept(_ channel: Channel) -> EventLoopFuture<Void> {
-        let peer = channel.remoteAddress?.ipAddress.map(ControlSessionStateMachine.canonical) ?? "?"
-        guard !self.accepted, peer == self.request.serverHost, let clientSide = self.clientSide else {
-            self.logger.warning(
-                "refused a connection to an active-mode listener",
-                metadata: ["ftp.peer": "\(peer)", "ftp.expected": "\(self.request.serverHost)"]
-            )
+        let peer = channel.remoteAddress.flatMap(IPAddress.canonical) ?? "?"
+        guard self.admission.admits(peer: peer, open: self.clientSide != nil, logger: self.logger),
+            let clientSide = self.clientSide
+        else {
             return channel.eventLoop.makeFailedFuture(ChannelError.inappropriateOperationForState)
         }
-        self.accepted = true
         do {
             try self.flow.addServerSide(to: channel)
         } catch {

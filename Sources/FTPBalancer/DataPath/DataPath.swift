@@ -121,8 +121,8 @@ extension DataPath {
 }
 
 /// Why a data connection could not be prepared.
-package struct DataPathError: Error, Sendable, CustomStringConvertible {
-    package enum Code: Sendable {
+package struct DataPathError: Error, Equatable, Sendable, CustomStringConvertible {
+    package enum Code: Equatable, Sendable {
         case passivePortsExhausted
         case bindFailed
         /// Active mode: the address and port the client named could not be connected to.
@@ -139,10 +139,5 @@ package struct DataPathError: Error, Sendable, CustomStringConvertible {
         case .bindFailed: return "cannot open a data listener: \(self.detail)"
         case .clientUnreachable: return "cannot connect to the client: \(self.detail)"
         }
-    }
-
-    /// Every port of the range is held by a session: both data paths refuse PASV/EPSV alike.
-    static func exhausted(_ ports: PassivePortAllocator) -> DataPathError {
-        DataPathError(code: .passivePortsExhausted, detail: "all \(ports.range.count) passive ports are in use")
     }
 }

@@ -5,9 +5,6 @@ import NIOPosix
 /// The data path on SwiftNIO channels: listeners from ServerBootstrap, connections from
 /// ClientBootstrap, bytes moved by `DataRelayHandler`.
 package struct NIODataPath: DataPath {
-    /// Ports of the passive range tried before giving up, when another process holds some.
-    private static let bindAttempts = 16
-
     package init() {}
 
     package func openPassive(
@@ -34,9 +31,9 @@ package struct NIODataPath: DataPath {
         .nonisolated()
     }
 
-    /// Binds a listener at a free port of the passive range on `host`, trying up to
-    /// `bindAttempts` ports when other processes hold some. `make` builds what accepts on each
-    /// port tried; the port goes back to the range when the listener closes.
+    /// Binds a listener at a free port of the passive range on `host`, retrying as
+    /// `PassivePortBinding` says. `make` builds what accepts on each port tried; the port goes
+    /// back to the range when the listener closes.
     static func bindPassivePort<Acceptor: AnyObject>(
         host: String,
         ports: PassivePortAllocator,
@@ -48,81 +45,43 @@ package struct NIODataPath: DataPath {
         accept: @escaping (Acceptor, Channel) -> EventLoopFuture<Void>
     ) -> EventLoopFuture<(channel: Channel, acceptor: Acceptor)> {
         let promise = eventLoop.makePromise(of: (channel: Channel, acceptor: Acceptor).self)
-        Self.bindPassivePort(
-            host: host,
-            ports: ports,
-            client: client,
-            freebind: freebind,
-            on: eventLoop,
-            logger: logger,
-            attemptsLeft: Self.bindAttempts,
-            make: make,
-            accept: accept,
-            promise: promise
-        )
-        return promise.futureResult
-    }
-
-    private static func bindPassivePort<Acceptor: AnyObject>(
-        host: String,
-        ports: PassivePortAllocator,
-        client: String,
-        freebind: Bool,
-        on eventLoop: any EventLoop,
-        logger: Logger,
-        attemptsLeft: Int,
-        make: @escaping (Int) -> Acceptor,
-        accept: @escaping (Acceptor, Channel) -> EventLoopFuture<Void>,
-        promise: EventLoopPromise<(channel: Channel, acceptor: Acceptor)>
-    ) {
-        guard let port = ports.allocate(for: client) else {
-            promise.fail(DataPathError.exhausted(ports))
-            return
-        }
-        let acceptor = make(port)
-        let bound = NIOLoopBound((acceptor, accept), eventLoop: eventLoop)
-        var bootstrap = Self.listenerBootstrap(on: eventLoop)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-        if freebind, let option = FreebindSocket.option(forHost: host) {
-            bootstrap = bootstrap.serverChannelOption(option, value: 1)
-        }
-        bootstrap
-            .childChannelInitializer { channel in
-                bound.value.1(bound.value.0, channel)
+        // One bind after another on this event loop, as long as the binding says.
+        func attempt(_ binding: PassivePortBinding) {
+            var binding = binding
+            let port: Int
+            switch binding.next(allocate: { ports.allocate(for: client) }) {
+            case .fail(let error):
+                return promise.fail(error)
+            case .bind(let allocated):
+                port = allocated
             }
-            .bind(host: host, port: port)
-            .assumeIsolated()
-            .whenComplete { result in
-                switch result {
-                case .success(let channel):
-                    channel.closeFuture.whenComplete { _ in ports.release(port) }
-                    promise.assumeIsolated().succeed((channel, acceptor))
-                case .failure(let error):
-                    ports.release(port)
-                    guard attemptsLeft > 1 else {
-                        promise.fail(
-                            DataPathError(code: .bindFailed, detail: OperatorText.describe(error, host: host, port: port))
-                        )
-                        return
-                    }
-                    logger.debug(
-                        "passive port busy, trying another",
-                        metadata: ["ftp.port": "\(port)", "ftp.error": "\(OperatorText.describe(error))"]
-                    )
-                    Self.bindPassivePort(
-                        host: host,
-                        ports: ports,
-                        client: client,
-                        freebind: freebind,
-                        on: eventLoop,
-                        logger: logger,
-                        attemptsLeft: attemptsLeft - 1,
-                        make: make,
-                        accept: accept,
-                        promise: promise
-                    )
+            let acceptor = make(port)
+            let bound = NIOLoopBound((acceptor, accept), eventLoop: eventLoop)
+            var bootstrap = Self.listenerBootstrap(on: eventLoop)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            if freebind, let option = FreebindSocket.option(forHost: host) {
+                bootstrap = bootstrap.serverChannelOption(option, value: 1)
+            }
+            bootstrap
+                .childChannelInitializer { channel in
+                    bound.value.1(bound.value.0, channel)
                 }
-            }
+                .bind(host: host, port: port)
+                .assumeIsolated()
+                .whenComplete { result in
+                    switch result {
+                    case .success(let channel):
+                        channel.closeFuture.whenComplete { _ in ports.release(port) }
+                        promise.assumeIsolated().succeed((channel, acceptor))
+                    case .failure(let error):
+                        ports.release(port)
+                        binding.bindFailed(port: port, error: error, logger: logger)
+                        attempt(binding)
+                    }
+                }
+        }
+        attempt(PassivePortBinding(host: host, ports: ports))
+        return promise.futureResult
     }
 
     package func openActive(

@@ -12,13 +12,14 @@ final class PassiveDataListener: DataListener {
     private let logger: Logger
     private var channel: Channel?
     private var timeout: Scheduled<Void>?
-    private var accepted = false
+    private var admission: DataConnectionAdmission
 
     init(port: Int, request: PassiveDataRequest, observer: any DataFlowObserver, logger: Logger) {
         self.port = port
         self.request = request
         self.observer = observer
         self.logger = logger
+        self.admission = DataConnectionAdmission(.passive(port: port), expectedPeer: request.clientHost)
     }
 
     /// The port goes back to the range when `channel` closes (`NIODataPath.bindPassivePort`).
@@ -42,19 +43,13 @@ final class PassiveDataListener: DataListener {
 
     /// The child-channel initializer: a failed future makes NIO close the connection.
     func accept(_ channel: Channel) -> EventLoopFuture<Void> {
-        let peer = channel.remoteAddress?.ipAddress.map(ControlSessionStateMachine.canonical) ?? "?"
-        guard !self.accepted else {
-            self.logger.notice("refused a second connection to a passive port", metadata: ["ftp.peer": "\(peer)"])
-            return channel.eventLoop.makeFailedFuture(ChannelError.inappropriateOperationForState)
-        }
-        guard peer == self.request.clientHost else {
-            self.request.misrouted?.record(peer: peer, port: self.port, logger: self.logger)
+        let peer = channel.remoteAddress.flatMap(IPAddress.canonical) ?? "?"
+        guard self.admission.admits(peer: peer, logger: self.logger, misrouted: self.request.misrouted) else {
             return channel.eventLoop.makeFailedFuture(ChannelError.inappropriateOperationForState)
         }
         guard let observer = self.observer else {
             return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
         }
-        self.accepted = true
         self.timeout?.cancel()
         let flow = NIODataRelay(mode: self.request.mode, idleTimeout: self.request.idleTimeout, observer: observer)
         do {

@@ -17,11 +17,15 @@ final class TranslatedPassiveListener: TranslatedDataListener {
     private var serverSide: Channel?
     private var timeout: Scheduled<Void>?
     private var started = false
+    private var clientAdmission: DataConnectionAdmission
+    private var serverAdmission: DataConnectionAdmission
 
     init(port: Int, request: TranslatedPassiveDataRequest, observer: any DataFlowObserver, logger: Logger) {
         self.port = port
         self.request = request
         self.logger = logger
+        self.clientAdmission = DataConnectionAdmission(.translatedPassive(port: port), expectedPeer: request.clientHost)
+        self.serverAdmission = DataConnectionAdmission(.active, expectedPeer: request.serverHost)
         self.relay = NIODataRelay(mode: request.mode, idleTimeout: request.idleTimeout, observer: observer)
     }
 
@@ -59,12 +63,8 @@ final class TranslatedPassiveListener: TranslatedDataListener {
 
     /// Child-channel initializers: a failed future makes NIO close the connection.
     func acceptClient(_ channel: Channel) -> EventLoopFuture<Void> {
-        let peer = channel.remoteAddress?.ipAddress.map(ControlSessionStateMachine.canonical) ?? "?"
-        guard self.clientSide == nil, !self.started, peer == self.request.clientHost else {
-            self.logger.warning(
-                "refused a passive data connection from an address other than the client's, or a second one",
-                metadata: ["ftp.peer": "\(peer)", "ftp.port": "\(self.port)"]
-            )
+        let peer = channel.remoteAddress.flatMap(IPAddress.canonical) ?? "?"
+        guard self.clientAdmission.admits(peer: peer, logger: self.logger) else {
             return channel.eventLoop.makeFailedFuture(ChannelError.inappropriateOperationForState)
         }
         do {
@@ -78,12 +78,8 @@ final class TranslatedPassiveListener: TranslatedDataListener {
     }
 
     func acceptServer(_ channel: Channel) -> EventLoopFuture<Void> {
-        let peer = channel.remoteAddress?.ipAddress.map(ControlSessionStateMachine.canonical) ?? "?"
-        guard self.serverSide == nil, !self.started, peer == self.request.serverHost else {
-            self.logger.warning(
-                "refused a connection to an active-mode listener",
-                metadata: ["ftp.peer": "\(peer)", "ftp.expected": "\(self.request.serverHost)"]
-            )
+        let peer = channel.remoteAddress.flatMap(IPAddress.canonical) ?? "?"
+        guard self.serverAdmission.admits(peer: peer, logger: self.logger) else {
             return channel.eventLoop.makeFailedFuture(ChannelError.inappropriateOperationForState)
         }
         do {

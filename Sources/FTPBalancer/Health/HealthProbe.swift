@@ -179,10 +179,10 @@ package struct HealthProbe: Sendable {
     }
 
     static func activeCommand(for address: SocketAddress?) throws -> String {
-        guard let address, let host = address.ipAddress, let port = address.port else {
+        guard let address, let ip = IPAddress(address), let host = address.ipAddress, let port = address.port else {
             throw ProbeFailure("the data listener has no address")
         }
-        if let octets = HostPortAddress.octets(ofIPv4: host) {
+        if let octets = ip.ipv4Octets {
             return "PORT " + HostPortAddress(octets: octets, port: UInt16(port)).text
         }
         return "EPRT " + ExtendedAddress(networkProtocol: .ipv6, host: host, port: UInt16(port)).text

@@ -24,10 +24,10 @@ extension Balancer {
     /// Follows every session of a client address, those that start later too, until the
     /// reader goes away.
     package func trace(client: String) -> TraceStart {
-        guard (try? SocketAddress(ipAddress: client, port: 0)) != nil else {
+        guard let address = IPAddress(zoned: client) else {
             return .invalidClient(client)
         }
-        let subscriber = TraceSubscriber(scope: .client(ControlSessionStateMachine.canonical(client)))
+        let subscriber = TraceSubscriber(scope: .client(address.canonical))
         _ = self.sessions.attach(subscriber)
         return .started(subscriber)
     }

@@ -26,7 +26,7 @@ final class SpliceActiveListener: SpliceActiveStart, SpliceEventHandler, @unchec
     private var listening: Descriptor?
     private var token: UInt64?
     private var timer: Int?
-    private var accepted = false
+    private var admission: DataConnectionAdmission
     private lazy var acceptRetry = SpliceAcceptRetry(loop: self.loop, logger: self.logger) { [weak self] in self?.port ?? 0 }
 
     /// Takes ownership of `clientSocket`, whose connect to the client has started.
@@ -44,6 +44,7 @@ final class SpliceActiveListener: SpliceActiveStart, SpliceEventHandler, @unchec
         self.request = request
         self.flow = flow
         self.logger = logger
+        self.admission = DataConnectionAdmission(.active, expectedPeer: request.serverHost)
     }
 
     /// On the loop's thread: when the connect to the client ends, open the listener and
@@ -132,14 +133,11 @@ final class SpliceActiveListener: SpliceActiveStart, SpliceEventHandler, @unchec
     }
 
     private func admit(_ connection: consuming Descriptor, peer: String) {
-        guard !self.accepted, peer == self.request.serverHost, let clientSide = self.clientSide.take() else {
-            self.logger.warning(
-                "refused a connection to an active-mode listener",
-                metadata: ["ftp.peer": "\(peer)", "ftp.expected": "\(self.request.serverHost)"]
-            )
+        guard self.admission.admits(peer: peer, open: self.clientSide != nil, logger: self.logger),
+            let clientSide = self.clientSide.take()
+        else {
             return connection.close()
         }
-        self.accepted = true
         self.closeListener()
         self.logger.debug(
             "data connection relayed",

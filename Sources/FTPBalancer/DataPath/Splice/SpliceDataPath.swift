@@ -13,9 +13,6 @@ import Synchronization
 /// It runs as a service (`SpliceDataPath+Service.swift`) that stops the threads, closing whatever
 /// they still hold, once the control sessions have ended, before their event loops stop.
 package final class SpliceDataPath: DataPath, Sendable {
-    /// Ports of the passive range tried before giving up, when another process holds some.
-    private static let bindAttempts = 16
-
     private let loops: [SpliceEventLoop]
     private let nextLoop = Atomic<Int>(0)
     private let stopped = Atomic<Bool>(false)
@@ -96,8 +93,8 @@ package final class SpliceDataPath: DataPath, Sendable {
         return eventLoop.assumeIsolated().makeSucceededFuture(listener as any DataListener)
     }
 
-    /// A listening socket at a free port of the passive range on `host`, trying up to
-    /// `bindAttempts` ports when other processes hold some; the caller owns the port.
+    /// A listening socket at a free port of the passive range on `host`, retrying as
+    /// `PassivePortBinding` says; the caller owns the port.
     static func bindPassivePort(
         host: String,
         ports: PassivePortAllocator,
@@ -105,30 +102,25 @@ package final class SpliceDataPath: DataPath, Sendable {
         freebind: Bool,
         logger: Logger
     ) throws(DataPathError) -> BoundPassivePort {
-        var lastError: (any Error)?
-        for _ in 0..<Self.bindAttempts {
-            guard let port = ports.allocate(for: client) else {
-                throw DataPathError.exhausted(ports)
-            }
-            do {
-                let address = try SocketAddress(ipAddress: host, port: port)
-                return BoundPassivePort(
-                    socket: try SpliceSocket.listening(on: address, reuseAddress: true, freebind: freebind),
-                    port: port
-                )
-            } catch {
-                ports.release(port)
-                lastError = error
-                logger.debug(
-                    "passive port busy, trying another",
-                    metadata: ["ftp.port": "\(port)", "ftp.error": "\(OperatorText.describe(error))"]
-                )
+        var binding = PassivePortBinding(host: host, ports: ports)
+        // Ends within `PassivePortBinding.attempts` turns: the binding fails then.
+        while true {
+            switch binding.next(allocate: { ports.allocate(for: client) }) {
+            case .fail(let error):
+                throw error
+            case .bind(let port):
+                do {
+                    let address = try SocketAddress(ipAddress: host, port: port)
+                    return BoundPassivePort(
+                        socket: try SpliceSocket.listening(on: address, reuseAddress: true, freebind: freebind),
+                        port: port
+                    )
+                } catch {
+                    ports.release(port)
+                    binding.bindFailed(port: port, error: error, logger: logger)
+                }
             }
         }
-        throw DataPathError(
-            code: .bindFailed,
-            detail: "\(host): \(lastError.map { OperatorText.describe($0) } ?? "no port tried")"
-        )
     }
 
     package func openActive(

@@ -22,7 +22,7 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
     private var clientSide: Descriptor?
     private var token: UInt64?
     private var timer: Int?
-    private var accepted = false
+    private var admission: DataConnectionAdmission
     private let acceptRetry: SpliceAcceptRetry
     /// Set on the loop's thread once the listening socket is closed, so that the session's
     /// `close()` of a listener whose connection came (nearly always) costs no hand-over.
@@ -45,6 +45,7 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
         self.request = request
         self.flow = flow
         self.logger = logger
+        self.admission = DataConnectionAdmission(.passive(port: port), expectedPeer: request.clientHost)
         self.acceptRetry = SpliceAcceptRetry(loop: loop, logger: logger) { port }
     }
 
@@ -107,15 +108,9 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
     }
 
     private func admit(_ connection: consuming Descriptor, peer: String) {
-        guard !self.accepted else {
-            self.logger.notice("refused a second connection to a passive port", metadata: ["ftp.peer": "\(peer)"])
+        guard self.admission.admits(peer: peer, logger: self.logger, misrouted: self.request.misrouted) else {
             return connection.close()
         }
-        guard peer == self.request.clientHost else {
-            self.request.misrouted?.record(peer: peer, port: self.port, logger: self.logger)
-            return connection.close()
-        }
-        self.accepted = true
         // One data connection per listener: later ones are refused by the kernel.
         self.closeListener()
         self.clientSide = consume connection

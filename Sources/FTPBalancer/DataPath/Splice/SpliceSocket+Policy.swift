@@ -19,7 +19,7 @@ extension SpliceAddress {
 
     /// A peer's host in the canonical form the data listeners compare with, "?" when unknown.
     static func canonicalHost(_ peer: SpliceAddress?) -> String {
-        peer?.socketAddress.flatMap(ControlSessionStateMachine.canonical) ?? "?"
+        peer?.socketAddress.flatMap(IPAddress.canonical) ?? "?"
     }
 
     var socketAddress: SocketAddress? {

@@ -24,6 +24,8 @@ final class SpliceTranslatedPassiveListener: TranslatedDataListener, SpliceEvent
     private var clientSide: Descriptor?
     private var serverSide: Descriptor?
     private var timer: Int?
+    private var clientAdmission: DataConnectionAdmission
+    private var serverAdmission: DataConnectionAdmission
     private let clientRetry: SpliceAcceptRetry
     private let serverRetry: SpliceAcceptRetry
     /// Set once both listening sockets are closed, so that the session's `close()` of a listener
@@ -51,6 +53,8 @@ final class SpliceTranslatedPassiveListener: TranslatedDataListener, SpliceEvent
         self.request = request
         self.flow = flow
         self.logger = logger
+        self.clientAdmission = DataConnectionAdmission(.translatedPassive(port: port), expectedPeer: request.clientHost)
+        self.serverAdmission = DataConnectionAdmission(.active, expectedPeer: request.serverHost)
         self.clientRetry = SpliceAcceptRetry(loop: loop, logger: logger) { port }
         self.serverRetry = SpliceAcceptRetry(loop: loop, logger: logger) { serverSidePort }
     }
@@ -125,15 +129,11 @@ final class SpliceTranslatedPassiveListener: TranslatedDataListener, SpliceEvent
     }
 
     private func admit(_ connection: consuming Descriptor, peer: String, fromClientSide: Bool) {
-        let expected = fromClientSide ? self.request.clientHost : self.request.serverHost
-        let taken = fromClientSide ? self.clientSide != nil : self.serverSide != nil
-        guard !taken, peer == expected else {
-            self.logger.warning(
-                "refused a connection to a translated data connection's port",
-                metadata: ["ftp.peer": "\(peer)", "ftp.expected": "\(expected)"]
-            )
-            return connection.close()
-        }
+        let admitted =
+            fromClientSide
+            ? self.clientAdmission.admits(peer: peer, logger: self.logger)
+            : self.serverAdmission.admits(peer: peer, logger: self.logger)
+        guard admitted else { return connection.close() }
         if fromClientSide {
             self.clientSide = consume connection
         } else {
