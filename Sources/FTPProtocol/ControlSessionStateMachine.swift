@@ -232,14 +232,6 @@ extension ControlSessionStateMachine {
         }
         return self.routeActive(ActiveRequest(kind: kind, clientHost: self.addresses.client, clientPort: port))
     }
-
-    /// `IPAddress.canonical(_:)`.
-    // Forwarder until the control session moves to IPAddress.canonical; remove then.
-    package static func canonical(_ host: String) -> String { IPAddress.canonical(host) }
-
-    /// `IPAddress.canonical(_:)`.
-    // Forwarder until the control session moves to IPAddress.canonical; remove then.
-    package static func canonical(_ address: SocketAddress) -> String? { IPAddress.canonical(address) }
 }
 
 extension ControlSessionStateMachine {

@@ -453,20 +453,20 @@ private let unusablePassiveReply = "425 Cannot open data connection: the server'
     }
 
     @Test func theCanonicalAddressDropsTheIPv4MappedPrefixAndNormalisesIPv6() {
-        #expect(Machine.canonical("::ffff:10.0.0.1") == "10.0.0.1")
-        #expect(Machine.canonical("2001:DB8:0:0::7") == "2001:db8::7")
-        #expect(Machine.canonical("10.0.0.1") == "10.0.0.1")
-        #expect(Machine.canonical("not an address") == "not an address")
+        #expect(IPAddress.canonical("::ffff:10.0.0.1") == "10.0.0.1")
+        #expect(IPAddress.canonical("2001:DB8:0:0::7") == "2001:db8::7")
+        #expect(IPAddress.canonical("10.0.0.1") == "10.0.0.1")
+        #expect(IPAddress.canonical("not an address") == "not an address")
     }
 
     @Test(arguments: ["::ffff:10.0.0.1", "2001:DB8:0:0::7", "10.0.0.1", "::1", "::ffff:0:1"])
     func anAddressGivesTheSameCanonicalTextAsItsLiteral(_ literal: String) throws {
         let address = try SocketAddress(ipAddress: literal, port: 2121)
-        #expect(Machine.canonical(address) == Machine.canonical(literal))
+        #expect(IPAddress.canonical(address) == IPAddress.canonical(literal))
     }
 
     @Test func anAddressWithoutAnIPHasNoCanonicalText() throws {
-        #expect(Machine.canonical(try SocketAddress(unixDomainSocketPath: "/tmp/x")) == nil)
+        #expect(IPAddress.canonical(try SocketAddress(unixDomainSocketPath: "/tmp/x")) == nil)
     }
 
     @Test func theAdvertisedAddressAndEmptyStringsAreNeverHidden() {

@@ -90,7 +90,7 @@ extension ControlSession {
         let server = lease.server
         // The balancer's own server-side address is hidden from the client; in transparent mode
         // that local address is the client's, which it may see.
-        let serverSideHost = self.isTransparent ? "" : channel.localAddress.flatMap(ControlSessionStateMachine.canonical) ?? ""
+        let serverSideHost = self.isTransparent ? "" : channel.localAddress.flatMap(IPAddress.canonical) ?? ""
         let rules = ControlSessionStateMachine(
             addresses: .init(
                 client: self.clientHost,
@@ -123,7 +123,7 @@ extension ControlSession {
     static func advertisedAddress(of channel: Channel, in service: VirtualService) -> String {
         let local = channel.localAddress
         return service.configuration.advertisedAddress(
-            forLocalHost: local.flatMap(ControlSessionStateMachine.canonical) ?? "",
+            forLocalHost: local.flatMap(IPAddress.canonical) ?? "",
             port: local?.port ?? service.configuration.listen.port
         )
     }

@@ -16,7 +16,7 @@ extension ControlSession: DataFlowObserver {
         var target = serverAddress
         target.port = request.serverPort
         if let announced = request.announcedHost,
-            ControlSessionStateMachine.canonical(announced) != ControlSessionStateMachine.canonical(serverAddress)
+            IPAddress.canonical(announced) != IPAddress.canonical(serverAddress)
         {
             // Servers behind NAT or bound to a wildcard often announce a useless address.
             self.logger.notice(
@@ -78,7 +78,7 @@ extension ControlSession: DataFlowObserver {
             // Transparent: the server connects to the address and port the client named.
             listenPort: self.isTransparent ? request.clientPort : 0,
             transparent: self.isTransparent,
-            serverHost: ControlSessionStateMachine.canonical(serverHost),
+            serverHost: IPAddress.canonical(serverHost),
             client: client,
             clientSideSource: source,
             connectTimeout: self.timeouts.activeConnect.timeAmount,
@@ -91,7 +91,7 @@ extension ControlSession: DataFlowObserver {
                 switch result {
                 case .success(let listener):
                     let ready = StateMachine.ReadyListener.active(
-                        host: ControlSessionStateMachine.canonical(listenHost),
+                        host: IPAddress.canonical(listenHost),
                         port: listener.port
                     )
                     self.perform(self.machine.dataListenerReady(ready), with: .listener(listener))

@@ -19,7 +19,7 @@ extension ControlSession {
             ports: self.service.passivePorts,
             clientHost: self.clientHost,
             serverListenHost: listenHost,
-            serverHost: ControlSessionStateMachine.canonical(serverHost),
+            serverHost: IPAddress.canonical(serverHost),
             transparent: self.isTransparent,
             freebind: self.service.configuration.listenFreebind,
             acceptTimeout: self.timeouts.passiveAccept.timeAmount,
@@ -38,7 +38,7 @@ extension ControlSession {
             case .success(let listener):
                 let ready = StateMachine.ReadyListener.translatedPassive(
                     clientPort: listener.port,
-                    host: ControlSessionStateMachine.canonical(listenHost),
+                    host: IPAddress.canonical(listenHost),
                     serverPort: listener.serverSidePort
                 )
                 self.perform(self.machine.dataListenerReady(ready), with: .listener(listener))

@@ -67,7 +67,7 @@ final class ControlSession {
         self.transferLog = transferLog
         self.serverConnector = serverConnector
         let client = clientChannel.remoteAddress
-        self.clientHost = client.flatMap(ControlSessionStateMachine.canonical) ?? ""
+        self.clientHost = client.flatMap(IPAddress.canonical) ?? ""
         self.advertisedAddress = Self.advertisedAddress(of: clientChannel, in: service)
         self.summary = SessionSummary()
         var logger = logger
