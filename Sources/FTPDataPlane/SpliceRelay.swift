@@ -9,8 +9,9 @@ import Synchronization
 ///   pipe of bytes plus the sockets' buffers;
 /// - an end of input is passed on as shutdown(SHUT_WR), once everything read before it has
 ///   been delivered, so an empty upload still reaches the server as an end of file;
-/// - when a socket fails, what was read from it still goes to the other, then both close;
-/// - nothing moved either way for the idle timeout closes both.
+/// - when a socket fails, what was read from it still goes to the other, then both are reset
+///   (RST): a transfer cut on one side must not look complete on the other;
+/// - nothing moved either way for the idle timeout resets both.
 /// Both directions done, it closes every descriptor once and calls `onClosed` with the bytes.
 package final class SpliceRelay: SpliceEventHandler {
     /// A socket's state; `clientSocket` or `serverSocket` owns its descriptor.
@@ -151,7 +152,7 @@ package final class SpliceRelay: SpliceEventHandler {
             self.lastActivity = .now()
         }
         if self.toServer.done && self.toClient.done {
-            self.close(reporting: true)
+            self.close(reporting: true, reset: self.client.error != nil || self.server.error != nil)
         }
     }
 
@@ -220,8 +221,9 @@ package final class SpliceRelay: SpliceEventHandler {
             if sink.error != nil {
                 direction.done = true
             } else if direction.inputEnded, direction.buffered == 0 {
-                // Everything read before the end of input has been delivered: pass it on.
-                _ = shutdown(sink.descriptor, CInt(SHUT_WR))
+                // Everything read before the end of input has been delivered: pass it on, unless
+                // the source failed, whose end the relay's reset passes on instead.
+                if source.error == nil { _ = shutdown(sink.descriptor, CInt(SHUT_WR)) }
                 direction.done = true
             }
             movedAny = movedAny || progressed
@@ -235,17 +237,22 @@ package final class SpliceRelay: SpliceEventHandler {
             guard let self, !self.closed else { return }
             let quiet = MonotonicTime.now() - self.lastActivity
             if quiet >= self.idleTimeout {
-                self.close(reporting: true)
+                self.close(reporting: true, reset: true)
             } else {
                 self.armIdleTimer(in: self.idleTimeout - quiet)
             }
         }
     }
 
-    /// Closes both sockets and both pipes, once.
-    private func close(reporting: Bool) {
+    /// Closes both sockets and both pipes, once; with `reset`, the sockets with RST.
+    private func close(reporting: Bool, reset: Bool = false) {
         guard !self.closed else { return }
         self.closed = true
+        if reset {
+            // Still open: their owners close them below.
+            SpliceSocket.resetOnClose(self.client.descriptor)
+            SpliceSocket.resetOnClose(self.server.descriptor)
+        }
         if let timer = self.idleTimer { self.loop.cancelTimer(timer) }
         self.counters.socketsOpen.withLock { $0 = false }
         for token in [self.client.token, self.server.token] {

@@ -35,6 +35,12 @@ package enum SpliceSocket {
         }
     }
 
+    /// The socket's close sends RST, not FIN: a cut transfer must not look complete to the peer.
+    package static func resetOnClose(_ descriptor: CInt) {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        _ = setsockopt(descriptor, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+    }
+
     package static func bind(_ descriptor: borrowing Descriptor, to address: SpliceAddress) throws(SystemCallError) {
         let raw = descriptor.raw
         let result = address.withSockAddr { Glibc.bind(raw, $0, $1) }

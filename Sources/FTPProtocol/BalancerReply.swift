@@ -21,6 +21,7 @@ package enum BalancerReply {
     package static let shuttingDown = "421 Service shutting down; closing control connection."
     package static let idleTimeout = "421 Idle timeout: closing control connection."
     package static let loginTimeout = "421 Login timeout: closing control connection."
+    package static let serverClosed = "421 The FTP server closed the connection; closing control connection."
     package static let serversFull = "421 Too many sessions: every server is at its limit; try again later."
 
     // Refused at accept.

@@ -103,6 +103,28 @@ final class TestSocket: Sendable {
         }
     }
 
+    /// The errno that ended reading (ECONNRESET for a reset), or nil for a clean end of input.
+    func readUntilEnd() -> CInt? {
+        do {
+            _ = try self.countToEnd()
+            return nil
+        } catch let failure as Failure {
+            return failure.errno
+        } catch {
+            return EIO
+        }
+    }
+
+    /// Closes the connection with RST, as a process killed with unread data does. The number
+    /// stays taken (by an unconnected socket) until the descriptor's owner closes it.
+    func reset() {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(self.socket.raw, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        let placeholder = Glibc.socket(AF_INET, CInt(SOCK_STREAM.rawValue), 0)
+        _ = dup2(placeholder, self.socket.raw)
+        _ = Glibc.close(placeholder)
+    }
+
     func shutdownOutput() {
         _ = Glibc.shutdown(self.socket.raw, CInt(SHUT_WR))
     }

@@ -79,14 +79,38 @@ import Testing
         #expect(try await report.wait()?.bytesToClient == sent)
     }
 
-    @Test func aRelayWhereNothingMovesClosesBothSidesAfterTheIdleTimeout() async throws {
+    @Test func aRelayWhereNothingMovesResetsBothSidesAfterTheIdleTimeout() async throws {
         let relayed = try Self.relay(idleTimeout: .milliseconds(200))
         defer { relayed.loop.shutdown() }
         let (clientPeer, serverPeer, report) = (relayed.client, relayed.server, relayed.report)
-        // Both see their end of input, with nothing before it, and the relay says it ended.
-        #expect(try await onThread { try clientPeer.receiveToEnd() }.value() == [])
-        #expect(try await onThread { try serverPeer.receiveToEnd() }.value() == [])
+        // Both see a reset, not an end of input that a client would take for a whole file.
+        #expect(try await onThread { clientPeer.readUntilEnd() }.value() == ECONNRESET)
+        #expect(try await onThread { serverPeer.readUntilEnd() }.value() == ECONNRESET)
         #expect(try await report.wait() == SpliceRelayEnd(bytesToClient: 0, bytesToServer: 0))
+    }
+
+    @Test func aServerThatResetsMidTransferIsAResetForTheClientToo() async throws {
+        let relayed = try Self.relay()
+        defer { relayed.loop.shutdown() }
+        let (clientPeer, serverPeer, report) = (relayed.client, relayed.server, relayed.report)
+        _ = try await onThread { try serverPeer.send(100_000) }.value()
+        // Unread bytes make the server's close a reset, as a killed server's would be.
+        _ = try await onThread { try clientPeer.send(1000) }.value()
+        serverPeer.reset()
+        #expect(try await onThread { clientPeer.readUntilEnd() }.value() == ECONNRESET)
+        #expect(try await report.wait() != nil)
+    }
+
+    @Test func aCleanEndOnBothSidesIsNoReset() async throws {
+        let relayed = try Self.relay()
+        defer { relayed.loop.shutdown() }
+        let (clientPeer, serverPeer, report) = (relayed.client, relayed.server, relayed.report)
+        _ = try await onThread { try serverPeer.send(100_000) }.value()
+        serverPeer.shutdownOutput()
+        #expect(try await onThread { try clientPeer.countToEnd() }.value() == 100_000)
+        clientPeer.shutdownOutput()
+        #expect(try await onThread { serverPeer.readUntilEnd() }.value() == nil)
+        #expect(try await report.wait() == SpliceRelayEnd(bytesToClient: 100_000, bytesToServer: 0))
     }
 
     @Test func aDescriptorClosesWhenDroppedAndNotWhenReleased() throws {

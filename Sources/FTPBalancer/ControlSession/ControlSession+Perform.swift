@@ -38,8 +38,8 @@ extension ControlSession {
         case .serverGreeted:
             self.timers.cancel(.greeting)
             if let lease = self.lease { self.service.pool.connected(lease, latency: self.serverConnectLatency) }
-        case .dropSilentServer:
-            self.dropSilentServer()
+        case .dropServer(let reason):
+            self.dropServer(reason)
         case .loggedIn:
             self.timers.cancel(.login)
             self.registry.loggedIn(self.id)
@@ -143,14 +143,17 @@ extension ControlSession {
         self.closeListeners()
     }
 
-    /// The server accepted the connection but sent no greeting in time: for the pool it failed
-    /// to connect, and the session tries the next.
-    private func dropSilentServer() {
+    /// The server accepted the connection but closed it, or sent no greeting in time: for the
+    /// pool it failed to connect, and the session tries the next.
+    private func dropServer(_ reason: StateMachine.ServerLeaving) {
         guard let lease = self.lease, let channel = self.serverChannel else { return }
-        let seconds = self.timeouts.serverGreeting.timeAmount.nanoseconds / 1_000_000_000
-        let reason = "no greeting within \(seconds)s"
-        self.logger.warning("server sent no greeting; trying the next", metadata: ["ftp.error": "\(reason)"])
-        self.service.pool.connectFailed(lease, reason: reason)
+        let why: String
+        switch reason {
+        case .noGreeting: why = "no greeting within \(self.timeouts.serverGreeting.timeAmount.nanoseconds / 1_000_000_000)s"
+        case .closedBeforeGreeting: why = "closed the connection before its greeting"
+        }
+        self.logger.warning("server sent no greeting; trying the next", metadata: ["ftp.error": "\(why)"])
+        self.service.pool.connectFailed(lease, reason: why)
         // Forgotten first: its close is no longer the session's end.
         self.lease = nil
         self.serverChannel = nil

@@ -55,8 +55,8 @@ extension ControlSession.StateMachine {
         case abandonServer
         /// The server's greeting has ended: it counts as reached for the pool's health.
         case serverGreeted
-        /// The server sent no greeting in time: it counts as a failed connect; close it.
-        case dropSilentServer
+        /// The server will not do, before its greeting: it counts as a failed connect; close it.
+        case dropServer(ServerLeaving)
         /// The client has logged in (a 230): it no longer counts against the pre-login limits.
         case loggedIn
 
@@ -110,6 +110,11 @@ extension ControlSession.StateMachine {
         /// Both control connections and every data connection are done: log the session line,
         /// give back the lease, leave the session table.
         case finish
+    }
+
+    /// Why a server is left before its greeting, for the next one.
+    enum ServerLeaving: Equatable {
+        case noGreeting, closedBeforeGreeting
     }
 
     /// Where a listener of the session is kept: a new one of a kind replaces the old.

@@ -28,7 +28,7 @@ extension ControlSession {
         let configuration: Configuration
         private var state: State
         private(set) var openDataFlows = 0
-        private var lastActivity: NIODeadline
+        private(set) var lastActivity: NIODeadline
 
         init(configuration: Configuration, now: NIODeadline) {
             self.configuration = configuration
@@ -137,9 +137,13 @@ extension ControlSession {
             case .awaitingUser, .connecting:
                 self.state = .closing(Closing(clientOpen: !client, serverOpen: false))
                 if !client { actions.append(.closeClientAfterFlush) }
-            case .relaying, .waitingForDataListener, .shuttingDown:
+            case .relaying(let relaying) where !client && !relaying.greeted:
+                return self.leaveServerBeforeGreeting(.closedBeforeGreeting)
+            case .relaying(let relaying), .waitingForDataListener(let relaying, _, _), .shuttingDown(let relaying):
                 self.state = .closing(Closing(clientOpen: !client, serverOpen: client))
-                actions = [client ? .closeServer : .closeClientAfterFlush, .closeListeners]
+                // A server gone with replies still owed: the client hears so, and no 226.
+                if !client, relaying.rules.outstandingReplies > 0 { actions.append(.reply(BalancerReply.serverClosed)) }
+                actions += [client ? .closeServer : .closeClientAfterFlush, .closeListeners]
             case .closing(var closing):
                 if client { closing.clientOpen = false } else { closing.serverOpen = false }
                 self.state = .closing(closing)
@@ -177,44 +181,16 @@ extension ControlSession {
             }
         }
 
-        mutating func timerFired(_ timer: Timer, now: NIODeadline) -> [Action] {
-            switch (timer, self.state) {
-            case (.idle, _):
-                return self.idleCheckDue(now: now)
-            case (.greeting, .relaying(let relaying)) where !relaying.greeted:
-                // The next server gets the lines this one never took.
-                self.state = .connecting(Connecting(clientLines: relaying.clientLines, user: relaying.user))
-                return [.dropSilentServer, .connectToServer(user: relaying.user)]
-            case (.greeting, .shuttingDown(let relaying)) where !relaying.greeted:
-                return self.end(reply: BalancerReply.shuttingDown, reason: .shutdown)
-            case (.login, .awaitingUser), (.login, .connecting):
-                return self.end(reply: BalancerReply.loginTimeout, reason: .loginTimeout)
-            case (.login, _) where !(self.relaying?.loggedIn ?? true):
-                return self.end(reply: BalancerReply.loginTimeout, reason: .loginTimeout)
-            default:
-                return []
-            }
-        }
-
-        /// The idle check is due: a control connection is quiet while its transfer moves (the
-        /// data connection has an idle timeout of its own), else `control_idle` ends it.
-        private mutating func idleCheckDue(now: NIODeadline) -> [Action] {
-            let limit = self.configuration.controlIdle
-            switch self.state {
-            case .closing, .closed, .modifying:
-                return []
-            case .waitingForDataListener:
-                return [.scheduleTimer(.idle, after: limit)]
-            default:
-                let idleFor = now - self.lastActivity
-                if self.openDataFlows > 0 { return [.scheduleTimer(.idle, after: limit)] }
-                if idleFor < limit { return [.scheduleTimer(.idle, after: limit - idleFor)] }
-                return self.end(reply: BalancerReply.idleTimeout, reason: .idleTimeout)
-            }
+        /// The server will not do (closed or silent before its greeting): back to connecting,
+        /// with the lines it never took, for the next server.
+        mutating func leaveServerBeforeGreeting(_ reason: ServerLeaving) -> [Action] {
+            guard case .relaying(let relaying) = self.state, !relaying.greeted else { return [] }
+            self.state = .connecting(Connecting(clientLines: relaying.clientLines, user: relaying.user))
+            return [.dropServer(reason), .connectToServer(user: relaying.user)]
         }
 
         /// The balancer ends the session: `reply` goes out first.
-        private mutating func end(reply: String?, reason: SessionSummary.Ending) -> [Action] {
+        mutating func end(reply: String?, reason: SessionSummary.Ending) -> [Action] {
             switch self.state {
             case .relaying, .waitingForDataListener, .shuttingDown:
                 self.state = .closing(Closing(clientOpen: true, serverOpen: true))

@@ -1,3 +1,4 @@
+import Glibc
 import NIOCore
 
 /// One half of a data-connection relay: what one channel reads, its partner writes.
@@ -8,6 +9,8 @@ import NIOCore
 /// - an end of input is passed on as a half-close (`close(mode: .output)`), and when the partner
 ///   has already stopped reading, NIO would turn that into a full close that drops queued bytes,
 ///   so the half then waits for its writes to be flushed before closing fully;
+/// - a half that fails, or a relay idle for its timeout, resets both connections (RST): a
+///   transfer cut on one side must never look complete on the other;
 /// - bytes are counted, for the session's report.
 package final class DataRelayHandler {
     private var partner: DataRelayHandler?
@@ -111,6 +114,14 @@ package final class DataRelayHandler {
         }
     }
 
+    /// Closes this half's connection with RST.
+    private func reset() {
+        guard let channel = self.context?.channel else { return }
+        // On the channel's event loop the option is set at once, before the close.
+        (channel as? SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in }
+        channel.close(promise: nil)
+    }
+
     /// The partner may now take bytes: do the read that was held back, if it can.
     private func partnerBecameReady() {
         guard self.pendingRead, let partner = self.partner, partner.readyForPartnerBytes else { return }
@@ -160,12 +171,17 @@ extension DataRelayHandler: ChannelDuplexHandler {
             self.inputClosed = true
             self.partner?.partnerWriteEOF()
         }
+        if event is IdleStateHandler.IdleStateEvent {
+            self.partner?.reset()
+            self.reset()
+            return
+        }
         context.fireUserInboundEventTriggered(event)
     }
 
     package func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // Closing this half makes it inactive, which closes the partner in turn.
-        context.close(promise: nil)
+        self.partner?.reset()
+        self.reset()
     }
 
     package func channelWritabilityChanged(context: ChannelHandlerContext) {

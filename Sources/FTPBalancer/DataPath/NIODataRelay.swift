@@ -35,9 +35,8 @@ final class NIODataRelay {
     }
 
     private func addHalf(_ half: DataRelayHandler, to channel: Channel) throws {
-        let handlers: [ChannelHandler] = [
-            IdleStateHandler(allTimeout: self.idleTimeout), DataIdleCloser(), half,
-        ]
+        // The half resets both connections on the idle event.
+        let handlers: [ChannelHandler] = [IdleStateHandler(allTimeout: self.idleTimeout), half]
         try channel.pipeline.syncOperations.addHandlers(handlers)
     }
 
@@ -87,18 +86,5 @@ private final class NIOChannelTransport: DataFlowTransport {
     }
     var bytesDeliveredToServer: Int {
         self.serverAcknowledged.delivered(self.bytesToServer, now: AcknowledgedBytes.read(self.serverSide))
-    }
-}
-
-/// Closes a data channel on which nothing has moved for the idle timeout.
-private final class DataIdleCloser: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
     }
 }

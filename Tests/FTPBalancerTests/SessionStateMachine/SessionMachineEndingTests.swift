@@ -70,13 +70,35 @@ import Testing
         #expect(script.machine.serverConnected(rules: Script.rules()) == [.abandonServer])
     }
 
-    @Test func aServerThatDiesMidReplyClosesTheClientAfterWhatItSaid() {
+    @Test func aServerThatDiesMidReplyClosesTheClientAfterTellingItSo() {
         var script = Script.relaying()
         _ = script.client("STAT")
         #expect(script.server("211-Status:") == Script.passedOn("211-Status:", answersCommand: false))
-        #expect(script.machine.controlConnectionClosed(.server) == [.closeClientAfterFlush, .closeListeners])
+        #expect(
+            script.machine.controlConnectionClosed(.server)
+                == [.reply(BalancerReply.serverClosed), .closeClientAfterFlush, .closeListeners]
+        )
         #expect(script.client("NOOP") == [])
         #expect(script.machine.controlConnectionClosed(.client) == [.finish])
+    }
+
+    @Test func aServerThatClosesAfterAnsweringEverythingClosesTheClientSilently() {
+        var script = Script.relaying()
+        _ = script.client("QUIT")
+        _ = script.server("221 Goodbye.")
+        #expect(script.machine.controlConnectionClosed(.server) == [.closeClientAfterFlush, .closeListeners])
+    }
+
+    @Test func aServerThatClosesBeforeItsGreetingIsLeftForTheNext() {
+        var script = Script()
+        _ = script.machine.serverConnected(rules: Script.rules())
+        _ = script.client("USER alice")
+        #expect(
+            script.machine.controlConnectionClosed(.server)
+                == [.dropServer(.closedBeforeGreeting), .connectToServer(user: nil)]
+        )
+        _ = script.machine.serverConnected(rules: Script.rules())
+        #expect(script.server("220 Ready.") == Script.greeting("220 Ready.") + Script.relayed("USER alice"))
     }
 
     @Test func aClientThatLeavesClosesTheServerAndWaitsForItsDataConnection() {

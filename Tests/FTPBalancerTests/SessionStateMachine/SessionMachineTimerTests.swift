@@ -13,7 +13,7 @@ import Testing
         var script = Script()
         _ = script.machine.serverConnected(rules: Script.rules())
         #expect(script.client("USER alice") == [])
-        #expect(script.machine.timerFired(.greeting, now: script.now) == [.dropSilentServer, .connectToServer(user: nil)])
+        #expect(script.machine.timerFired(.greeting, now: script.now) == [.dropServer(.noGreeting), .connectToServer(user: nil)])
         #expect(script.machine.phase == .connecting)
         #expect(script.machine.serverConnected(rules: Script.rules()) == [Script.greetingTimer])
         #expect(script.server("220 Ready.") == Script.greeting("220 Ready.") + Script.relayed("USER alice"))
@@ -24,7 +24,7 @@ import Testing
         var script = Script(greetingBeforeUser: "Ready.")
         _ = script.client("USER alice")
         _ = script.machine.serverConnected(rules: Script.rules())
-        #expect(script.machine.timerFired(.greeting, now: script.now) == [.dropSilentServer, .connectToServer(user: "alice")])
+        #expect(script.machine.timerFired(.greeting, now: script.now) == [.dropServer(.noGreeting), .connectToServer(user: "alice")])
     }
 
     @Test func aShuttingDownSessionWhoseServerNeverGreetsEnds() {
