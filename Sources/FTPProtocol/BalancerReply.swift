@@ -5,6 +5,7 @@ package enum BalancerReply {
     package static let cannotOpenDataConnection = "425 Cannot open data connection."
     package static let noPassivePort = "425 Cannot open data connection: no passive port available."
     package static let clientUnreachable = "425 Cannot open data connection to the address and port you named."
+    package static let passivePortExpired = "425 Cannot open data connection: the passive port timed out; send PASV or EPSV again."
     package static let unusablePassiveReply = "425 Cannot open data connection: the server's passive reply was unusable."
 
     // Commands the balancer answers itself.

@@ -176,3 +176,29 @@ def test_a_command_flood_that_reads_no_replies_does_not_grow_the_balancer(workdi
     finally:
         flood.close()
         process.stop()
+
+
+@pytest.mark.parametrize("relay", ["splice", "copy"])
+def test_a_transfer_after_its_passive_port_timed_out_is_answered_425_at_once(workdir, servers, relay):
+    service = {
+        "name": f"bounds-expired-{relay}", "listen": f"{VIP}:21", "advertise": VIP, "passive_ports": (49400, 49449),
+        "source_address": BALANCER_SOURCE, "health_check": {"type": "none"},
+        "servers": [servers.get("pyftpdlib").address], "timeouts": {**ftpenv.TEST_TIMEOUTS, "passive_accept": "1s"},
+    }
+    config = workdir / f"bounds-expired-{relay}.yaml"
+    config.write_text(ftpenv.ftplb_pools_yaml([service], data_path={"relay": relay}))
+    process = ftpenv.start_ftplb_file(workdir, f"bounds-expired-{relay}", config, [(VIP, 21)])
+    try:
+        with Control(VIP, 21, timeout=20) as ctl:
+            ctl.login()
+            ftpenv.parse_epsv_reply(ctl.cmd("EPSV"))
+            wait_until(lambda: "passive data connection not made in time" in process.log_text(), 10,
+                       "the passive port's timeout")
+            # The balancer's own 425: the RETR never reaches a server that would wait for a
+            # data connection nobody can make.
+            reply = ctl.cmd("RETR server-id.txt")
+            assert reply.code == 425 and "passive port timed out" in reply.text, reply
+            ftpenv.parse_epsv_reply(ctl.cmd("EPSV"))
+            assert ctl.cmd("NOOP").code == 200
+    finally:
+        process.stop()

@@ -114,6 +114,10 @@ extension ControlSession: DataFlowObserver {
         return .failed
     }
 
+    func dataListenerExpired(port: Int) {
+        self.machine.dataListenerExpired(port: port)
+    }
+
     func dataFlowStarted(_ flow: DataFlow) {
         self.liveDataFlows.append(flow)
         self.summary.dataConnections[flow.mode, default: 0] += 1

@@ -17,10 +17,13 @@ extension ControlSession.StateMachine {
         /// The server's greeting has ended; commands wait for it.
         var greeted = false
         var loggedIn = false
-        var passiveListenerOpen = false
+        /// The client's passive listener (plain or translated) is open on this port; a
+        /// translated one's 227/229 names it once the server has taken its PORT/EPRT.
+        var passivePort: Int?
+        /// The passive listener timed out unused, and no other data connection was asked for
+        /// since: a transfer command now could only wait for nothing.
+        var passiveExpired = false
         var activeListenerOpen = false
-        /// The client's port of a translated passive listener, for the 227/229 it gets later.
-        var translatedPassivePort: Int?
 
         init(rules: Rules, clientLines: CircularBuffer<ControlLine>, user: String?) {
             self.rules = rules
@@ -29,7 +32,7 @@ extension ControlSession.StateMachine {
             self.swallowedGreeting = user != nil ? ReplyFramer() : nil
         }
 
-        var listenerOpen: Bool { self.passiveListenerOpen || self.activeListenerOpen }
+        var listenerOpen: Bool { self.passivePort != nil || self.activeListenerOpen }
 
         /// Nothing is due from the server, so a shutdown may end the session.
         var isQuiet: Bool { self.rules.outstandingReplies == 0 }
@@ -92,6 +95,12 @@ extension ControlSession.StateMachine {
             }
             let command = FTPCommand(line: bytes)
             actions.append(.command(command))
+            if ["PASV", "EPSV", "PORT", "EPRT"].contains(command.verb) {
+                self.passiveExpired = false
+            } else if self.passiveExpired, !self.listenerOpen, TransferRecord.transferVerbs.contains(command.verb) {
+                self.answer(BalancerReply.passivePortExpired, outstandingBefore: outstanding, into: &actions)
+                return nil
+            }
             switch self.rules.clientCommand(command) {
             case .forward(let forwarded):
                 actions.append(.relayCommand(forwarded, rewritten: forwarded != command, repliesAhead: outstanding))
@@ -103,6 +112,7 @@ extension ControlSession.StateMachine {
             case .openActive(let request):
                 // A client that asks again has given up on the previous listener.
                 self.activeListenerOpen = false
+                self.passiveExpired = false
                 actions.append(.openActive(request))
                 return .active(request)
             case .openTranslatedPassive(let request):
@@ -147,7 +157,8 @@ extension ControlSession.StateMachine {
             case .replace(let reply, let error):
                 actions.append(.replaceReply(reply, error))
             case .openPassive(let request):
-                self.passiveListenerOpen = false
+                self.passivePort = nil
+                self.passiveExpired = false
                 actions.append(.openPassive(request))
                 return .passive(request)
             case .activeRefused(let relayed):
@@ -157,7 +168,7 @@ extension ControlSession.StateMachine {
             case .resend(let command):
                 actions.append(.resendToServer(command, refusal: bytes))
             case .answerPassive(let kind):
-                if self.passiveListenerOpen, let port = self.translatedPassivePort {
+                if let port = self.passivePort {
                     actions.append(.rewrittenReply(self.rules.passiveReply(kind: kind, port: port)))
                 } else {
                     actions.append(.reply(BalancerReply.cannotOpenDataConnection))
@@ -189,56 +200,6 @@ extension ControlSession.StateMachine {
             let classified = framer.classify(line)
             self.swallowedGreeting = classified.endsCommand ? nil : framer
             return (classified.code ?? 0) < 300
-        }
-
-        // MARK: Data listeners
-
-        /// The listener the session waited for is ready: keep it, tell the side that connects to
-        /// it where, and let what waited go on.
-        mutating func listenerReady(_ ready: ReadyListener, for wait: DataListenerWait, into actions: inout [Action]) -> DataListenerWait? {
-            switch (wait, ready) {
-            case (.passive(let request), .passive(let port)):
-                self.passiveListenerOpen = true
-                actions.append(.useListener(.passive))
-                actions.append(.rewrittenReply(self.rules.passiveReply(kind: request.kind, port: port)))
-            case (.active(let request), .active(let host, let port)):
-                self.activeListenerOpen = true
-                actions.append(.useListener(.active))
-                actions.append(.sendServer(self.rules.activeListenerReady(kind: request.serverVerb, host: host, port: port)))
-            case (.translatedPassive(let request), .translatedPassive(let clientPort, let host, let serverPort)):
-                // The client's 227/229 waits for the server's 200 to this PORT/EPRT.
-                self.passiveListenerOpen = true
-                self.translatedPassivePort = clientPort
-                let command = self.rules.activeListenerReady(
-                    kind: request.serverVerb,
-                    host: host,
-                    port: serverPort,
-                    answering: request.kind
-                )
-                actions.append(.useListener(.passive))
-                actions.append(.sendServer(command))
-            case (.translatedActive(let request), .translatedActive):
-                self.activeListenerOpen = true
-                actions.append(.useListener(.active))
-                actions.append(.reply(self.rules.activeReply(kind: request.kind)))
-            default:
-                // Not what the session waits for: it cannot be used, and the wait goes on.
-                actions.append(.discardListener)
-                return wait
-            }
-            return self.proceed(into: &actions)
-        }
-
-        mutating func listenerFailed(_ failure: DataListenerFailure, for wait: DataListenerWait, into actions: inout [Action]) -> DataListenerWait? {
-            actions.append(.reply(wait.reply(for: failure)))
-            return self.proceed(into: &actions)
-        }
-
-        mutating func closeListeners(into actions: inout [Action]) {
-            self.passiveListenerOpen = false
-            self.activeListenerOpen = false
-            self.translatedPassivePort = nil
-            actions.append(.closeListeners)
         }
     }
 }

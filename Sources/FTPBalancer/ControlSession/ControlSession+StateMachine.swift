@@ -115,6 +115,23 @@ extension ControlSession {
             return self.step(relaying, shuttingDown: shutdownRequested) { $0.listenerFailed(failure, for: wait, into: &$1) }
         }
 
+        /// Nothing to do now: a transfer command that relies on the listener gets a 425.
+        mutating func dataListenerExpired(port: Int) {
+            switch self.state {
+            case .relaying(var relaying):
+                relaying.listenerExpired(port: port)
+                self.state = .relaying(relaying)
+            case .shuttingDown(var relaying):
+                relaying.listenerExpired(port: port)
+                self.state = .shuttingDown(relaying)
+            case .waitingForDataListener(var relaying, let wait, let shutdownRequested):
+                relaying.listenerExpired(port: port)
+                self.state = .waitingForDataListener(relaying, wait, shutdownRequested: shutdownRequested)
+            default:
+                break
+            }
+        }
+
         mutating func dataFlowStarted(now: NIODeadline) {
             self.openDataFlows += 1
             self.lastActivity = now

@@ -38,6 +38,11 @@ package final class DataFlow {
         self.observer?.dataFlowStarted(self)
     }
 
+    /// Its passive listener timed out before the client connected: tell the session.
+    func listenerExpired(port: Int) {
+        self.observer?.dataListenerExpired(port: port)
+    }
+
     /// Both sides have closed: tell the session what moved.
     func end() {
         guard let transport = self.transport, let started = self.started else { return }

@@ -21,6 +21,12 @@ package protocol DataFlowObserver: AnyObject {
     func dataFlowStarted(_ flow: DataFlow)
     /// A data connection that started has closed on both sides.
     func dataFlowEnded(_ flow: DataFlow, report: DataFlowReport)
+    /// The passive listener on `port` closed for its accept timeout: no client connected.
+    func dataListenerExpired(port: Int)
+}
+
+extension DataFlowObserver {
+    package func dataListenerExpired(port: Int) {}
 }
 
 /// A listener waiting for the one data connection it was opened for. It closes itself after

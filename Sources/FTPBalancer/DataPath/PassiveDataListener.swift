@@ -31,6 +31,7 @@ final class PassiveDataListener: DataListener {
                 metadata: ["ftp.port": "\(self.port)"]
             )
             self.close()
+            self.observer?.dataListenerExpired(port: self.port)
         }
     }
 

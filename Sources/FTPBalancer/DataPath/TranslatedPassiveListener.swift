@@ -38,6 +38,7 @@ final class TranslatedPassiveListener: TranslatedDataListener {
                 metadata: ["ftp.port": "\(self.port)", "ftp.client.connected": "\(self.clientSide != nil)"]
             )
             self.close()
+            self.relay.flow.listenerExpired(port: self.port)
         }
     }
 

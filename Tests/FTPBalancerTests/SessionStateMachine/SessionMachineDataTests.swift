@@ -95,3 +95,40 @@ import Testing
         #expect(script.machine.dataListenerReady(.translatedActive) == [.useListener(.active), .reply("200 PORT command successful.")])
     }
 }
+
+/// A passive listener that timed out unused: the transfer command that would wait on it is
+/// answered at once.
+@Suite struct SessionMachineExpiredListenerTests {
+    typealias Script = SessionMachineScript
+
+    static func expired() -> Script {
+        var script = Script.relaying()
+        _ = script.client("EPSV")
+        _ = script.server("229 Entering Extended Passive Mode (|||1025|)")
+        _ = script.machine.dataListenerReady(.passive(port: 40000))
+        script.machine.dataListenerExpired(port: 40000)
+        return script
+    }
+
+    @Test func aTransferAfterThePassivePortTimedOutGets425AtOnce() {
+        var script = Self.expired()
+        #expect(script.machine.phase == .idle)
+        #expect(script.client("RETR file") == [.command(command("RETR file")), .reply(BalancerReply.passivePortExpired)])
+        #expect(script.client("NOOP") == Script.relayed("NOOP"))
+    }
+
+    @Test func aNewPassiveRequestClearsTheExpiryAtOnce() {
+        var script = Self.expired()
+        #expect(script.client("EPSV") == Script.relayed("EPSV"))
+        #expect(script.client("RETR file") == Script.relayed("RETR file", repliesAhead: 1))
+    }
+
+    @Test func theExpiryOfAListenerNoLongerInUseChangesNothing() {
+        var script = Self.expired()
+        _ = script.client("EPSV")
+        _ = script.server("229 Entering Extended Passive Mode (|||1026|)")
+        _ = script.machine.dataListenerReady(.passive(port: 40001))
+        script.machine.dataListenerExpired(port: 40000)
+        #expect(script.client("RETR file") == Script.relayed("RETR file"))
+    }
+}

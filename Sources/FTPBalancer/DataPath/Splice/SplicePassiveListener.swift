@@ -69,6 +69,8 @@ final class SplicePassiveListener: DataListener, SpliceEventHandler, @unchecked 
                 metadata: ["ftp.port": "\(self.port)"]
             )
             self.closeListener()
+            let (flow, port) = (self.flow, self.port)
+            flow.eventLoop.execute { flow.value.listenerExpired(port: port) }
         }
     }
 

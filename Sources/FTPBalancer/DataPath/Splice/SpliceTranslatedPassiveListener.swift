@@ -80,6 +80,8 @@ final class SpliceTranslatedPassiveListener: TranslatedDataListener, SpliceEvent
                 metadata: ["ftp.port": "\(self.port)", "ftp.client.connected": "\(self.clientSide != nil)"]
             )
             self.closeAll()
+            let (flow, port) = (self.flow, self.port)
+            flow.eventLoop.execute { flow.value.listenerExpired(port: port) }
         }
     }
 
