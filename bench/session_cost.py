@@ -17,11 +17,11 @@ login, TYPE I, EPSV, RETR of 1 KiB, QUIT, 8 clients in parallel. Per target and 
 Targets are measured in each of --rounds rounds in rotated order, and the table gives medians
 with the ratio to HAProxy's medians. --perf-record DIR also records a `perf record -g` profile
 of each target's first batch into DIR/<target>.data (with --call-graph dwarf unless
---call-graph says otherwise), for `perf report --no-children --sort symbol`.
-As root. A benchmark, not a test: nothing here passes or fails.
+--call-graph says otherwise), for `perf report --no-children --sort symbol`. As root. A benchmark,
+not a test: nothing here passes or fails.
 
     sudo bench/session_cost.py [--targets ftplb,haproxy] [--sessions 2000] [--rounds 3]
-                               [--syscalls] [--strace] [--ftplb PATH] [--baseline-ftplb PATH]
+                               [--syscalls] [--strace DIR] [--perf-record DIR] [--ftplb PATH]
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def libc_path(pid: int) -> str | None:
 
 def malloc_probe(pid: int) -> str | None:
     """A uprobe on the process's libc malloc (perf probe), its event name; None if it cannot be
-    made (a statically linked libc, no uprobes). Removed by `remove_malloc_probe`."""
+    made (a statically linked libc, no uprobes). Removed at the end of the run."""
     libc = libc_path(pid)
     if not libc:
         return None
@@ -140,8 +140,6 @@ def malloc_probe(pid: int) -> str | None:
     return event if out.returncode == 0 else None
 
 
-def remove_malloc_probe() -> None:
-    subprocess.run(["perf", "probe", "-q", "--del", "probe_libc:ftplbbench_malloc"], capture_output=True)
 
 
 def start_target(topology, target: str, workdir: Path, args) -> ftpenv.ManagedProcess:
@@ -226,10 +224,10 @@ def print_table(rounds: list[dict], targets: list[str]) -> None:
                 cell += f" ({median(values) / median(ref):.2f}x)"
             cells.append(cell)
         print(f"| {label} | " + " | ".join(cells) + " |")
-    print("| failed sessions | " + " | ".join(str(int(sum(column(n, "failed")))) for n in targets) + " |")
-    print()
-    for name in targets:
-        print(f"{name} CPU ms per session, by round: " + " / ".join(f"{v:.3f}" for v in column(name, "cpu_ms")))
+    print("| failed sessions | " + " | ".join(str(int(sum(column(n, "failed")))) for n in targets) + " |\n")
+    for name in targets:  # with the ratio to the reference measured in the same round
+        cells = [f"{r[name]['cpu_ms']:.3f}" + (f" ({r[name]['cpu_ms'] / r[reference]['cpu_ms']:.2f}x)" if reference and name != reference else "") for r in rounds if "cpu_ms" in r.get(name, {})]
+        print(f"{name} CPU ms per session, by round: " + " / ".join(cells))
 
 
 def main() -> None:
@@ -255,13 +253,13 @@ def main() -> None:
     unknown = set(targets) - set(TARGETS)
     if unknown:
         parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
-    if "ftplb-baseline" in targets and not (args.baseline_ftplb and Path(args.baseline_ftplb).exists()):
-        parser.error("ftplb-baseline needs --baseline-ftplb PATH of an ftplb binary")
+    for target, binary in (("ftplb", args.ftplb), ("ftplb-baseline", args.baseline_ftplb)):
+        if target in targets and not (binary and Path(binary).exists()):
+            parser.error(f"{target} needs an ftplb binary: --ftplb / --baseline-ftplb PATH, or a release build")
     if (args.syscalls or args.perf_record) and not shutil.which("perf"):
         parser.error("--syscalls and --perf-record need perf")
-    for directory in (args.perf_record, args.strace):
-        if directory:
-            Path(directory).mkdir(parents=True, exist_ok=True)
+    for directory in filter(None, (args.perf_record, args.strace)):
+        Path(directory).mkdir(parents=True, exist_ok=True)
 
     topology = compare.Topology()
     started: list = []
@@ -292,7 +290,7 @@ def main() -> None:
                 item.stop()
             topology.destroy()
             if args.syscalls:
-                remove_malloc_probe()
+                subprocess.run(["perf", "probe", "-q", "--del", "probe_libc:ftplbbench_malloc"], capture_output=True)
     print_table(rounds, targets)
     if args.json:
         Path(args.json).write_text(json.dumps(rounds, indent=2) + "\n")
