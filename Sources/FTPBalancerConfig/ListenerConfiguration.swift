@@ -24,10 +24,13 @@ extension VirtualServiceConfiguration {
     /// an IPv4-mapped address written as IPv4) on `port`: that listener's, or for a wildcard
     /// listener the first of its family.
     package func advertisedAddress(forLocalHost localHost: String, port: Int) -> String {
-        let isIPv6 = localHost.contains(":")
+        // One listener, as nearly every service has: whichever it matched, the answer is its
+        // address, without the list and the parsing below (this runs for every session).
+        guard !self.otherListeners.isEmpty else { return self.advertisedAddress }
+        let isIPv6 = localHost.utf8.contains(UInt8(ascii: ":"))
         let listeners = self.listeners.filter { $0.endpoint.port == port }
         let exact = listeners.first { IPAddress.canonical($0.endpoint.host) == localHost }
-        let sameFamily = listeners.first { $0.advertisedAddress.contains(":") == isIPv6 }
+        let sameFamily = listeners.first { $0.advertisedAddress.utf8.contains(UInt8(ascii: ":")) == isIPv6 }
         return (exact ?? sameFamily ?? listeners.first)?.advertisedAddress ?? self.advertisedAddress
     }
 }

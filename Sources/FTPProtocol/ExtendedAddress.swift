@@ -64,6 +64,33 @@ package struct ExtendedAddress: Equatable, Sendable {
 /// The port of a 229 reply: `229 text (<d><d><d>port<d>)` (RFC 2428 section 3).
 package enum ExtendedPassiveReply {
     package static func port(inReplyText text: some StringProtocol) throws(FTPProtocolError) -> UInt16 {
+        var line = String(text)
+        if let port = line.withUTF8(Self.port(inPrintableASCII:)) {
+            return port
+        }
+        return try Self.port(inCharacters: text)
+    }
+
+    /// The same rules on the bytes of a reply that is printable ASCII only, where every byte
+    /// is one Character: nil if the reply is not, or if the rules refuse it (the Character
+    /// walk below then says why). This runs for every EPSV; walking Characters of a generic
+    /// string took 9 microseconds of a session's 1,200.
+    private static func port(inPrintableASCII bytes: UnsafeBufferPointer<UInt8>) -> UInt16? {
+        guard bytes.allSatisfy({ (0x20...0x7e).contains($0) }), let open = bytes.firstIndex(of: UInt8(ascii: "(")) else {
+            return nil
+        }
+        let inside = bytes[(open + 1)...].prefix { $0 != UInt8(ascii: ")") }
+        guard let delimiter = inside.first, inside.count >= 5 else { return nil }
+        let fields = inside.split(separator: delimiter, omittingEmptySubsequences: false)
+        guard fields.count == 5, fields[0].isEmpty, fields[1].isEmpty, fields[2].isEmpty, fields[4].isEmpty,
+            (1...5).contains(fields[3].count), fields[3].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+        else { return nil }
+        let value = fields[3].reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+        guard value > 0, value <= Int(UInt16.max) else { return nil }
+        return UInt16(value)
+    }
+
+    private static func port(inCharacters text: some StringProtocol) throws(FTPProtocolError) -> UInt16 {
         guard let open = text.firstIndex(of: "(") else {
             throw FTPProtocolError(.malformedExtendedPassiveReply, input: text)
         }

@@ -214,3 +214,20 @@ struct ConfigurationDualStackTests {
         #expect(service.summaryLines.contains("  data transfer:      active (what the servers get)"))
     }
 }
+
+@Suite("The advertised address of a one-listener service")
+struct SingleListenerAdvertisedAddressTests {
+    @Test("A service with one listener advertises its address whatever local address and port a client reached.")
+    func oneListenerAdvertisesItsAddressForEveryLocalAddress() {
+        let service = VirtualServiceConfiguration(
+            name: "ftp",
+            listen: Endpoint(host: "0.0.0.0", port: 21),
+            advertisedAddress: "192.0.2.10",
+            passivePorts: 40000...40999,
+            servers: []
+        )
+        #expect(service.advertisedAddress(forLocalHost: "10.0.0.1", port: 21) == "192.0.2.10")
+        #expect(service.advertisedAddress(forLocalHost: "2001:db8::10", port: 21) == "192.0.2.10")
+        #expect(service.advertisedAddress(forLocalHost: "10.0.0.1", port: 2121) == "192.0.2.10")
+    }
+}

@@ -84,6 +84,8 @@ import Testing
         ("Entering Extended Passive Mode (!!!1!)", 1),
         ("229 EPSV ok (###65535#)", 65535),
         ("229 (|||00021|)", 21),
+        // Not ASCII: read Character by Character, as every reply was before the byte reading.
+        ("229 Entrée en mode passif étendu (|||2121|)", 2121),
     ])
     func a229ReplyGivesItsPort(_ text: String, _ port: Int) throws {
         #expect(try Int(ExtendedPassiveReply.port(inReplyText: text)) == port)

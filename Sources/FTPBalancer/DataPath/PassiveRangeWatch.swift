@@ -97,7 +97,8 @@ final class PassiveRangeWatch: @unchecked Sendable {
         let headerLength = Int(packet[start] & 0x0f) * 4
         guard packet.count >= headerLength + 4 else { return }
         let port = Int(packet[start + headerLength + 2]) << 8 | Int(packet[start + headerLength + 3])
-        let source = packet[(start + 12)..<(start + 16)].map(String.init).joined(separator: ".")
+        // One string for the dotted quad, not one per octet and a join: this runs per SYN.
+        let source = "\(packet[start + 12]).\(packet[start + 13]).\(packet[start + 14]).\(packet[start + 15])"
         guard !self.ports.expects(port, from: source) else { return }
         self.misrouted.record(peer: source, port: port, logger: self.logger)
     }

@@ -188,14 +188,16 @@ package final class Balancer: Service, Sendable {
         var bootstrap = ServerBootstrap(group: self.group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
+            // Urgent data stays in the stream: ftplib sends ABOR's line end as urgent data, and
+            // out of band it would be lost and the next command glued to ABOR. Set on the
+            // listening socket, which every accepted one inherits it from, instead of a
+            // setsockopt per session.
+            .serverChannelOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_OOBINLINE)), value: 1)
         if service.configuration.listenFreebind, let freebind = FreebindSocket.option(forHost: listen.host) {
             bootstrap = bootstrap.serverChannelOption(freebind, value: 1)
         }
         bootstrap =
             bootstrap
-            // Urgent data stays in the stream: ftplib sends ABOR's line end as urgent data, and
-            // out of band it would be lost and the next command glued to ABOR.
-            .childChannelOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_OOBINLINE)), value: 1)
             .childChannelOption(.recvAllocator, value: ControlSession.receiveAllocator)
             .childChannelInitializer { [dataPath, logger, sessions, sessionCounter, transferLog] channel in
                 channel.eventLoop.makeCompletedFuture {

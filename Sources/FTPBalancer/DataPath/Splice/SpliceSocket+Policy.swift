@@ -19,7 +19,13 @@ extension SpliceAddress {
 
     /// A peer's host in the canonical form the data listeners compare with, "?" when unknown.
     static func canonicalHost(_ peer: SpliceAddress?) -> String {
-        peer?.socketAddress.flatMap(IPAddress.canonical) ?? "?"
+        // IPv4, as nearly every data connection is: its dotted quad, which is inet_ntop's and
+        // so the canonical text, without a SwiftNIO address made and printed per connection.
+        if let v4 = peer?.ipv4 {
+            let octets = withUnsafeBytes(of: v4.sin_addr.s_addr) { Array($0) }
+            return "\(octets[0]).\(octets[1]).\(octets[2]).\(octets[3])"
+        }
+        return peer?.socketAddress.flatMap(IPAddress.canonical) ?? "?"
     }
 
     var socketAddress: SocketAddress? {
