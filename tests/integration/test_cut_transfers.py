@@ -23,6 +23,7 @@ import ftpenv
 from conftest import BALANCER_SOURCE
 from ftpenv import Control
 from test_pools import wait_until
+from test_timeouts import open_epsv_retrieve
 
 pytestmark = pytest.mark.balancer_only
 
@@ -72,13 +73,7 @@ def read_to_end(data: socket.socket, limit: float = 30) -> str:
 
 
 def open_retrieve(ctl: Control, name: str) -> socket.socket:
-    ctl.cmd("TYPE I")
-    port = ftpenv.parse_epsv_reply(ctl.cmd("EPSV"))
-    data = socket.create_connection((VIP, port), timeout=20)
-    ctl.send(f"RETR {name}")
-    reply = ctl.read_reply(timeout=10)
-    assert reply is not None and reply.code in (125, 150), reply
-    return data
+    return open_epsv_retrieve(ctl, VIP, name)
 
 
 def open_fds(pid: int) -> int:
