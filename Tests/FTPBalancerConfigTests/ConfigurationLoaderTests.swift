@@ -148,9 +148,10 @@ struct ConfigurationLoaderTests {
         let configuration = try ConfigurationLoader.parse(yaml: Self.fullFile, file: nil)
         let lines = configuration.summary.split(separator: "\n").map(String.init)
         #expect(
-            Array(lines.prefix(19)) == [
+            Array(lines.prefix(20)) == [
                 "log level: debug",
                 "shutdown grace: 30s",
+                "upgrade drain: 600s",
                 "admin API: 127.0.0.1:9021, token none (loopback only)",
                 "data path: splice, 1MiB pipe per direction, 1 relay thread",
                 "virtual service 'ftp'",

@@ -211,6 +211,17 @@ struct ConfigurationPoolTests {
         )
     }
 
+    @Test("The upgrade drain is ten minutes unless the file says otherwise; a malformed one names the key.")
+    func upgradeDrain() throws {
+        let unset = try ConfigurationLoader.parse(yaml: Self.file(""), file: nil)
+        #expect(unset.upgradeDrain == .seconds(600))
+        let set = try ConfigurationLoader.parse(yaml: "upgrade_drain: 2m\n" + Self.file(""), file: nil)
+        #expect(set.upgradeDrain == .seconds(120))
+        let error = self.error("upgrade_drain: soon\n" + Self.file(""))
+        #expect(error?.path == "upgrade_drain")
+        #expect(error?.line == 1)
+    }
+
     @Test("Each enumerated key lists the words it accepts.")
     func enumerations() {
         let algorithm = self.error(Self.file("    algorithm: fastest"))
@@ -504,6 +515,7 @@ struct ConfigurationPoolTests {
             configuration.summary.split(separator: "\n").map(String.init) == [
                 "log level: info",
                 "shutdown grace: 45s",
+                "upgrade drain: 600s",
                 "admin API: 127.0.0.1:9021, token none (loopback only)",
                 "data path: splice, 1MiB pipe per direction, 1 relay thread",
                 "virtual service 'ftp'",
