@@ -272,3 +272,30 @@ def test_two_upgrades_under_load_drop_no_session(old_balancer, upgrade_farm):
           f"upgrades (+{UPGRADES} slow sessions across the hand-overs), {len(load.failures)} failed; "
           f"SIGUSR2 to the old process's exit: {', '.join(f'{s:.1f}s' for s in figures)}; "
           f"total {time.monotonic() - started:.1f}s")
+
+
+@pytest.mark.timeout(60)
+def test_a_new_process_that_cannot_start_leaves_the_old_one_serving(old_balancer, upgrade_farm, workdir):
+    process = old_balancer
+    roots, payload_sha = upgrade_farm
+    config = workdir / "upgrade.yaml"
+    good = config.read_text()
+    config.write_text(good.replace("passive_ports:", "passive_portz:"))
+    try:
+        process.proc.send_signal(signal.SIGUSR2)
+        wait_for(lambda: "upgrade failed:" in process.log_text(), "the failed upgrade")
+    finally:
+        config.write_text(good)
+    log = process.log_text()
+    assert re.search(r"upgrade failed: the new process \d+ exited with status 2 before serving", log), log[-2000:]
+    assert "unknown key 'passive_portz'" in log, "the new process's own message says why"
+    assert process.alive()
+    transfers = Load(roots, payload_sha)
+    upload = os.urandom(UPLOAD_SIZE)
+    assert transfers.session(1, 0, True, upload, hashlib.sha256(upload).hexdigest()) == 2
+    with urllib.request.urlopen(f"http://{ADMIN}/healthz", timeout=10) as response:
+        assert response.status == 200, "the old process's admin API still answers"
+    # A later upgrade, with the file fixed, goes through.
+    process.proc.send_signal(signal.SIGUSR2)
+    wait_for(lambda: "upgrade: the new process serves the listeners" in process.log_text(), "the second try")
+    assert process.proc.wait(timeout=WAIT) == 0

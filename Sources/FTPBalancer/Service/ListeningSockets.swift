@@ -57,7 +57,7 @@ package final class ListeningSockets: Sendable {
 
     /// `3=control 10.0.0.1:21,4=admin [::1]:9021` by key; entries that are not a descriptor
     /// number and a key are left out.
-    static func parse(_ text: String) -> [String: CInt] {
+    package static func parse(_ text: String) -> [String: CInt] {
         var sockets: [String: CInt] = [:]
         for entry in text.split(separator: ",") {
             guard let equals = entry.firstIndex(of: "="), let descriptor = CInt(entry[..<equals]), descriptor > 2
