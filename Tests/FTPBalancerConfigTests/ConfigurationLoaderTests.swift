@@ -143,6 +143,19 @@ struct ConfigurationLoaderTests {
         #expect(error?.description == "/nonexistent/ftplb.yaml: cannot read the file: No such file or directory")
     }
 
+    @Test("The upgrade drain is ten minutes unless the file says otherwise; a malformed one names the key.")
+    func upgradeDrain() throws {
+        let unset = try ConfigurationLoader.parse(yaml: ConfigurationPoolTests.file(""), file: nil)
+        #expect(unset.upgradeDrain == .seconds(600))
+        let set = try ConfigurationLoader.parse(yaml: "upgrade_drain: 2m\n" + ConfigurationPoolTests.file(""), file: nil)
+        #expect(set.upgradeDrain == .seconds(120))
+        let error = #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader.parse(yaml: "upgrade_drain: soon\n" + ConfigurationPoolTests.file(""), file: nil)
+        }
+        #expect(error?.path == "upgrade_drain")
+        #expect(error?.line == 1)
+    }
+
     @Test("The summary shows every service with its defaults filled in.")
     func summary() throws {
         let configuration = try ConfigurationLoader.parse(yaml: Self.fullFile, file: nil)

@@ -211,17 +211,6 @@ struct ConfigurationPoolTests {
         )
     }
 
-    @Test("The upgrade drain is ten minutes unless the file says otherwise; a malformed one names the key.")
-    func upgradeDrain() throws {
-        let unset = try ConfigurationLoader.parse(yaml: Self.file(""), file: nil)
-        #expect(unset.upgradeDrain == .seconds(600))
-        let set = try ConfigurationLoader.parse(yaml: "upgrade_drain: 2m\n" + Self.file(""), file: nil)
-        #expect(set.upgradeDrain == .seconds(120))
-        let error = self.error("upgrade_drain: soon\n" + Self.file(""))
-        #expect(error?.path == "upgrade_drain")
-        #expect(error?.line == 1)
-    }
-
     @Test("Each enumerated key lists the words it accepts.")
     func enumerations() {
         let algorithm = self.error(Self.file("    algorithm: fastest"))

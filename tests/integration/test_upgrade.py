@@ -86,20 +86,17 @@ def stop_group(group: int) -> None:
     """SIGTERM, then SIGKILL after a bounded wait, to what is left of the old process's group:
     the successor it started (not our child) is in it, even after the old process exited."""
     for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        deadline = time.monotonic() + wait
         try:
             os.killpg(group, sig)
+            while time.monotonic() < deadline:
+                os.killpg(group, 0)
+                time.sleep(0.05)
         except ProcessLookupError:
             return
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(group, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.05)
 
 
-def pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:  # not a zombie either
     try:
         with open(f"/proc/{pid}/stat") as stat:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
@@ -255,12 +252,12 @@ def test_two_upgrades_under_load_drop_no_session(old_balancer, upgrade_farm):
         wait_for(lambda: load.count() >= at_last_exit + SESSIONS_PER_PHASE, "sessions after the last exit")
         with urllib.request.urlopen(f"http://{ADMIN}/healthz", timeout=10) as response:
             assert response.status == 200, "the last process's admin API answers /healthz"
-        assert pid_alive(pid), "the last process serves on"
     finally:
         for slow in slows:
             slow.release.set()
         load.finish()
     assert load.failures == [], "\n".join(load.failures[:10])
+    assert pid_alive(pid), "the last process serves on"
     log = process.log_text()
     assert log.count("taking over the listening sockets of the previous ftplb process") == UPGRADES
     assert log.count("upgrade: the previous process has exited") == UPGRADES
