@@ -96,26 +96,16 @@ package struct AdminServer: Service, CustomStringConvertible {
                 "ftp.admin.token": "\(self.configuration.token == nil ? "none" : "(set)")",
             ]
         )
-        do {
-            try await withGracefulShutdownHandler {
-                try await server.executeThenClose { connections in
-                    try await withThrowingDiscardingTaskGroup { tasks in
-                        for try await connection in connections {
-                            tasks.addTask { await self.serve(connection) }
-                        }
+        try await withGracefulShutdownHandler {
+            try await server.executeThenClose { connections in
+                try await withThrowingDiscardingTaskGroup { tasks in
+                    for try await connection in connections {
+                        tasks.addTask { await self.serve(connection) }
                     }
                 }
-            } onGracefulShutdown: {
-                server.channel.close(promise: nil)
             }
-        } catch {
-            guard self.listeningSockets.isHandedOver else { throw error }
-        }
-        if self.listeningSockets.isHandedOver {
-            // An upgrade closed the listener here: the new process answers on it now. A service
-            // that ended before its turn in the shutdown would stop the whole group at once.
-            self.logger.notice("admin API: the new process answers on the listener now")
-            try? await gracefulShutdown()
+        } onGracefulShutdown: {
+            server.channel.close(promise: nil)
         }
     }
 

@@ -46,7 +46,7 @@ struct SuccessorProcess {
         var pid: pid_t
         fileprivate var acceptPipe: CInt
 
-        /// This process has closed its listening sockets: the successor accepts on them now.
+        /// This process has stopped accepting on the listening sockets: the successor accepts now.
         /// The pipe stays open: its end tells the successor that this process has exited.
         func acceptNow() {
             var byte: UInt8 = 1
@@ -75,7 +75,10 @@ struct SuccessorProcess {
         environment.append("\(Self.acceptVariable)=\(accept.read)")
         let pid: pid_t
         do {
-            pid = try self.spawn(keeping: sockets.map(\.descriptor) + [ready.write, accept.read], environment: environment)
+            pid = try self.spawn(
+                keeping: sockets.map(\.descriptor) + [ready.write, accept.read],
+                environment: environment
+            )
         } catch {
             for end in [ready.write, accept.read, accept.write] { close(end) }
             throw error
@@ -179,7 +182,7 @@ struct SuccessorProcess {
 }
 
 /// The successor's side of an upgrade: says on one pipe that it is ready, and accepts once the
-/// predecessor says on the other that it has closed its copies of the listening sockets.
+/// predecessor says on the other that it has stopped accepting on the listening sockets.
 struct PredecessorHandshake {
     let readyPipe: CInt
     let acceptPipe: CInt
@@ -201,7 +204,7 @@ struct PredecessorHandshake {
         return descriptor
     }
 
-    /// The listeners are open, not accepting yet: the predecessor may close its copies.
+    /// The listeners are open, not accepting yet: the predecessor may stop accepting.
     func ready() {
         var byte: UInt8 = 1
         _ = write(self.readyPipe, &byte, 1)

@@ -219,6 +219,8 @@ def upgrade(log, pid: int, done: int, load: Load, slow: SlowSession) -> int:
     # New sessions go to the successor while the old process still runs the slow transfer.
     wait_for(lambda: load.count() >= at_hand_over + SESSIONS_PER_PHASE, "sessions during the drain")
     assert pid_alive(pid), "the old process exited with a transfer still running"
+    os.kill(pid, signal.SIGHUP)  # the reload belongs to the new process now
+    wait_for(lambda: log().count("new ftplb process: reload that one") > done, "the old process's refusal")
     slow.release.set()
     return int(found[done])
 

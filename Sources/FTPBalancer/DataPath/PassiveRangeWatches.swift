@@ -26,7 +26,11 @@ final class PassiveRangeWatches: Sendable {
 
     /// Starts the watches `reconcile` asked for since `hold`.
     func resume() {
-        guard let services = self.held.withLockedValue({ held in defer { held = nil }; return held }) else { return }
+        let services = self.held.withLockedValue { held in
+            defer { held = nil }
+            return held
+        }
+        guard let services else { return }
         self.reconcile(services)
     }
 

@@ -65,7 +65,9 @@ extension Balancer {
         }
         let left = self.sessions.count
         guard left > 0 else { return true }
-        let why = self.upgradeDrain.withLockedValue { $0 } == .waiting ? "upgrade_drain (\(limit.shortText)) is over" : "SIGTERM or SIGINT"
+        let why =
+            self.upgradeDrain.withLockedValue { $0 } == .waiting
+            ? "upgrade_drain (\(limit.shortText)) is over" : "SIGTERM or SIGINT"
         self.upgradeDrain.withLockedValue { $0 = .over }
         self.logger.notice(
             "upgrade: \(why); shutting down the sessions left as on SIGTERM",

@@ -121,7 +121,10 @@ package final class Balancer: Service, Sendable {
     /// time: the caller (the SIGHUP loop) waits for each before starting the next.
     package func reload(to configuration: BalancerConfiguration) async throws {
         guard !self.listeningSockets.isHandedOver else {
-            throw BalancerError(.listenFailed, "this process has handed its listeners to a new ftplb process: reload that one")
+            throw BalancerError(
+                .handedOver,
+                "this process has handed its listeners to a new ftplb process: reload that one"
+            )
         }
         // The new transfer log's file is opened first, so that a path that cannot be written
         // refuses the reload before anything has changed.

@@ -14,7 +14,7 @@ import Glibc
 ///
 /// The two processes never accept from one socket at once (SwiftNIO takes a wake-up with
 /// nothing to accept for a bug): a successor opens its listeners without accepting, says it is
-/// ready, and accepts once its predecessor has closed its copies (`startAccepting`). Meanwhile
+/// ready, and accepts once its predecessor has stopped accepting on them (`startAccepting`). Meanwhile
 /// new connections wait in the kernel's accept queue.
 package final class ListeningSockets: Sendable {
     /// The variable that names a predecessor's sockets to its successor:
@@ -23,7 +23,7 @@ package final class ListeningSockets: Sendable {
 
     private struct Live {
         var descriptor: CInt
-        /// Stops accepting on it here: closes the channel that owns the descriptor.
+        /// The channel that owns the descriptor: accepts while its `autoRead` is on.
         var channel: any Channel
     }
 
@@ -111,7 +111,7 @@ package final class ListeningSockets: Sendable {
         channel.closeFuture.whenComplete { _ in self.unregister(key, descriptor: descriptor) }
     }
 
-    /// The predecessor has closed its copies: accept on every socket from now on.
+    /// The predecessor has stopped accepting: accept on every socket from now on.
     package func startAccepting() {
         let (paused, waiters) = self.state.withLockedValue { state in
             state.accepting = true
@@ -148,15 +148,19 @@ package final class ListeningSockets: Sendable {
         }
     }
 
-    /// The successor is ready: stop accepting on each socket here (it keeps them open);
-    /// returns once every copy here is closed.
+    /// The successor is ready: stop accepting on each socket here; returns once none will
+    /// accept again. The sockets stay open until this process ends: closing a listener
+    /// while a connection it accepted is still being set up would close that connection too
+    /// (SwiftNIO checks the listener is active once the child is ready).
     package func handOver() async {
         let live = self.state.withLockedValue { state in
             state.handedOver = true
             defer { state.live = [:] }
             return state.live.values
         }
-        for socket in live { try? await socket.channel.close() }
+        for socket in live {
+            try? await socket.channel.setOption(.autoRead, value: false).get()
+        }
     }
 
     package var isHandedOver: Bool {
