@@ -20,9 +20,18 @@ package struct AdminServer: Service, CustomStringConvertible {
     let api: AdminAPI
     let group: any EventLoopGroup
     let logger: Logger
+    /// Where the listening socket comes from (a predecessor's, on an upgrade) and is handed on.
+    let listeningSockets: ListeningSockets
 
-    package init(configuration: AdminConfiguration, api: AdminAPI, group: any EventLoopGroup, logger: Logger) {
+    package init(
+        configuration: AdminConfiguration,
+        api: AdminAPI,
+        group: any EventLoopGroup,
+        listeningSockets: ListeningSockets = ListeningSockets(),
+        logger: Logger
+    ) {
         self.configuration = configuration
+        self.listeningSockets = listeningSockets
         self.api = api
         self.group = group
         self.logger = logger
@@ -39,10 +48,18 @@ package struct AdminServer: Service, CustomStringConvertible {
             return
         }
         let server: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
+        let key = ListeningSockets.adminKey(listen)
+        // A successor's admin API waits, like its listeners, for its predecessor's to close.
+        await self.listeningSockets.untilAccepting()
+        let socket: CInt
         do {
+            socket = try self.listeningSockets.take(key) {
+                try ListeningSocket.open(listen, freebind: false, ipv6Only: false)
+            }.descriptor
             server = try await ServerBootstrap(group: self.group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .bind(host: listen.host, port: listen.port) { channel in
+                .serverChannelOption(.autoRead, value: false)
+                .bind(socket) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(
                             IdleStateHandler(readTimeout: Self.idleTimeout),
@@ -71,6 +88,7 @@ package struct AdminServer: Service, CustomStringConvertible {
                     + OperatorText.describe(error, host: listen.host, port: listen.port)
             )
         }
+        self.listeningSockets.register(key, descriptor: socket, channel: server.channel)
         self.logger.notice(
             "admin API listening",
             metadata: [

@@ -28,7 +28,9 @@ struct RunCommand: AsyncParsableCommand {
 
             SIGHUP re-reads the configuration file and reopens the transfer log; SIGTERM and \
             SIGINT stop taking sessions, let running transfers finish within shutdown_grace, then \
-            exit.
+            exit. SIGUSR2 upgrades without dropping a session: a new ftplb process, started from \
+            the binary now at this one's path, takes over the listening sockets, and this one \
+            exits once its sessions have ended (within upgrade_drain).
             """
     )
 
@@ -69,6 +71,20 @@ struct RunCommand: AsyncParsableCommand {
             logger.critical("\(error)")
             throw ExitCode(1)
         }
+        // An upgrade's successor: the sockets its predecessor handed over, and the pipe on which
+        // it says it serves them.
+        let sockets = ListeningSockets.fromEnvironment()
+        let handshake = PredecessorHandshake.takeFromEnvironment()
+        sockets.keepInherited(only: Self.listeningKeys(configuration))
+        if handshake == nil {
+            sockets.startAccepting()  // sockets named without a predecessor to wait for
+        }
+        if !sockets.inheritedKeys.isEmpty {
+            logger.notice(
+                "upgrade: taking over the listening sockets of the previous ftplb process",
+                metadata: ["ftp.sockets": "\(sockets.inheritedKeys.joined(separator: ", "))"]
+            )
+        }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
@@ -86,8 +102,13 @@ struct RunCommand: AsyncParsableCommand {
             group: group,
             dataPath: dataPath,
             metrics: BalancerMetrics(),
-            logger: logger
+            listeningSockets: sockets,
+            logger: logger,
+            onListening: { handshake?.ready() }
         )
+        if handshake != nil {
+            balancer.predecessorDraining()  // before its first listeners and range watches
+        }
         let reloader = ConfigurationReloader(
             path: self.source.config,
             balancer: balancer,
@@ -105,7 +126,13 @@ struct RunCommand: AsyncParsableCommand {
             metrics: MetricsExposition(registry: registry, balancer: balancer),
             logger: logger
         )
-        let admin = AdminServer(configuration: configuration.admin, api: api, group: group, logger: logger)
+        let admin = AdminServer(
+            configuration: configuration.admin,
+            api: api,
+            group: group,
+            listeningSockets: sockets,
+            logger: logger
+        )
         // Shut down in reverse order: the splice relay threads last, as the sessions they relay
         // for report to them until drained; the admin API before them, so that while sessions
         // drain it still answers, and /healthz says 503 "shutting down" to keepalived or the BGP
@@ -122,9 +149,16 @@ struct RunCommand: AsyncParsableCommand {
         // No gracefulShutdownSignals: ShutdownSignals traps them, so that a second one is heard.
         let serviceGroup = ServiceGroup(configuration: .init(services: services, logger: logger))
         let signals = ShutdownSignals(balancer: balancer, logger: logger)
+        let upgrade = UpgradeSignal(balancer: balancer, successor: SuccessorProcess.current(), logger: logger)
         do {
             try await withThrowingDiscardingTaskGroup { tasks in
                 tasks.addTask { await signals.run(stopping: serviceGroup) }
+                tasks.addTask { await upgrade.run(stopping: serviceGroup) }
+                if let handshake {
+                    // The predecessor's drain and shutdown, and some room.
+                    let limit = configuration.upgradeDrain + configuration.shutdownGrace + .seconds(60)
+                    tasks.addTask { await handshake.followPredecessor(balancer, drainLimit: limit, logger: logger) }
+                }
                 try await serviceGroup.run()
                 tasks.cancelAll()
             }
@@ -136,6 +170,15 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         try? await group.shutdownGracefully()
+    }
+
+    /// What each listening socket of `configuration` serves, as a predecessor names them.
+    private static func listeningKeys(_ configuration: BalancerConfiguration) -> Set<String> {
+        var keys = Set(
+            configuration.virtualServices.flatMap(\.listeners).map { ListeningSockets.controlKey($0.endpoint) }
+        )
+        if let admin = configuration.admin.listen { keys.insert(ListeningSockets.adminKey(admin)) }
+        return keys
     }
 
     /// The relay the configuration asks for; the splice one also returned on its own, to run

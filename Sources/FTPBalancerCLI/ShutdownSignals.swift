@@ -15,6 +15,12 @@ struct ShutdownSignals {
         var received = 0
         for await signal in signals {
             received += 1
+            if received == 1, self.balancer.endUpgradeDrain() {
+                self.logger.notice(
+                    "no longer waiting for the sessions to end by themselves (upgrade); shutting down",
+                    metadata: ["ftp.signal": "\(signal)"]
+                )
+            }
             if received == 1 {
                 let notice = await self.balancer.shutdownNotice()
                 self.logger.notice("\(notice)", metadata: ["ftp.signal": "\(signal)"])

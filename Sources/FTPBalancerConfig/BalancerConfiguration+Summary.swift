@@ -5,6 +5,7 @@ extension BalancerConfiguration {
         var lines = [
             "log level: \(self.logLevel.rawValue)",
             "shutdown grace: \(VirtualServiceConfiguration.seconds(self.shutdownGrace))",
+            "upgrade drain: \(VirtualServiceConfiguration.seconds(self.upgradeDrain))",
         ]
         if !self.transparentServices.isEmpty {
             lines.append(

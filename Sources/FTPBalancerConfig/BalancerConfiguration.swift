@@ -8,6 +8,9 @@ package struct BalancerConfiguration: Equatable, Sendable {
     /// How long running transfers may continue after SIGTERM or SIGINT before the balancer
     /// closes what is left.
     package var shutdownGrace: Duration
+    /// After an upgrade has handed the listeners to a new process, how long the old one lets
+    /// its sessions end by themselves before it shuts down as on SIGTERM.
+    package var upgradeDrain: Duration = .seconds(600)
     /// The host plumbing that `client_address: transparent` relies on.
     package var transparent: TransparentConfiguration
     /// The admin HTTP API; fixed at start (a reload does not move or re-key it).

@@ -5,7 +5,7 @@ import Yams
 /// The YAML is walked node by node rather than decoded, so that every error can name its line.
 package enum ConfigurationLoader {
     static let topLevelKeys = [
-        "log_level", "shutdown_grace", "transparent", "admin", "transfer_log", "data_path", "virtual_services",
+        "log_level", "shutdown_grace", "upgrade_drain", "transparent", "admin", "transfer_log", "data_path", "virtual_services",
     ]
     static let transparentKeys = ["fwmark", "route_table"]
     static let serviceKeys = [
@@ -53,6 +53,9 @@ package enum ConfigurationLoader {
         let shutdownGrace = problems.collect { () throws(ConfigurationError) in
             try fields.optional("shutdown_grace", ConfigurationValueParser.durationOrZero)
         }
+        let upgradeDrain = problems.collect { () throws(ConfigurationError) in
+            try fields.optional("upgrade_drain", ConfigurationValueParser.durationOrZero)
+        }
         let drafts = Self.services(fields, problems: &problems)
         // Checks across services (overlapping ports, names) need every service read.
         let services = problems.isEmpty ? problems.collect { () throws(ConfigurationError) in
@@ -60,6 +63,7 @@ package enum ConfigurationLoader {
         } : nil
         var configuration = BalancerConfiguration(logLevel: (logLevel ?? nil) ?? .info, virtualServices: services ?? [])
         configuration.shutdownGrace = (shutdownGrace ?? nil) ?? configuration.shutdownGrace
+        configuration.upgradeDrain = (upgradeDrain ?? nil) ?? configuration.upgradeDrain
         configuration.transparent = problems.collect { () throws(ConfigurationError) in
             try Self.transparent(fields["transparent"])
         } ?? configuration.transparent

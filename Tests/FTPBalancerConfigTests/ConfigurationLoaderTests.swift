@@ -143,14 +143,28 @@ struct ConfigurationLoaderTests {
         #expect(error?.description == "/nonexistent/ftplb.yaml: cannot read the file: No such file or directory")
     }
 
+    @Test("The upgrade drain is ten minutes unless the file says otherwise; a malformed one names the key.")
+    func upgradeDrain() throws {
+        let unset = try ConfigurationLoader.parse(yaml: ConfigurationPoolTests.file(""), file: nil)
+        #expect(unset.upgradeDrain == .seconds(600))
+        let set = try ConfigurationLoader.parse(yaml: "upgrade_drain: 2m\n" + ConfigurationPoolTests.file(""), file: nil)
+        #expect(set.upgradeDrain == .seconds(120))
+        let error = #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader.parse(yaml: "upgrade_drain: soon\n" + ConfigurationPoolTests.file(""), file: nil)
+        }
+        #expect(error?.path == "upgrade_drain")
+        #expect(error?.line == 1)
+    }
+
     @Test("The summary shows every service with its defaults filled in.")
     func summary() throws {
         let configuration = try ConfigurationLoader.parse(yaml: Self.fullFile, file: nil)
         let lines = configuration.summary.split(separator: "\n").map(String.init)
         #expect(
-            Array(lines.prefix(19)) == [
+            Array(lines.prefix(20)) == [
                 "log level: debug",
                 "shutdown grace: 30s",
+                "upgrade drain: 600s",
                 "admin API: 127.0.0.1:9021, token none (loopback only)",
                 "data path: splice, 1MiB pipe per direction, 1 relay thread",
                 "virtual service 'ftp'",

@@ -504,6 +504,7 @@ struct ConfigurationPoolTests {
             configuration.summary.split(separator: "\n").map(String.init) == [
                 "log level: info",
                 "shutdown grace: 45s",
+                "upgrade drain: 600s",
                 "admin API: 127.0.0.1:9021, token none (loopback only)",
                 "data path: splice, 1MiB pipe per direction, 1 relay thread",
                 "virtual service 'ftp'",

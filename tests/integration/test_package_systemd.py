@@ -1,9 +1,10 @@
 """systemd itself runs the package's unit (test_package.py runs what the unit runs, without
 systemd): systemd as PID 1 of namespaces of its own (systemdsandbox.py) with the unit file as
 the package installed it, so the sandbox the unit asks for (user, capabilities, seccomp, a
-read-only system) is the one ftplb meets. An upgrade with dpkg -i where systemd runs restarts
-the service and lets a running transfer finish; a broken configuration fails the unit after a few
-tries, with the reason in its log.
+read-only system) is the one ftplb meets. An upgrade with dpkg -i where systemd runs hands the
+listeners to the new binary (SIGUSR2): a running transfer finishes in the old process, new
+sessions go to the new one, and systemd follows it as the main process; a broken configuration
+fails the unit after a few tries, with the reason in its log.
 
 Addresses, in the sandbox's own network namespace: 127.0.90.1:21 the VIP (passive ports
 47000-47099), 127.0.90.11:21 pyftpdlib (passive ports 47100-47199).
@@ -90,18 +91,18 @@ def test_systemd_runs_the_unit_as_user_ftplb_in_its_sandbox(systemd):
     assert sandbox.show("ftplb.service", "Result", "ExecMainStatus") == {"Result": "success", "ExecMainStatus": "0"}
 
 
-def test_upgrade_restarts_the_service_and_a_running_transfer_finishes(systemd, installed, workdir):
+def test_upgrade_hands_over_to_the_new_binary_while_a_running_transfer_finishes(systemd, installed, workdir):
     sandbox, root, output = systemd
     before = sandbox.show("ftplb.service", "MainPID")["MainPID"]
     download = workdir / "upgrade-download.bin"
-    # 1 MiB/s: about 10 s for the file, so the restart comes while it is moving.
+    # 1 MiB/s: about 10 s for the file, so the upgrade comes while it is moving.
     curl = subprocess.Popen(sandbox.inside(ftpenv.curl_argv(
         VIP, 21, "big.bin", "epsv", extra=["--limit-rate", "1M", "--output", str(download)])),
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         debpackage.wait_for(lambda: download.exists() and download.stat().st_size > 0, "the download to start")
         assert curl.poll() is None, "the download ended before the upgrade began"
-        # Where systemd runs, postinst restarts a running service (deb-systemd-invoke try-restart),
+        # Where systemd runs, postinst upgrades a running service (SIGUSR2 to its main process),
         # unless policy-rc.d says no, as container images' does: not in the sandbox's view.
         if POLICY.exists():
             allow = workdir / "policy-rc.d"
@@ -109,6 +110,15 @@ def test_upgrade_restarts_the_service_and_a_running_transfer_finishes(systemd, i
             allow.chmod(0o755)
             sandbox.run(["mount", "--bind", str(allow), str(POLICY)])
         sandbox.run(["dpkg", "-i", str(installed)], timeout=180)
+        debpackage.wait_for(lambda: "upgrade: the new process serves the listeners" in output.read_text(),
+                            "the hand-over")
+        after = sandbox.show("ftplb.service", "MainPID", "ActiveState")
+        assert after["ActiveState"] == "active" and after["MainPID"] not in ("0", before), after
+        # While the old process still relays the download, the new one serves new sessions.
+        assert curl.poll() is None, "the download ended before the hand-over"
+        expected = (root / "small.txt").read_bytes()
+        result = sandbox.run(ftpenv.curl_argv(VIP, 21, "small.txt", "port"), check=False)
+        assert (result.returncode, result.stdout) == (0, expected), result.stderr.decode()[-2000:]
         _, errors = curl.communicate(timeout=120)
     finally:
         if curl.poll() is None:
@@ -116,11 +126,15 @@ def test_upgrade_restarts_the_service_and_a_running_transfer_finishes(systemd, i
             curl.wait(timeout=10)
     assert curl.returncode == 0, errors.decode()[-2000:]
     assert ftpenv.sha256_file(download) == ftpenv.sha256_file(root / "big.bin")
-    after = sandbox.show("ftplb.service", "MainPID", "ActiveState")
-    assert after["ActiveState"] == "active" and after["MainPID"] not in ("0", before), after
+    # The old process drained and exited by itself; systemd kept the new one as the service.
+    debpackage.wait_for(lambda: sandbox.run(["test", "-e", f"/proc/{before}"], check=False).returncode != 0,
+                        "the old process to exit")
+    final = sandbox.show("ftplb.service", "MainPID", "ActiveState", "NRestarts")
+    assert final == {"MainPID": after["MainPID"], "ActiveState": "active", "NRestarts": "0"}, final
     log = output.read_text()
-    # The old process was asked to stop while the download still ran, and waited for it.
-    assert log.index("shutting down") < log.index(f"ftp.bytes.to_client={BIG}"), log[-3000:]
+    # The download was still running at the hand-over and ended in the old process, uncut.
+    assert log.index("the new process serves the listeners") < log.index(f"ftp.bytes.to_client={BIG}"), log[-3000:]
+    assert "shutting down" not in log, log[-3000:]
 
 
 def test_a_broken_configuration_fails_the_unit_after_a_few_tries_with_the_reason(systemd):

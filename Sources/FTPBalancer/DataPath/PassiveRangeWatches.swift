@@ -10,14 +10,37 @@ final class PassiveRangeWatches: Sendable {
     private let running = NIOLockedValueBox<[PassiveRangeWatch.Key: PassiveRangeWatch]>([:])
     #endif
     private let warned = NIOLockedValueBox<Set<String>>([])
+    /// While an upgrade's old process still serves its data connections on the same ranges,
+    /// their SYNs would all count as misrouted here: the services to watch once it has exited.
+    private let held = NIOLockedValueBox<[VirtualService]?>(nil)
     private let logger: Logger
 
     init(logger: Logger) {
         self.logger = logger
     }
 
+    /// Watches nothing until `resume`.
+    func hold() {
+        self.held.withLockedValue { $0 = $0 ?? [] }
+    }
+
+    /// Starts the watches `reconcile` asked for since `hold`.
+    func resume() {
+        let services = self.held.withLockedValue { held in
+            defer { held = nil }
+            return held
+        }
+        guard let services else { return }
+        self.reconcile(services)
+    }
+
     /// Watches the ranges of `services` and only those.
     func reconcile(_ services: [VirtualService]) {
+        let holding = self.held.withLockedValue { held in
+            if held != nil { held = services }
+            return held != nil
+        }
+        guard !holding else { return }
         #if os(Linux)
         var wanted: [PassiveRangeWatch.Key: VirtualService] = [:]
         for service in services {

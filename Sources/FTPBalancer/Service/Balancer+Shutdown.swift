@@ -25,10 +25,15 @@ extension Balancer {
         self.graceEnded.withLockedValue { $0 = true }
     }
 
-    /// New connections get a 421 from now on; idle sessions end at once, sessions with a
+    /// After an upgrade's hand-over, first waits for the sessions to end by themselves. Then:
+    /// new connections get a 421 from now on; idle sessions end at once, sessions with a
     /// transfer in flight after it; whatever is left after the grace period, or when
     /// `endGraceNow` is called, is closed.
     func drainSessions() async {
+        if await self.waitForSessionsToEnd() {
+            self.logger.notice("every session has ended")
+            return
+        }
         let grace = self.state.withLockedValue { $0.configuration.shutdownGrace }
         self.logger.debug(
             "draining sessions",

@@ -5,6 +5,10 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The balancer as a long-running service: one listener per virtual service, a control session
 /// per accepted connection, health checks for every pool. `reload(to:)` applies a new
 /// configuration to new sessions; graceful shutdown lets running transfers finish.
@@ -24,12 +28,18 @@ package final class Balancer: Service, Sendable {
     let group: any EventLoopGroup
     let dataPath: any DataPath
     let heartbeat = EventLoopHeartbeat()
-    private let rangeWatches: PassiveRangeWatches
+    let rangeWatches: PassiveRangeWatches
     let logger: Logger
     let sessions = SessionTable()
     /// Set by a second SIGTERM/SIGINT: the shutdown stops waiting for transfers.
     let graceEnded = NIOLockedValueBox(false)
     private let sessionCounter = NIOLockedValueBox(0)
+    /// The listening sockets, to hand to a successor on an upgrade; shared with the admin API.
+    package let listeningSockets: ListeningSockets
+    /// Set once an upgrade has handed the listeners over: the drain waits for sessions to end.
+    let upgradeDrain = NIOLockedValueBox(UpgradeDrain.none)
+    /// Called once the listeners of the first configuration are open.
+    private let onListening: @Sendable () -> Void
     let state: NIOLockedValueBox<State>
     package let metrics: BalancerMetrics
     /// One line per finished transfer; off until a configuration names a file.
@@ -40,9 +50,13 @@ package final class Balancer: Service, Sendable {
         group: any EventLoopGroup,
         dataPath: any DataPath = NIODataPath(),
         metrics: BalancerMetrics = BalancerMetrics(),
-        logger: Logger
+        listeningSockets: ListeningSockets = ListeningSockets(),
+        logger: Logger,
+        onListening: @escaping @Sendable () -> Void = {}
     ) {
         self.group = group
+        self.listeningSockets = listeningSockets
+        self.onListening = onListening
         self.metrics = metrics
         self.dataPath = dataPath
         self.logger = logger
@@ -60,6 +74,7 @@ package final class Balancer: Service, Sendable {
         let configuration = self.state.withLockedValue { $0.configuration }
         try self.transferLog.apply(configuration.transferLog)
         try await self.apply(configuration)
+        self.onListening()
         await withDiscardingTaskGroup { tasks in
             tasks.addTask {
                 await HealthMonitor(services: { self.services }, group: self.group, metrics: self.metrics).run()
@@ -105,6 +120,12 @@ package final class Balancer: Service, Sendable {
     /// new listener cannot be opened, nothing changes and the error says why. One reload at a
     /// time: the caller (the SIGHUP loop) waits for each before starting the next.
     package func reload(to configuration: BalancerConfiguration) async throws {
+        guard !self.listeningSockets.isHandedOver else {
+            throw BalancerError(
+                .handedOver,
+                "this process has handed its listeners to a new ftplb process: reload that one"
+            )
+        }
         // The new transfer log's file is opened first, so that a path that cannot be written
         // refuses the reload before anything has changed.
         let transferLog = try self.transferLog.prepare(configuration.transferLog)
@@ -187,15 +208,9 @@ package final class Balancer: Service, Sendable {
         let service = slot.service
         var bootstrap = ServerBootstrap(group: self.group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(.backlog, value: 1024)
-            // Urgent data stays in the stream: ftplib sends ABOR's line end as urgent data, and
-            // out of band it would be lost and the next command glued to ABOR. Set on the
-            // listening socket, which every accepted one inherits it from, instead of a
-            // setsockopt per session.
-            .serverChannelOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_OOBINLINE)), value: 1)
-        if service.configuration.listenFreebind, let freebind = FreebindSocket.option(forHost: listen.host) {
-            bootstrap = bootstrap.serverChannelOption(freebind, value: 1)
-        }
+            // `listeningSockets` turns it on: at once, or in a successor once its predecessor
+            // has stopped accepting.
+            .serverChannelOption(.autoRead, value: false)
         bootstrap =
             bootstrap
             .childChannelOption(.recvAllocator, value: ControlSession.receiveAllocator)
@@ -230,13 +245,28 @@ package final class Balancer: Service, Sendable {
         let ipv4Beside = service.configuration.listeners.contains {
             !$0.endpoint.isIPv6 && $0.endpoint.port == listen.port
         }
-        if listen.isIPv6, listen.isWildcard, ipv4Beside {
-            let ipv6Only = ChannelOptions.socket(SocketOptionLevel(IPPROTO_IPV6), SocketOptionName(IPV6_V6ONLY))
-            _ = bootstrap.serverChannelOption(ipv6Only, value: 1)
-        }
+        let key = ListeningSockets.controlKey(listen)
         let channel: Channel
+        let inherited: Bool
         do {
-            channel = try await bootstrap.bind(host: listen.host, port: listen.port).get()
+            let socket = try self.listeningSockets.take(key) {
+                try ListeningSocket.open(
+                    listen,
+                    freebind: service.configuration.listenFreebind,
+                    ipv6Only: listen.isIPv6 && listen.isWildcard && ipv4Beside
+                )
+            }
+            inherited = socket.inherited
+            // Urgent data stays in the stream: ftplib sends ABOR's line end as urgent data, and
+            // out of band it would be lost and the next command glued to ABOR. Set on the
+            // listening socket, which every accepted one inherits it from, instead of a
+            // setsockopt per session; also on one handed over by a release that set it per session.
+            var inline: CInt = 1
+            setsockopt(socket.descriptor, SOL_SOCKET, SO_OOBINLINE, &inline, socklen_t(MemoryLayout<CInt>.size))
+            channel = try await bootstrap.withBoundSocket(socket.descriptor).get()
+            // SwiftNIO listens again with its default backlog of 128: set ours back.
+            Glibc.listen(socket.descriptor, ListeningSocket.backlog)
+            self.listeningSockets.register(key, descriptor: socket.descriptor, channel: channel)
         } catch {
             throw BalancerError(
                 .listenFailed,
@@ -249,6 +279,7 @@ package final class Balancer: Service, Sendable {
             "virtual service listening",
             metadata: [
                 "ftp.service": "\(service.name)", "ftp.listen": "\(listen)",
+                "ftp.socket": "\(inherited ? "handed over by the previous process" : "new")",
                 "ftp.advertise": "\(advertised)",
                 "ftp.passive_ports": "\(service.configuration.passivePorts.lowerBound)-\(service.configuration.passivePorts.upperBound)",
                 "ftp.algorithm": "\(service.configuration.algorithm.rawValue)",
@@ -258,27 +289,3 @@ package final class Balancer: Service, Sendable {
         return channel
     }
 }
-
-/// Answers a connection the balancer will not serve with one 421 line, then closes it.
-final class RefusalHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-
-    private let reply: String
-
-    init(reply: String) {
-        self.reply = reply
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        let buffer = context.channel.allocator.buffer(string: self.reply + "\r\n")
-        let channel = context.channel
-        context.writeAndFlush(NIOAny(buffer)).whenComplete { _ in
-            channel.close(promise: nil)
-        }
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
-}
-
-@available(*, unavailable)
-extension RefusalHandler: Sendable {}

@@ -5,6 +5,8 @@ package struct BalancerError: Error, Sendable, CustomStringConvertible {
         case activeSourcePortUnavailable
         case transparentSetupMissing
         case transferLogUnavailable
+        /// An upgrade's old process: the new one serves the listeners and takes reloads.
+        case handedOver
     }
 
     package var code: Code

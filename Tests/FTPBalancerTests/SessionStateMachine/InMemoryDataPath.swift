@@ -6,7 +6,8 @@ import NIOCore
 /// A data path without sockets: each listener gets the next port of its own, and a test starts
 /// and ends the data connection itself through the session, as a relay would.
 final class InMemoryDataPath: DataPath, @unchecked Sendable {
-    final class Listener: TranslatedDataListener {
+    // Used on the test's one embedded loop only.
+    final class Listener: TranslatedDataListener, @unchecked Sendable {
         let port: Int
         let serverSidePort: Int
         private(set) var closed = false
