@@ -13,15 +13,22 @@ extension ControlSession {
         case server(Channel, ServerLease)
     }
 
-    /// Performs `actions` in order, flushes what they wrote (but not to the side whose read is
-    /// going on, `flushing`: its read-complete flushes that), and lets both sides read again if
-    /// they may.
-    func perform(_ actions: [Action], with arrival: Arrival = .nothing, flushing side: ControlConnectionHandler.Side? = nil) {
+    /// Performs `actions` in order, flushes what they wrote unflushed (but not what the
+    /// read-complete of the side being read, `reading`, flushes anyway: the other side), and lets
+    /// both sides read again if they may.
+    func perform(_ actions: [Action], with arrival: Arrival = .nothing, reading side: ControlConnectionHandler.Side? = nil) {
+        var wroteClient = false
+        var wroteServer = false
         for action in actions {
+            switch action {
+            case .relayReply: wroteClient = true
+            case .relayCommand, .sendServer, .resendToServer: wroteServer = true
+            default: break
+            }
             self.perform(action, with: arrival)
         }
-        if side != .server { self.clientChannel.flush() }
-        if side != .client { self.serverChannel?.flush() }
+        if wroteClient, side != .server { self.clientChannel.flush() }
+        if wroteServer, side != .client { self.serverChannel?.flush() }
         self.clientHandler?.resumeReading()
         self.serverHandler?.resumeReading()
     }

@@ -95,11 +95,14 @@ extension ControlSession.StateMachine {
             }
             let command = FTPCommand(line: bytes)
             actions.append(.command(command))
-            if ["PASV", "EPSV", "PORT", "EPRT"].contains(command.verb) {
+            switch command.verb {
+            case "PASV", "EPSV", "PORT", "EPRT":
                 self.passiveExpired = false
-            } else if self.passiveExpired, !self.listenerOpen, TransferRecord.transferVerbs.contains(command.verb) {
+            case _ where self.passiveExpired && !self.listenerOpen && TransferRecord.transferVerbs.contains(command.verb):
                 self.answer(BalancerReply.passivePortExpired, outstandingBefore: outstanding, into: &actions)
                 return nil
+            default:
+                break
             }
             switch self.rules.clientCommand(command) {
             case .forward(let forwarded):

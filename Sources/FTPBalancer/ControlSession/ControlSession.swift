@@ -6,7 +6,7 @@ import NIOPosix
 
 /// One client control connection and its upstream connection to one server: the driver of
 /// `ControlSession.StateMachine`, which decides; the session performs, and owns only the
-/// channels, listeners, timer and lease. Confined to the client channel's event loop; the server
+/// channels, listeners, timers and lease. Confined to the client channel's event loop; the server
 /// channel and every data channel of the session live on the same loop.
 final class ControlSession {
     let id: Int
@@ -118,13 +118,13 @@ final class ControlSession {
 
     func clientLine(_ line: ControlLine) {
         self.trace(.clientToBalancer, Self.traceText(line))
-        self.perform(self.machine.clientLine(line, now: .now()), flushing: .client)
+        self.perform(self.machine.clientLine(line, now: .now()), reading: .client)
     }
 
     /// Relayed lines are flushed when the read completes: one write for all lines of the read.
     func serverLine(_ line: ControlLine, from channel: Channel) {
         guard channel === self.serverChannel else { return }
-        self.perform(self.machine.serverLine(line, now: .now()), flushing: .server)
+        self.perform(self.machine.serverLine(line, now: .now()), reading: .server)
     }
 
     // MARK: Writing

@@ -138,6 +138,9 @@ package struct DataPathError: Error, Equatable, Sendable, CustomStringConvertibl
     package var code: Code
     package var detail: String
 
+    /// The splice data path has stopped its relay threads: nothing can be opened any more.
+    static let stopped = DataPathError(code: .bindFailed, detail: "the data path has stopped")
+
     /// Operator words: `detail` already says what failed, in `OperatorText`'s terms.
     package var description: String {
         switch self.code {

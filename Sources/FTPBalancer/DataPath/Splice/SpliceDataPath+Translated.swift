@@ -49,7 +49,7 @@ extension SpliceDataPath {
         )
         guard loop.execute({ listener.start() }) else {
             listener.stop()
-            return eventLoop.makeFailedFuture(DataPathError(code: .bindFailed, detail: "the data path has stopped"))
+            return eventLoop.makeFailedFuture(DataPathError.stopped)
         }
         return eventLoop.assumeIsolated().makeSucceededFuture(listener as any TranslatedDataListener)
     }

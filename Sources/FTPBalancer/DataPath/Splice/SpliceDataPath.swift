@@ -88,7 +88,7 @@ package final class SpliceDataPath: DataPath, Sendable {
         )
         guard loop.execute({ listener.start() }) else {
             listener.closeListener()
-            return eventLoop.makeFailedFuture(DataPathError(code: .bindFailed, detail: "the data path has stopped"))
+            return eventLoop.makeFailedFuture(DataPathError.stopped)
         }
         return eventLoop.assumeIsolated().makeSucceededFuture(listener as any DataListener)
     }
@@ -169,7 +169,7 @@ package final class SpliceDataPath: DataPath, Sendable {
         let started = make(loop, socket)
         guard loop.execute({ started.start(promise: promise) }) else {
             started.stop()
-            promise.fail(DataPathError(code: .bindFailed, detail: "the data path has stopped"))
+            promise.fail(DataPathError.stopped)
             return opened
         }
         return opened
