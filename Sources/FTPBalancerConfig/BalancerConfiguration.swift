@@ -93,6 +93,8 @@ package struct VirtualServiceConfiguration: Equatable, Sendable {
     package var otherListeners: [ListenerConfiguration]
     /// The data-connection verb the servers get, whatever the client sent.
     package var dataTransferPolicy: DataTransferPolicy
+    /// FTPS towards the clients; nil: plain FTP only, and `AUTH` gets 534.
+    package var tls: ClientTLSConfiguration?
 
     package static let defaultUnavailableMessage = "Service not available: no FTP server is reachable."
 
@@ -113,7 +115,8 @@ package struct VirtualServiceConfiguration: Equatable, Sendable {
         clientAddress: ClientAddressMode = .none,
         listenFreebind: Bool = false,
         otherListeners: [ListenerConfiguration] = [],
-        dataTransferPolicy: DataTransferPolicy = .client
+        dataTransferPolicy: DataTransferPolicy = .client,
+        tls: ClientTLSConfiguration? = nil
     ) {
         self.name = name
         self.listen = listen
@@ -132,6 +135,7 @@ package struct VirtualServiceConfiguration: Equatable, Sendable {
         self.listenFreebind = listenFreebind
         self.otherListeners = otherListeners
         self.dataTransferPolicy = dataTransferPolicy
+        self.tls = tls
     }
 }
 
