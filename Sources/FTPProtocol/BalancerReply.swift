@@ -6,6 +6,8 @@ package enum BalancerReply {
     package static let noPassivePort = "425 Cannot open data connection: no passive port available."
     package static let clientUnreachable = "425 Cannot open data connection to the address and port you named."
     package static let passivePortExpired = "425 Cannot open data connection: the passive port timed out; send PASV or EPSV again."
+    /// RFC 4217's text, as vsftpd and ProFTPD word it: clients and scripts match on it.
+    package static let dataSessionNotResumed = "425 Unable to build data connection: TLS session of data connection not resumed."
     package static let unusablePassiveReply = "425 Cannot open data connection: the server's passive reply was unusable."
 
     // Commands the balancer answers itself.

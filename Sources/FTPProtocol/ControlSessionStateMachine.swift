@@ -38,6 +38,10 @@ package struct ControlSessionStateMachine {
         case extendedPassiveOnly = "epsv_all"
         case unsupportedCommand = "unsupported_command"
         case tlsUnavailable = "tls_unavailable"
+        /// `tls.require`: USER before AUTH TLS.
+        case tlsRequired = "tls_required"
+        /// `tls.require: data`: a transfer under PROT C.
+        case protectionRequired = "protection_required"
     }
 
     package enum OnClientCommand: Equatable, Sendable {
@@ -88,6 +92,9 @@ package struct ControlSessionStateMachine {
         /// The server answered the PASV/EPSV sent for a client's PORT/EPRT: connect to the client
         /// and to the server's port, then answer the client with `activeReply`.
         case openTranslatedActive(ActiveRequest, PassiveRequest)
+        /// The end of a FEAT reply: send `features` (the balancer's own), then `closing`, the
+        /// server's last line; with no `closing` (a one-line 211), the whole list is the balancer's.
+        case endFeatureList(features: [String], closing: ByteBuffer?)
     }
 
     package struct PassiveRequest: Equatable, Sendable {
@@ -111,12 +118,16 @@ package struct ControlSessionStateMachine {
         /// PASV/EPSV it stands for, nil when the client sent PORT/EPRT itself.
         case serverActive(answering: PassiveKind?)
         case featureList
+        /// A command that opens a data connection (RETR, STOR, LIST...).
+        case transfer
         case other
     }
 
     let addresses: Addresses
     let policy: DataTransferPolicy
     let serverIsIPv6: Bool
+    /// FEAT lines of the balancer's own (the TLS features it offers).
+    let features: [String]
     var expectations = CircularBuffer<Expectation>(initialCapacity: 4)
     private var framer = ReplyFramer()
     private var extendedPassiveOnly = false
@@ -124,16 +135,20 @@ package struct ControlSessionStateMachine {
     var serverRefusedEPSV = false
 
     /// `policy` decides the verbs the server gets; `serverIsIPv6`, which of them it can take.
-    package init(addresses: Addresses, policy: DataTransferPolicy = .client, serverIsIPv6: Bool = false) {
+    package init(addresses: Addresses, policy: DataTransferPolicy = .client, serverIsIPv6: Bool = false, features: [String] = []) {
         self.addresses = addresses
         self.policy = policy
         self.serverIsIPv6 = serverIsIPv6
+        self.features = features
         // The greeting is the reply to the connection itself: replies to commands come after it.
         self.expectations.append(.other)
     }
 
     /// Completion replies the server still owes for relayed commands.
     package var outstandingReplies: Int { self.expectations.count }
+
+    /// The next completion reply due is a transfer command's.
+    package var awaitsTransferReply: Bool { self.expectations.first == .transfer }
 
     /// The client's next command must wait for the server's reply to an earlier one.
     package var holdsCommands: Bool { self.expectations.contains { $0.holdsCommands } }
@@ -186,7 +201,7 @@ extension ControlSessionStateMachine {
             self.expectations.append(.featureList)
             return .forward(command)
         default:
-            self.expectations.append(.other)
+            self.expectations.append(ControlChannelSecurity.transferVerbs.contains(command.verb) ? .transfer : .other)
             return .forward(command)
         }
     }
@@ -253,12 +268,17 @@ extension ControlSessionStateMachine {
             return .replace(BalancerReply.cannotOpenDataConnection, FTPProtocolError(.malformedHostPort, input: "228"))
         case (_, .continuation) where expectation == .featureList && code == 211:
             return Self.isTLSFeature(line) ? .drop : .forward(self.scrubbed(line))
+        case (211, .closing) where expectation == .featureList && !self.features.isEmpty:
+            return .endFeatureList(features: self.features, closing: self.scrubbed(line))
+        case (211, .single) where expectation == .featureList && !self.features.isEmpty:
+            return .endFeatureList(features: self.features, closing: nil)
         default:
             return .forward(self.scrubbed(line))
         }
     }
 
-    /// FEAT lines naming TLS features, which the balancer cannot offer until it terminates TLS.
+    /// FEAT lines naming TLS features: the server's TLS is not the client's, which the balancer
+    /// terminates (and offers itself in `features`) or does not offer at all.
     private static func isTLSFeature(_ line: ByteBuffer) -> Bool {
         let feature = line.readableBytesView.drop { $0 == UInt8(ascii: " ") }.prefix { $0 != UInt8(ascii: " ") }
         let name = String(decoding: feature, as: UTF8.self).uppercased()

@@ -186,7 +186,7 @@ enum ProtocolFuzzHarness {
             }
         case .replace(let text, _):
             Self.checkReplyText(text)
-        case .drop, .resend, .answerPassive, .openTranslatedActive:
+        case .drop, .resend, .answerPassive, .openTranslatedActive, .endFeatureList:
             break
         }
     }

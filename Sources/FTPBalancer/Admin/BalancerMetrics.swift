@@ -21,6 +21,8 @@ package final class BalancerMetrics: Sendable {
         package static let passivePortsTotal = "ftplb_passive_ports_total"
         package static let refusalsTotal = "ftplb_refusals_total"
         package static let misroutedDataConnectionsTotal = "ftplb_misrouted_data_connections_total"
+        package static let tlsHandshakesTotal = "ftplb_tls_handshakes_total"
+        package static let tlsSessionReuseTotal = "ftplb_tls_session_reuse_total"
     }
 
     /// One gauge series: its name and labels.
@@ -94,6 +96,16 @@ package final class BalancerMetrics: Sendable {
 
     func refused(service: String, reason: String) {
         self.count(Name.refusalsTotal, [("service", service), ("reason", reason)])
+    }
+
+    /// `side`: client or server; `connection`: control or data; `result`: ok or failed.
+    func tlsHandshake(service: String, side: String, connection: String, result: String) {
+        self.count(Name.tlsHandshakesTotal, [("service", service), ("side", side), ("connection", connection), ("result", result)])
+    }
+
+    /// A protected data connection's resumption: resumed, not_resumed (allowed) or refused.
+    func tlsSessionReuse(service: String, side: String, result: String) {
+        self.count(Name.tlsSessionReuseTotal, [("service", service), ("side", side), ("result", result)])
     }
 
     func healthCheckFinished(service: String, server: String, passed: Bool, duration: TimeAmount) {

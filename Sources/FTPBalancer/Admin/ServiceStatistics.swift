@@ -51,6 +51,14 @@ package final class ServiceStatistics: Sendable {
         self.metrics.refused(service: self.service, reason: reason)
     }
 
+    func tlsHandshake(side: String = "client", connection: String, result: String) {
+        self.metrics.tlsHandshake(service: self.service, side: side, connection: connection, result: result)
+    }
+
+    func tlsSessionReuse(side: String = "client", result: String) {
+        self.metrics.tlsSessionReuse(service: self.service, side: side, result: result)
+    }
+
     func sessionAdmitted() {
         self.record { $0.sessions += 1 }
         self.metricCounters.sessionAdmitted()

@@ -23,6 +23,8 @@ package struct SessionSnapshot: Sendable {
     package var bytesToClient: Int
     package var bytesToServer: Int
     package var dataFlows: [DataFlowSnapshot]
+    /// The client control connection's TLS, once its handshake has ended.
+    package var tls: TLSNegotiation? = nil
 
     package static let lastCommandLimit = 80
 

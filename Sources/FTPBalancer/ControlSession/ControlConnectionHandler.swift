@@ -1,5 +1,7 @@
 import FTPProtocol
 import NIOCore
+import NIOSSL
+import NIOTLS
 
 /// One side of a control session, client or server: splits what it reads into lines, hands
 /// lines and events to the session, and reads only while the session can take more (the other
@@ -20,6 +22,18 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
     private var decoder: ControlLineDecoder
     private var context: ChannelHandlerContext?
     private var pendingRead = false
+    /// After a client's AUTH, until the session says whether TLS begins: what the client sent
+    /// after it may be its TLS ClientHello, so it is held, not read as lines (RFC 4217 §4).
+    private var afterAUTH = AfterAUTH.reading
+    /// Lines are being handed to the session from within a read.
+    private var decoding = false
+
+    private enum AfterAUTH {
+        case reading
+        case holding(ByteBuffer)
+        /// TLS was started from within the read that brought the AUTH.
+        case starting(NIOSSLServerHandler)
+    }
 
     /// `maximumLineLength`: longer lines reach the session cut, as `ControlLine.overlong`.
     init(session: ControlSession, side: Side, maximumLineLength: Int) {
@@ -48,12 +62,77 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
     /// those it cannot act on yet. A partial line stays in the decoder until the rest arrives.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = self.unwrapInboundIn(data)
+        if case .holding(var held) = self.afterAUTH {
+            held.writeBuffer(&buffer)
+            self.afterAUTH = .holding(held)
+            return
+        }
+        self.decodeLines(&buffer, context: context)
+    }
+
+    private func decodeLines(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
+        self.decoding = true
+        defer { self.decoding = false }
         while let line = self.decoder.decode(buffer: &buffer) {
             switch self.side {
-            case .client: self.session.clientLine(line)
-            case .server: self.session.serverLine(line, from: context.channel)
+            case .client:
+                // Set before the session sees the line: it may answer, and start TLS, at once.
+                if Self.isAUTH(line) { self.afterAUTH = .holding(ByteBuffer()) }
+                self.session.clientLine(line)
+            case .server:
+                self.session.serverLine(line, from: context.channel)
             }
+            switch self.afterAUTH {
+            case .reading:
+                continue
+            case .holding(var held):
+                held.writeBuffer(&buffer)
+                self.afterAUTH = .holding(held)
+            case .starting(let tls):
+                self.decoding = false
+                self.install(tls, replaying: buffer, context: context)
+            }
+            return
         }
+    }
+
+    /// The verb as `FTPCommand` reads it (its leading letters) is AUTH.
+    private static func isAUTH(_ line: ControlLine) -> Bool {
+        guard case .line(let bytes) = line else { return false }
+        let letters = bytes.readableBytesView.prefix { ($0 | 0x20) >= UInt8(ascii: "a") && ($0 | 0x20) <= UInt8(ascii: "z") }
+        return letters.count == 4 && letters.elementsEqual("AUTH".utf8) { $0 & 0xDF == $1 }
+    }
+
+    /// The session sent its 234: TLS begins with what the client sent after AUTH.
+    func startTLS(_ tls: NIOSSLServerHandler) {
+        guard case .holding(let held) = self.afterAUTH, let context = self.context else { return }
+        if self.decoding {
+            self.afterAUTH = .starting(tls)
+        } else {
+            self.install(tls, replaying: held, context: context)
+        }
+    }
+
+    /// AUTH was answered without TLS: what the client sent after it is lines again.
+    func resumeLines() {
+        guard case .holding(var held) = self.afterAUTH, let context = self.context else { return }
+        self.afterAUTH = .reading
+        guard !self.decoding, held.readableBytes > 0 else { return }
+        self.decodeLines(&held, context: context)
+        self.session.readComplete(from: self.side)
+    }
+
+    private func install(_ tls: NIOSSLServerHandler, replaying held: ByteBuffer, context: ChannelHandlerContext) {
+        self.afterAUTH = .reading
+        do {
+            try context.pipeline.syncOperations.addHandler(tls, position: .before(self))
+        } catch {
+            self.session.controlConnectionError(error, side: self.side)
+            context.close(promise: nil)
+            return
+        }
+        // Into the TLS handler, which now sits before this one.
+        if held.readableBytes > 0 { context.pipeline.fireChannelRead(NIOAny(held)) }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -76,8 +155,18 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
         context.close(promise: nil)
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
+            self.session.clientTLSEstablished()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func read(context: ChannelHandlerContext) {
-        if self.session.acceptsInput(from: self.side) {
+        if case .holding = self.afterAUTH {
+            // Nothing more until the session has answered the AUTH.
+            self.pendingRead = true
+        } else if self.session.acceptsInput(from: self.side) {
             context.read()
         } else {
             self.pendingRead = true

@@ -98,7 +98,8 @@ extension ControlSession {
                 hidden: [server.address.host, serverSideHost]
             ),
             policy: self.service.configuration.dataTransferPolicy,
-            serverIsIPv6: server.address.isIPv6
+            serverIsIPv6: server.address.isIPv6,
+            features: self.machine.security?.features ?? []
         )
         let actions = self.machine.serverConnected(rules: rules)
         if actions.first != .abandonServer {

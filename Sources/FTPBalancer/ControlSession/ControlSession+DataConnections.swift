@@ -28,7 +28,7 @@ extension ControlSession: DataFlowObserver {
         self.passiveListener?.close()
         self.passiveListener = nil
         let mode: DataConnectionMode = request.kind == .pasv ? .pasv : .epsv
-        let dataRequest = PassiveDataRequest(
+        var dataRequest = PassiveDataRequest(
             mode: mode,
             listenHost: self.advertisedAddress,
             ports: self.service.passivePorts,
@@ -42,7 +42,8 @@ extension ControlSession: DataFlowObserver {
             freebind: self.service.configuration.listenFreebind,
             misrouted: self.service.statistics.misrouted
         )
-        self.dataPath.openPassive(dataRequest, on: self.clientChannel.eventLoop, observer: self, logger: self.logger)
+        dataRequest.protection = self.dataProtection
+        self.currentDataPath.openPassive(dataRequest, on: self.clientChannel.eventLoop, observer: self, logger: self.logger)
             .assumeIsolated()
             .whenComplete { result in
                 switch result {
@@ -72,7 +73,7 @@ extension ControlSession: DataFlowObserver {
         self.activeListener?.close()
         self.activeListener = nil
         let mode: DataConnectionMode = request.kind == .port ? .port : .eprt
-        let dataRequest = ActiveDataRequest(
+        var dataRequest = ActiveDataRequest(
             mode: mode,
             listenHost: listenHost,
             // Transparent: the server connects to the address and port the client named.
@@ -85,7 +86,8 @@ extension ControlSession: DataFlowObserver {
             idleTimeout: self.timeouts.dataIdle.timeAmount,
             freebind: configuration.listenFreebind
         )
-        self.dataPath.openActive(dataRequest, on: self.clientChannel.eventLoop, observer: self, logger: self.logger)
+        dataRequest.protection = self.dataProtection
+        self.currentDataPath.openActive(dataRequest, on: self.clientChannel.eventLoop, observer: self, logger: self.logger)
             .assumeIsolated()
             .whenComplete { result in
                 switch result {

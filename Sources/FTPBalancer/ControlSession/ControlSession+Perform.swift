@@ -90,6 +90,10 @@ extension ControlSession {
         case .rewrittenReply(let reply):
             self.countRewrittenReply()
             self.sendClient(reply)
+        case .startClientTLS:
+            self.startClientTLS()
+        case .resumeClientLines:
+            self.clientHandler?.resumeLines()
         case .openPassive(let request):
             self.openPassive(request)
         case .openActive(let request):

@@ -9,7 +9,11 @@ extension ControlSession.StateMachine {
         var rules: Rules
         var clientLines: CircularBuffer<ControlLine>
         var serverLines = CircularBuffer<ControlLine>()
-        var heldAnswer: String?
+        /// A reply of the balancer's own, and what follows it, waiting for the server's replies
+        /// to earlier commands.
+        var heldAnswer: ControlChannelSecurity.Answer?
+        /// The client's TLS: AUTH, PBSZ and PROT are answered here.
+        var security: ControlChannelSecurity
         /// `per_user`: the user the session was placed by.
         let user: String?
         /// `per_user`: frames the server's greeting, which the client must not see a second time.
@@ -24,11 +28,17 @@ extension ControlSession.StateMachine {
         /// since: a transfer command now could only wait for nothing.
         var passiveExpired = false
         var activeListenerOpen = false
+        /// Protected data connections whose TLS handshake has not ended (`+ProtectedData`).
+        var protectedDataPending = 0
+        /// What the client gets instead of the server's reply to the transfer whose protected
+        /// data connection was refused.
+        var transferReplyReplacement: String?
 
-        init(rules: Rules, clientLines: CircularBuffer<ControlLine>, user: String?) {
+        init(rules: Rules, clientLines: CircularBuffer<ControlLine>, user: String?, security: ControlChannelSecurity) {
             self.rules = rules
             self.clientLines = clientLines
             self.user = user
+            self.security = security
             self.swallowedGreeting = user != nil ? ReplyFramer() : nil
         }
 
@@ -58,7 +68,7 @@ extension ControlSession.StateMachine {
         }
 
         mutating func serverLine(_ line: ControlLine, into actions: inout [Action]) -> DataListenerWait? {
-            guard self.serverLines.isEmpty else {
+            guard self.serverLines.isEmpty, !self.holdsServerLine(line) else {
                 self.serverLines.append(line)
                 return nil
             }
@@ -73,9 +83,10 @@ extension ControlSession.StateMachine {
             while true {
                 if let answer = self.heldAnswer, self.rules.outstandingReplies == 0 {
                     self.heldAnswer = nil
-                    actions.append(.reply(answer))
+                    actions += answer.actions
                 }
-                if let line = self.serverLines.popFirst() {
+                if let line = self.serverLines.first, !self.holdsServerLine(line) {
+                    self.serverLines.removeFirst()
                     if let wait = self.handleServerLine(line, into: &actions) { return wait }
                     continue
                 }
@@ -104,6 +115,10 @@ extension ControlSession.StateMachine {
             default:
                 break
             }
+            if let answer = self.security.answer(to: command) {
+                self.answer(answer, outstandingBefore: outstanding, into: &actions)
+                return nil
+            }
             switch self.rules.clientCommand(command) {
             case .forward(let forwarded):
                 actions.append(.relayCommand(forwarded, rewritten: forwarded != command, repliesAhead: outstanding))
@@ -128,10 +143,18 @@ extension ControlSession.StateMachine {
 
         /// Answers the client directly, but never ahead of replies still due for earlier commands.
         private mutating func answer(_ reply: String, outstandingBefore outstanding: Int, into actions: inout [Action]) {
+            self.answer(ControlChannelSecurity.Answer(reply: reply), outstandingBefore: outstanding, into: &actions)
+        }
+
+        private mutating func answer(
+            _ answer: ControlChannelSecurity.Answer,
+            outstandingBefore outstanding: Int,
+            into actions: inout [Action]
+        ) {
             if outstanding == 0 {
-                actions.append(.reply(reply))
+                actions += answer.actions
             } else {
-                self.heldAnswer = reply
+                self.heldAnswer = answer
             }
         }
 
@@ -147,11 +170,15 @@ extension ControlSession.StateMachine {
                 bytes = prefix
             }
             let owed = self.rules.outstandingReplies
+            let answeringTransfer = self.rules.awaitsTransferReply
             let decision = self.rules.serverReplyLine(bytes)
             let answersCommand = self.rules.outstandingReplies < owed
             actions.append(.serverReply(bytes, answersCommand: answersCommand))
             if answersCommand { self.noteCompletion(bytes, into: &actions) }
             if self.swallowsGreetingLine(bytes) { return nil }
+            if self.replacesTransferReply(line, answeringTransfer: answeringTransfer, answersCommand: answersCommand, into: &actions) {
+                return nil
+            }
             switch decision {
             case .forward(let relayed):
                 actions.append(.relayReply(relayed, rewritten: relayed != bytes))
@@ -180,6 +207,11 @@ extension ControlSession.StateMachine {
                 self.closeListeners(into: &actions)
                 actions.append(.openTranslatedActive(request, passive))
                 return .translatedActive(request)
+            case .endFeatureList(let features, let closing):
+                // The balancer's TLS features, in the server's list or in one of its own.
+                if closing == nil { actions.append(.rewrittenReply("211-Features:")) }
+                actions += features.map { .rewrittenReply($0) }
+                if let closing { actions.append(.relayReply(closing, rewritten: false)) } else { actions.append(.rewrittenReply("211 End")) }
             }
             return nil
         }

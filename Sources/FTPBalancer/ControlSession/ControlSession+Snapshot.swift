@@ -19,7 +19,8 @@ extension ControlSession {
             age: now - self.summary.started,
             bytesToClient: self.summary.bytesToClient + flows.reduce(0) { $0 + $1.bytesToClient },
             bytesToServer: self.summary.bytesToServer + flows.reduce(0) { $0 + $1.bytesToServer },
-            dataFlows: flows
+            dataFlows: flows,
+            tls: self.tls?.control
         )
     }
 }

@@ -1,4 +1,42 @@
+import FTPProtocol
+
 extension ControlSession.StateMachine {
+    /// The state without its data, for what the session reads of it.
+    var stage: Stage {
+        switch self.state {
+        case .awaitingUser: .awaitingUser
+        case .connecting: .connecting
+        case .relaying: .relaying
+        case .waitingForDataListener(_, _, let shutdownRequested): .waitingForDataListener(shutdownRequested: shutdownRequested)
+        case .shuttingDown: .shuttingDown
+        case .closing, .modifying: .closing
+        case .closed: .closed
+        }
+    }
+
+    /// The line queues and listeners, read-only, while a server is connected.
+    var relaying: Relaying? {
+        switch self.state {
+        case .relaying(let relaying), .waitingForDataListener(let relaying, _, _), .shuttingDown(let relaying): relaying
+        default: nil
+        }
+    }
+
+    /// The client's TLS and protection level, until the session is closing.
+    var security: ControlChannelSecurity? {
+        switch self.state {
+        case .awaitingUser(let security): security
+        case .connecting(let connecting): connecting.security
+        default: self.relaying?.security
+        }
+    }
+
+    /// The server refused or timed out: the next one is tried.
+    func serverConnectFailed() -> [Action] {
+        guard case .connecting(let connecting) = self.state else { return [] }
+        return [.connectToServer(user: connecting.user)]
+    }
+
     /// `State` without its data.
     enum Stage: Equatable {
         case awaitingUser, connecting, relaying, shuttingDown, closing, closed

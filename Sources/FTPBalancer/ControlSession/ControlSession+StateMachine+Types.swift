@@ -20,6 +20,8 @@ extension ControlSession.StateMachine {
         var clientLines = CircularBuffer<ControlLine>()
         /// `per_user`: the user the pool places the session by.
         var user: String?
+        /// The client's TLS, which may have begun before USER (`per_user`).
+        var security: ControlChannelSecurity
     }
 
     struct Closing {
@@ -37,6 +39,8 @@ extension ControlSession.StateMachine {
         var serverGreeting: TimeAmount
         /// `timeouts.login`: from the client's connect to a 230.
         var login: TimeAmount
+        /// What the service's `tls:` offers, as the session starts.
+        var security = ControlChannelSecurity(offer: .none)
     }
 
     /// The session's timers; each fires `timerFired` once.
@@ -89,6 +93,12 @@ extension ControlSession.StateMachine {
         case reply(String)
         /// A reply the balancer writes in place of the server's (its passive address).
         case rewrittenReply(String)
+
+        // The client's TLS.
+        /// The 234 to AUTH is out: begin TLS on the client connection, with what it sent after AUTH.
+        case startClientTLS
+        /// AUTH was answered without TLS: the client's bytes after it are lines again.
+        case resumeClientLines
 
         // Data connections.
         case openPassive(Rules.PassiveRequest)

@@ -7,9 +7,10 @@ extension ControlSession {
     /// logger, no clock (`now` is an argument). The protocol rules (`ControlSessionStateMachine`)
     /// decide what a line means; this machine decides when it may be handled.
     struct StateMachine {
-        private enum State {
-            /// `per_user`: the balancer has greeted the client and waits for USER.
-            case awaitingUser
+        enum State {
+            /// `per_user`: the balancer has greeted the client and waits for USER (over TLS, if
+            /// the client asks for it first).
+            case awaitingUser(ControlChannelSecurity)
             /// Lines wait until a server has been reached.
             case connecting(Connecting)
             case relaying(Relaying)
@@ -26,13 +27,15 @@ extension ControlSession {
         }
 
         let configuration: Configuration
-        private var state: State
+        /// Read by the queries (`+Queries`); changed only here.
+        private(set) var state: State
         private(set) var openDataFlows = 0
         private(set) var lastActivity: NIODeadline
 
         init(configuration: Configuration, now: NIODeadline) {
             self.configuration = configuration
-            self.state = configuration.greetingBeforeUser == nil ? .connecting(Connecting()) : .awaitingUser
+            let security = configuration.security
+            self.state = configuration.greetingBeforeUser == nil ? .connecting(Connecting(security: security)) : .awaitingUser(security)
             self.lastActivity = now
         }
 
@@ -40,14 +43,10 @@ extension ControlSession {
             guard case .connecting(let connecting) = self.state else { return [.abandonServer] }
             // Commands wait for the greeting, so that a server that never sends one can be left
             // for the next with nothing lost.
-            self.state = .relaying(Relaying(rules: rules, clientLines: connecting.clientLines, user: connecting.user))
+            self.state = .relaying(
+                Relaying(rules: rules, clientLines: connecting.clientLines, user: connecting.user, security: connecting.security)
+            )
             return [.scheduleTimer(.greeting, after: self.configuration.serverGreeting)]
-        }
-
-        /// The server refused or timed out: the next one is tried.
-        func serverConnectFailed() -> [Action] {
-            guard case .connecting(let connecting) = self.state else { return [] }
-            return [.connectToServer(user: connecting.user)]
         }
 
         /// The pool has no server left for the session: the client gets `reply`.
@@ -59,8 +58,8 @@ extension ControlSession {
         mutating func clientLine(_ line: ControlLine, now: NIODeadline) -> [Action] {
             self.lastActivity = now
             switch self.state {
-            case .awaitingUser:
-                return self.lineBeforeUser(line)
+            case .awaitingUser(let security):
+                return self.lineBeforeUser(line, security: security)
             case .connecting(var connecting):
                 self.state = .modifying
                 connecting.clientLines.append(line)
@@ -70,10 +69,8 @@ extension ControlSession {
                 return self.step(relaying) { relaying, actions in relaying.clientLine(line, into: &actions) }
             case .shuttingDown(let relaying):
                 return self.step(relaying, shuttingDown: true) { $0.clientLine(line, into: &$1) }
-            case .waitingForDataListener(var relaying, let wait, let shutdownRequested):
-                self.state = .modifying
-                relaying.clientLines.append(line)
-                self.state = .waitingForDataListener(relaying, wait, shutdownRequested: shutdownRequested)
+            case .waitingForDataListener:
+                self.modifyRelaying { $0.clientLines.append(line) }
                 return []
             case .closing, .closed, .modifying:
                 return []
@@ -89,10 +86,8 @@ extension ControlSession {
                 var actions = self.step(relaying, shuttingDown: true) { $0.serverLine(line, into: &$1) }
                 self.settle(into: &actions)
                 return actions
-            case .waitingForDataListener(var relaying, let wait, let shutdownRequested):
-                self.state = .modifying
-                relaying.serverLines.append(line)
-                self.state = .waitingForDataListener(relaying, wait, shutdownRequested: shutdownRequested)
+            case .waitingForDataListener:
+                self.modifyRelaying { $0.serverLines.append(line) }
                 return []
             case .awaitingUser, .connecting, .closing, .closed, .modifying:
                 return []
@@ -117,18 +112,46 @@ extension ControlSession {
 
         /// Nothing to do now: a transfer command that relies on the listener gets a 425.
         mutating func dataListenerExpired(port: Int) {
+            self.modifyRelaying { $0.listenerExpired(port: port) }
+        }
+
+        /// Changes what a connected session holds, in whichever connected state it is, without
+        /// going on: for events that only note something for later.
+        mutating func modifyRelaying(_ body: (inout Relaying) -> Void) {
             switch self.state {
             case .relaying(var relaying):
-                relaying.listenerExpired(port: port)
+                self.state = .modifying
+                body(&relaying)
                 self.state = .relaying(relaying)
             case .shuttingDown(var relaying):
-                relaying.listenerExpired(port: port)
+                self.state = .modifying
+                body(&relaying)
                 self.state = .shuttingDown(relaying)
             case .waitingForDataListener(var relaying, let wait, let shutdownRequested):
-                relaying.listenerExpired(port: port)
+                self.state = .modifying
+                body(&relaying)
                 self.state = .waitingForDataListener(relaying, wait, shutdownRequested: shutdownRequested)
             default:
                 break
+            }
+        }
+
+        /// Runs `body` on a connected session and lets what waited go on, as a line would; while
+        /// a listener opens, only changes it.
+        mutating func stepRelaying(_ body: (inout Relaying, inout [Action]) -> DataListenerWait?) -> [Action] {
+            switch self.state {
+            case .relaying(let relaying):
+                return self.step(relaying, body)
+            case .shuttingDown(let relaying):
+                var actions = self.step(relaying, shuttingDown: true, body)
+                self.settle(into: &actions)
+                return actions
+            case .waitingForDataListener:
+                var actions: [Action] = []
+                self.modifyRelaying { _ = body(&$0, &actions) }
+                return actions
+            default:
+                return []
             }
         }
 
@@ -202,7 +225,7 @@ extension ControlSession {
         /// with the lines it never took, for the next server.
         mutating func leaveServerBeforeGreeting(_ reason: ServerLeaving) -> [Action] {
             guard case .relaying(let relaying) = self.state, !relaying.greeted else { return [] }
-            self.state = .connecting(Connecting(clientLines: relaying.clientLines, user: relaying.user))
+            self.state = .connecting(Connecting(clientLines: relaying.clientLines, user: relaying.user, security: relaying.security))
             return [.dropServer(reason), .connectToServer(user: relaying.user)]
         }
 
@@ -217,35 +240,17 @@ extension ControlSession {
             return [.end(reply: reply, reason: reason)]
         }
 
-        /// The state without its data, for what the session reads of it (`+Queries`).
-        var stage: Stage {
-            switch self.state {
-            case .awaitingUser: .awaitingUser
-            case .connecting: .connecting
-            case .relaying: .relaying
-            case .waitingForDataListener(_, _, let shutdownRequested): .waitingForDataListener(shutdownRequested: shutdownRequested)
-            case .shuttingDown: .shuttingDown
-            case .closing, .modifying: .closing
-            case .closed: .closed
-            }
-        }
-
-        /// The line queues and listeners, read-only, while a server is connected.
-        var relaying: Relaying? {
-            switch self.state {
-            case .relaying(let relaying), .waitingForDataListener(let relaying, _, _), .shuttingDown(let relaying): relaying
-            default: nil
-            }
-        }
-
         // MARK: per_user, before USER
 
-        private mutating func lineBeforeUser(_ line: ControlLine) -> [Action] {
-            switch PreLogin.answer(line) {
+        private mutating func lineBeforeUser(_ line: ControlLine, security: ControlChannelSecurity) -> [Action] {
+            var security = security
+            let answer = PreLogin.answer(line, security: &security)
+            self.state = .awaitingUser(security)
+            switch answer {
             case .reply(let actions):
                 return actions
             case .placeByUser(let name, let command):
-                var connecting = Connecting(user: name)
+                var connecting = Connecting(user: name, security: security)
                 // USER goes to the server once connected; its greeting is swallowed first.
                 connecting.clientLines.append(line)
                 self.state = .connecting(connecting)

@@ -13,7 +13,7 @@ extension ControlSession {
             self.perform(self.machine.dataListenerFailed(.cannotStart))
             return
         }
-        let dataRequest = TranslatedPassiveDataRequest(
+        var dataRequest = TranslatedPassiveDataRequest(
             mode: request.kind == .pasv ? .pasv : .epsv,
             listenHost: self.advertisedAddress,
             ports: self.service.passivePorts,
@@ -26,7 +26,8 @@ extension ControlSession {
             connectTimeout: self.timeouts.activeConnect.timeAmount,
             idleTimeout: self.timeouts.dataIdle.timeAmount
         )
-        self.dataPath.openTranslatedPassive(
+        dataRequest.protection = self.dataProtection
+        self.currentDataPath.openTranslatedPassive(
             dataRequest,
             on: self.clientChannel.eventLoop,
             observer: self,
@@ -70,7 +71,7 @@ extension ControlSession {
         // As in passive mode, the server's control address: never the one it announced.
         target.port = serverPassive.serverPort
         serverSideSource.port = 0
-        let dataRequest = TranslatedActiveDataRequest(
+        var dataRequest = TranslatedActiveDataRequest(
             mode: request.kind == .port ? .port : .eprt,
             client: client,
             clientSideSource: source,
@@ -81,7 +82,8 @@ extension ControlSession {
             connectTimeout: self.timeouts.activeConnect.timeAmount,
             idleTimeout: self.timeouts.dataIdle.timeAmount
         )
-        self.dataPath.openTranslatedActive(
+        dataRequest.protection = self.dataProtection
+        self.currentDataPath.openTranslatedActive(
             dataRequest,
             on: self.clientChannel.eventLoop,
             observer: self,

@@ -3,6 +3,7 @@ import FTPProtocol
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// One client control connection and its upstream connection to one server: the driver of
 /// `ControlSession.StateMachine`, which decides; the session performs, and owns only the
@@ -48,6 +49,10 @@ final class ControlSession {
     var timers = Timers()
     /// How long the server's TCP connect took: the pool hears it once the server has greeted.
     var serverConnectLatency = TimeAmount.zero
+    /// The client's TLS, when the service offers it (`+TLS`).
+    let tls: SessionTLS?
+    /// The control connection's TLS handler, once TLS has begun.
+    var clientTLSHandler: NIOSSLServerHandler?
 
     init(
         id: Int,
@@ -76,12 +81,14 @@ final class ControlSession {
         logger[metadataKey: "ftp.service"] = "\(service.name)"
         self.logger = logger
         let configuration = service.configuration
+        self.tls = service.tls.map(SessionTLS.init)
         self.machine = StateMachine(
             configuration: .init(
                 greetingBeforeUser: configuration.algorithm == .perUser ? configuration.userRouting.greeting : nil,
                 controlIdle: configuration.timeouts.controlIdle.timeAmount,
                 serverGreeting: configuration.timeouts.serverGreeting.timeAmount,
-                login: configuration.timeouts.login.timeAmount
+                login: configuration.timeouts.login.timeAmount,
+                security: service.tls?.initialSecurity ?? ControlChannelSecurity(offer: .none)
             ),
             now: .now()
         )
@@ -97,7 +104,7 @@ final class ControlSession {
             side: .client,
             maximumLineLength: ControlLineDecoder.defaultMaximumLineLength
         )
-        try self.clientChannel.pipeline.syncOperations.addHandler(handler)
+        try self.clientChannel.pipeline.syncOperations.addHandlers(self.implicitTLSHandler() + [handler])
         self.clientHandler = handler
         self.perform(self.machine.start())
     }
@@ -178,6 +185,7 @@ final class ControlSession {
     // MARK: Ending
 
     func controlConnectionError(_ error: Error, side: ControlConnectionHandler.Side) {
+        if side == .client { self.clientTLSFailed(error) }
         self.logger.debug("control connection error", metadata: ["ftp.side": "\(side)", "ftp.error": "\(OperatorText.describe(error))"])
     }
 

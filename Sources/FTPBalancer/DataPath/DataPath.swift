@@ -23,10 +23,16 @@ package protocol DataFlowObserver: AnyObject {
     func dataFlowEnded(_ flow: DataFlow, report: DataFlowReport)
     /// The passive listener on `port` closed for its accept timeout: no client connected.
     func dataListenerExpired(port: Int)
+    /// A protected (`PROT P`) data connection to the client is connected; its TLS handshake is
+    /// to come, and `protectedDataSettled` follows once.
+    func protectedDataConnecting()
+    func protectedDataSettled(_ outcome: ProtectedDataOutcome)
 }
 
 extension DataFlowObserver {
     package func dataListenerExpired(port: Int) {}
+    package func protectedDataConnecting() {}
+    package func protectedDataSettled(_ outcome: ProtectedDataOutcome) {}
 }
 
 /// A listener waiting for the one data connection it was opened for. It closes itself after
@@ -58,6 +64,8 @@ package struct PassiveDataRequest {
     package var freebind: Bool = false
     /// Told of a connection from another address than `clientHost`.
     package var misrouted: MisroutedDataConnections?
+    /// `PROT P`: the client's side is TLS.
+    var protection: DataProtection?
 }
 
 /// Active mode: the server connects to the balancer, the balancer to the client.
@@ -82,6 +90,8 @@ package struct ActiveDataRequest {
     package var idleTimeout: TimeAmount
     /// Bind `clientSideSource` even while the host does not hold it (`listen_freebind`).
     package var freebind: Bool = false
+    /// `PROT P`: the client's side is TLS.
+    var protection: DataProtection?
 }
 
 /// Opens the data connections of control sessions and relays their bytes. Kept narrow so that

@@ -117,9 +117,20 @@ package final class DataRelayHandler {
     /// Closes this half's connection with RST.
     private func reset() {
         guard let channel = self.context?.channel else { return }
+        Self.reset(channel)
+    }
+
+    /// Closes `channel` with RST: a cut transfer must never look complete.
+    package static func reset(_ channel: Channel) {
         // On the channel's event loop the option is set at once, before the close.
         (channel as? SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in }
         channel.close(promise: nil)
+    }
+
+    /// Resets both connections of the relay, as a failure of this half would.
+    package func resetRelay() {
+        self.partner?.reset()
+        self.reset()
     }
 
     /// The partner may now take bytes: do the read that was held back, if it can.

@@ -7,10 +7,14 @@ final class NIODataRelay {
     private let clientHalf: DataRelayHandler
     private let serverHalf: DataRelayHandler
     private let idleTimeout: TimeAmount
+    private let protection: DataProtection?
+    private weak var observer: (any DataFlowObserver)?
 
-    init(mode: DataConnectionMode, idleTimeout: TimeAmount, observer: any DataFlowObserver) {
+    init(mode: DataConnectionMode, idleTimeout: TimeAmount, observer: any DataFlowObserver, protection: DataProtection? = nil) {
         self.flow = DataFlow(mode: mode, observer: observer)
         self.idleTimeout = idleTimeout
+        self.protection = protection
+        self.observer = observer
         (self.clientHalf, self.serverHalf) = DataRelayHandler.matchedPair()
     }
 
@@ -26,8 +30,24 @@ final class NIODataRelay {
     static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 4096, initial: 65536, maximum: 262_144)
     static let waterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 65536, high: 262_144)
 
+    /// With `PROT P`, the client's half joins behind TLS once the handshake is judged.
     func addClientSide(to channel: Channel) throws {
-        try self.addHalf(self.clientHalf, to: channel)
+        guard let protection = self.protection else { return try self.addHalf(self.clientHalf, to: channel) }
+        guard let tls = protection.makeHandler() else {
+            throw DataPathError(code: .bindFailed, detail: "the TLS library refused to bind the data connection to its session")
+        }
+        let (clientHalf, serverHalf) = (self.clientHalf, self.serverHalf)
+        let handshake = ProtectedDataHandshake(
+            tlsHandler: tls,
+            sessionReuse: protection.sessionReuse,
+            observer: self.observer,
+            admit: { context in try context.pipeline.syncOperations.addHandler(clientHalf, position: .after(context.handler)) },
+            refuse: { channel in
+                serverHalf.resetRelay()
+                DataRelayHandler.reset(channel)
+            }
+        )
+        try channel.pipeline.syncOperations.addHandlers([tls, IdleStateHandler(allTimeout: self.idleTimeout), handshake])
     }
 
     func addServerSide(to channel: Channel) throws {

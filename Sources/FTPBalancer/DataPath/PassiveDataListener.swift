@@ -52,7 +52,12 @@ final class PassiveDataListener: DataListener {
             return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
         }
         self.timeout?.cancel()
-        let flow = NIODataRelay(mode: self.request.mode, idleTimeout: self.request.idleTimeout, observer: observer)
+        let flow = NIODataRelay(
+            mode: self.request.mode,
+            idleTimeout: self.request.idleTimeout,
+            observer: observer,
+            protection: self.request.protection
+        )
         do {
             try flow.addClientSide(to: channel)
         } catch {

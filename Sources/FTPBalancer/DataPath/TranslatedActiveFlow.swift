@@ -17,7 +17,7 @@ final class TranslatedActiveFlow: DataListener {
     init(request: TranslatedActiveDataRequest, observer: any DataFlowObserver, logger: Logger) {
         self.request = request
         self.logger = logger
-        self.relay = NIODataRelay(mode: request.mode, idleTimeout: request.idleTimeout, observer: observer)
+        self.relay = NIODataRelay(mode: request.mode, idleTimeout: request.idleTimeout, observer: observer, protection: request.protection)
     }
 
     func connect(on eventLoop: any EventLoop) -> EventLoopFuture<Void> {

@@ -22,6 +22,8 @@ package struct TranslatedPassiveDataRequest {
     package var acceptTimeout: TimeAmount
     package var connectTimeout: TimeAmount
     package var idleTimeout: TimeAmount
+    /// `PROT P`: the client's side is TLS.
+    var protection: DataProtection?
 }
 
 /// The client asked for active mode and the server gets PASV/EPSV: the balancer connects to
@@ -41,6 +43,8 @@ package struct TranslatedActiveDataRequest {
     package var freebind: Bool
     package var connectTimeout: TimeAmount
     package var idleTimeout: TimeAmount
+    /// `PROT P`: the client's side is TLS.
+    var protection: DataProtection?
 }
 
 /// The listeners of a translated passive data connection: `port` is the client's, in the reply

@@ -26,7 +26,7 @@ final class TranslatedPassiveListener: TranslatedDataListener {
         self.logger = logger
         self.clientAdmission = DataConnectionAdmission(.translatedPassive(port: port), expectedPeer: request.clientHost)
         self.serverAdmission = DataConnectionAdmission(.active, expectedPeer: request.serverHost)
-        self.relay = NIODataRelay(mode: request.mode, idleTimeout: request.idleTimeout, observer: observer)
+        self.relay = NIODataRelay(mode: request.mode, idleTimeout: request.idleTimeout, observer: observer, protection: request.protection)
     }
 
     func clientListening(on channel: Channel) {

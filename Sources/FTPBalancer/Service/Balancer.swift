@@ -147,7 +147,7 @@ package final class Balancer: Service, Sendable {
         let previous = running.values.map(\.slot.service)
         // Pools and passive ports outlive the configuration that made them, so that sessions
         // already running still give back what they hold.
-        let services = configuration.virtualServices.map { service in
+        let services = try configuration.virtualServices.map { service in
             let predecessor = previous.first { $0.name == service.name }
             let pool = predecessor?.pool ?? ServerPool(configuration: service, logger: self.logger)
             let ports =
@@ -159,7 +159,8 @@ package final class Balancer: Service, Sendable {
                 configuration: service,
                 pool: pool,
                 passivePorts: ports,
-                statistics: predecessor?.statistics ?? ServiceStatistics(service: service.name, metrics: self.metrics)
+                statistics: predecessor?.statistics ?? ServiceStatistics(service: service.name, metrics: self.metrics),
+                tls: try VirtualService.loadTLS(service)
             )
         }
 

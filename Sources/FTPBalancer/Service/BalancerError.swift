@@ -5,6 +5,8 @@ package struct BalancerError: Error, Sendable, CustomStringConvertible {
         case activeSourcePortUnavailable
         case transparentSetupMissing
         case transferLogUnavailable
+        /// A service's certificate or key cannot be used.
+        case tlsUnavailable
         /// An upgrade's old process: the new one serves the listeners and takes reloads.
         case handedOver
     }

@@ -2,6 +2,7 @@ import FTPBalancerConfig
 import FTPDataPlane
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 #if canImport(Glibc)
 import Glibc
@@ -36,6 +37,12 @@ package enum OperatorText {
             return error.description
         case let error as BalancerError:
             return error.message
+        case let error as NIOSSLError:
+            return TLSErrorText.describe(error)
+        case let error as BoringSSLError:
+            return TLSErrorText.describe(error)
+        case is NIOSSLCloseTimedOutError:
+            return "the peer did not end TLS in time"
         default:
             return "\(error)"
         }

@@ -11,17 +11,31 @@ package final class VirtualService: Sendable {
     package let passivePorts: PassivePortAllocator
     /// Carried over by name across reloads, like the pool.
     package let statistics: ServiceStatistics
+    /// `tls:`, loaded: read again from its files at every reload.
+    package let tls: ClientTLSContext?
 
     package init(
         configuration: VirtualServiceConfiguration,
         pool: ServerPool,
         passivePorts: PassivePortAllocator,
-        statistics: ServiceStatistics = ServiceStatistics()
+        statistics: ServiceStatistics = ServiceStatistics(),
+        tls: ClientTLSContext? = nil
     ) {
         self.configuration = configuration
         self.pool = pool
         self.passivePorts = passivePorts
         self.statistics = statistics
+        self.tls = tls
+    }
+
+    /// The service's certificates and keys, or why they cannot be used, naming the file.
+    package static func loadTLS(_ configuration: VirtualServiceConfiguration) throws(BalancerError) -> ClientTLSContext? {
+        guard let tls = configuration.tls else { return nil }
+        do {
+            return try ClientTLSContext.load(tls)
+        } catch {
+            throw BalancerError(.tlsUnavailable, "virtual service \(configuration.name): TLS: \(error)")
+        }
     }
 
     package var name: String { self.configuration.name }

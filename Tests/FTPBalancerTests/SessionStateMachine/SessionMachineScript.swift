@@ -19,29 +19,34 @@ struct SessionMachineScript {
     var machine: Machine
     var now = Self.start
 
-    init(greetingBeforeUser: String? = nil) {
+    init(greetingBeforeUser: String? = nil, security: ControlChannelSecurity = ControlChannelSecurity(offer: .none)) {
         self.machine = Machine(
             configuration: .init(
                 greetingBeforeUser: greetingBeforeUser,
                 controlIdle: Self.controlIdle,
                 serverGreeting: Self.serverGreeting,
-                login: Self.login
+                login: Self.login,
+                security: security
             ),
             now: Self.start
         )
     }
 
-    static func rules(policy: DataTransferPolicy = .client) -> ControlSessionStateMachine {
+    static func rules(policy: DataTransferPolicy = .client, features: [String] = []) -> ControlSessionStateMachine {
         ControlSessionStateMachine(
             addresses: .init(client: "192.0.2.10", advertised: "198.51.100.1", hidden: ["10.0.0.5", "10.0.0.1"]),
-            policy: policy
+            policy: policy,
+            features: features
         )
     }
 
     /// A session whose server has connected and greeted it.
-    static func relaying(policy: DataTransferPolicy = .client) -> SessionMachineScript {
-        var script = SessionMachineScript()
-        _ = script.machine.serverConnected(rules: Self.rules(policy: policy))
+    static func relaying(
+        policy: DataTransferPolicy = .client,
+        security: ControlChannelSecurity = ControlChannelSecurity(offer: .none)
+    ) -> SessionMachineScript {
+        var script = SessionMachineScript(security: security)
+        _ = script.machine.serverConnected(rules: Self.rules(policy: policy, features: security.features))
         _ = script.server("220 Ready.")
         return script
     }

@@ -81,7 +81,10 @@ import Testing
         var script = Script.relaying()
         #expect(script.machine.acceptsClientInput(clientWritable: true, serverWritable: true))
         #expect(!script.machine.acceptsClientInput(clientWritable: false, serverWritable: true))
-        #expect(script.client("AUTH TLS") == [.command(command("AUTH TLS")), .refused(command("AUTH TLS"), .tlsUnavailable), .reply(BalancerReply.tlsUnavailable)])
+        #expect(
+            script.client("AUTH TLS")
+                == [.command(command("AUTH TLS")), .refused(command("AUTH TLS"), .tlsUnavailable), .reply(BalancerReply.tlsUnavailable), .resumeClientLines]
+        )
         #expect(!script.machine.acceptsClientInput(clientWritable: false, serverWritable: true))
     }
 }
