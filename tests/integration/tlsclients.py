@@ -95,20 +95,24 @@ class FTPSClient(ftpenv.FTPClient, ftplib.FTP_TLS):
     def control_version(self) -> str | None:
         return self.sock.version() if isinstance(self.sock, ssl.SSLSocket) else None
 
-    def abort_and_collect(self, conn: socket.socket | None, max_replies: int = 4) -> list[str]:
+    def abort_and_collect(self, conn: socket.socket | None, with_426: bool = False,
+                          max_replies: int = 4) -> list[str]:
         """ABOR as FTP_TLS sends it: a TLS record, no urgent data (TLS has none), then the
-        data connection closed and the replies read up to the one that ends the ABOR."""
+        data connection closed and the replies read up to the one that ends the ABOR (225
+        or 226) and, with_426, the 426 of the transfer too, which ProFTPD sends before or
+        after its 226 depending on what it noticed first."""
         self.sock.sendall(b"ABOR\r\n")
         if conn is not None:
             conn.close()
-        replies = []
+        replies: list[str] = []
         for _ in range(max_replies):
-            resp = self.getmultiline()
-            replies.append(resp)
-            if resp[:3] in ("225", "226"):
+            replies.append(self.getmultiline())
+            codes = {reply[:3] for reply in replies}
+            if codes & {"225", "226"} and (not with_426 or "426" in codes):
                 return replies
-            assert resp[:1] in ("4", "5", "1"), f"unexpected reply to ABOR: {replies}"
-        raise AssertionError(f"no 225/226 after ABOR within {max_replies} replies: {replies}")
+            assert replies[-1][:3] in ("225", "226") or replies[-1][:1] in ("4", "5", "1"), \
+                f"unexpected reply to ABOR: {replies}"
+        raise AssertionError(f"no end of the ABOR within {max_replies} replies: {replies}")
 
 
 def open_ftps(host: str, port: int, ca_file: Path, mode: str = "pasv", tls_version: str | None = None,

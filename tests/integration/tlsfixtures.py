@@ -34,7 +34,7 @@ class ServerCertificate:
 
 
 @dataclasses.dataclass(frozen=True)
-class TestPKI:
+class PKI:
     directory: Path
     ca_cert: Path  # what clients are told to trust (--cacert, ssl:ca-file, cafile=)
     ca_key: Path
@@ -101,7 +101,7 @@ def _issue(directory: Path, name: str, ca_cert: Path, ca_key: Path, names: Seque
     return ServerCertificate(cert, key, combined, chain)
 
 
-def make_test_pki(directory: Path, names: Sequence[str], addresses: Sequence[str]) -> TestPKI:
+def make_test_pki(directory: Path, names: Sequence[str], addresses: Sequence[str]) -> PKI:
     """The test CA, a server certificate for names+addresses, the unrelated pair and the
     mismatched key, all in `directory` (created 0700: it holds private keys)."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -111,7 +111,7 @@ def make_test_pki(directory: Path, names: Sequence[str], addresses: Sequence[str
     other_ca_cert, other_ca_key = make_ca(directory, "other", "unrelated CA")
     untrusted = _issue(directory, "untrusted", other_ca_cert, other_ca_key, names, addresses)
     mismatched_key = _make_key(directory / "mismatched.key")
-    return TestPKI(directory, ca_cert, ca_key, server, tuple(names), tuple(addresses),
+    return PKI(directory, ca_cert, ca_key, server, tuple(names), tuple(addresses),
                    other_ca_cert, untrusted, mismatched_key)
 
 
@@ -134,7 +134,7 @@ PKI_NAMES = ("ftps.test",)
 
 
 @pytest.fixture(scope="session")
-def test_pki(workdir) -> TestPKI:
+def ftps_pki(workdir) -> PKI:
     """The test CA and certificates, in the run's work directory (removed with it).
 
     The directory is 0700 but the server's key must be readable by the servers, which all

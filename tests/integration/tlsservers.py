@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 import ftpenv
-from tlsfixtures import TestPKI
+from tlsfixtures import PKI
 
 PROFTPD_DIR = Path(os.environ.get("FTPLB_IT_PROFTPD_DIR", ftpenv.REPO / ".test-deps" / "proftpd"))
 PROFTPD = PROFTPD_DIR / "usr" / "sbin" / "proftpd"
@@ -60,7 +61,52 @@ EXPLICIT_SERVERS = ("vsftpd", "proftpd", "pure-ftpd", "pyftpdlib")
 CERTIFICATE_ADDRESSES = BALANCER_HOSTS + tuple(plan.host for plan in PLANS.values())
 
 
-def vsftpd_tls_settings(pki: TestPKI, implicit: bool = False) -> list[str]:
+@dataclasses.dataclass
+class FTPSServer(ftpenv.FTPServer):
+    """An FTPS server of the plan, with the log in which it says how each TLS connection
+    was negotiated (vsftpd's debug_ssl lines, ProFTPD's TLSLog; pure-ftpd and pyftpdlib
+    say nothing)."""
+    plan: FTPSPlan | None = None
+    tls_log: Path | None = None
+
+    @classmethod
+    def of(cls, server: ftpenv.FTPServer, plan: FTPSPlan, tls_log: Path | None) -> "FTPSServer":
+        fields = {f.name: getattr(server, f.name) for f in dataclasses.fields(ftpenv.FTPServer)}
+        return cls(**fields, plan=plan, tls_log=tls_log)
+
+    def tls_log_size(self) -> int:
+        return self.tls_log.stat().st_size if self.tls_log and self.tls_log.exists() else 0
+
+    def data_resumptions(self, offset: int = 0) -> list[bool] | None:
+        """Whether each protected data connection it logged (from byte `offset` of its TLS
+        log on) resumed the control session; None for a server that logs none."""
+        if self.tls_log is None:
+            return None
+        text = ftpenv.read_from(self.tls_log, offset)
+        return [m.group(1) in ("reused", "client reused") for m in RESUMPTION_LINES[self.kind].finditer(text)]
+
+    def tls_versions(self, offset: int = 0) -> set[str] | None:
+        """The TLS versions of the connections it logged from `offset` on ("TLSv1.3")."""
+        if self.tls_log is None:
+            return None
+        return set(VERSION_LINES[self.kind].findall(ftpenv.read_from(self.tls_log, offset)))
+
+
+# vsftpd (debug_ssl) logs every connection; the control connection's line comes before
+# login, without the user's name. ProFTPD logs each data connection's resumption, and the
+# version only for the control connection and the first data connection.
+RESUMPTION_LINES = {
+    "vsftpd": re.compile(r'\] \[[^\]]+\] DEBUG: Client "[^"]+", "SSL version: TLSv[\d.]+, '
+                         r'SSL cipher: [^,]+, (reused|not reused)'),
+    "proftpd": re.compile(r"(client reused|client did not reuse) TLS session"),
+}
+VERSION_LINES = {
+    "vsftpd": re.compile(r'"SSL version: (TLSv[\d.]+),'),
+    "proftpd": re.compile(r"(TLSv[\d.]+) (?:data )?connection accepted"),
+}
+
+
+def vsftpd_tls_settings(pki: PKI, implicit: bool = False) -> list[str]:
     """vsftpd as a strict FTPS server: TLS for login and data, the data connections
     resuming the control connection's session (which proves the same client holds both)."""
     settings = [
@@ -74,14 +120,14 @@ def vsftpd_tls_settings(pki: TestPKI, implicit: bool = False) -> list[str]:
     return settings
 
 
-def start_vsftpd_tls(workdir: Path, plan: FTPSPlan, root: Path, pki: TestPKI) -> ftpenv.FTPServer:
+def start_vsftpd_tls(workdir: Path, plan: FTPSPlan, root: Path, pki: PKI) -> FTPSServer:
     server = ftpenv.start_vsftpd(workdir, f"ftps-{plan.name}", plan.host, plan.port, plan.passive_ports, root,
                                  tls=False, extra=vsftpd_tls_settings(pki, plan.implicit))
     server.offers_tls = True
-    return server
+    return FTPSServer.of(server, plan, server.protocol_log)  # debug_ssl writes there
 
 
-def proftpd_config(workdir: Path, plan: FTPSPlan, root: Path, pki: TestPKI) -> str:
+def proftpd_config(workdir: Path, plan: FTPSPlan, root: Path, pki: PKI) -> str:
     """A standalone ProFTPD on one address with mod_tls loaded from the unpacked package.
 
     System accounts from /etc/shadow (mod_auth_unix; PAM off, so no PAM service file is
@@ -136,7 +182,7 @@ LoadModule mod_tls.c
 """
 
 
-def start_proftpd_tls(workdir: Path, plan: FTPSPlan, root: Path, pki: TestPKI) -> ftpenv.FTPServer:
+def start_proftpd_tls(workdir: Path, plan: FTPSPlan, root: Path, pki: PKI) -> FTPSServer:
     """ProFTPD in the foreground (-n); its sessions are forked children in its process
     group, so it is stopped by group, like pure-ftpd."""
     if not PROFTPD.exists():
@@ -150,29 +196,30 @@ def start_proftpd_tls(workdir: Path, plan: FTPSPlan, root: Path, pki: TestPKI) -
     ftpenv.ensure_port_free(plan.host, plan.port)
     process = ftpenv.ManagedProcess(name, [str(PROFTPD), "-n", "-c", str(conf)], workdir / f"{name}.log",
                                     group=True)
-    server = ftpenv.FTPServer(name, "proftpd", plan.host, plan.port, root, process,
-                              passive_ports=plan.passive_ports, offers_tls=True,
-                              client_log=workdir / f"{name}.xferlog", active_source_port=20)
+    server = FTPSServer(name, "proftpd", plan.host, plan.port, root, process,
+                        passive_ports=plan.passive_ports, offers_tls=True,
+                        client_log=workdir / f"{name}.xferlog", active_source_port=20,
+                        plan=plan, tls_log=workdir / f"{name}.tls.log")
     ftpenv.wait_started(process, plan.host, plan.port)
     return server
 
 
-def start_pureftpd_tls(workdir: Path, plan: FTPSPlan, root: Path, pki: TestPKI) -> ftpenv.FTPServer:
+def start_pureftpd_tls(workdir: Path, plan: FTPSPlan, root: Path, pki: PKI) -> FTPSServer:
     """pure-ftpd --tls=3: cleartext control and data refused; key and certificate in one file."""
     server = ftpenv.start_pureftpd(workdir, f"ftps-{plan.name}", plan.host, plan.port, plan.passive_ports, root,
                                    extra=["--tls=3", f"--certfile={pki.server.combined}"])
     server.offers_tls = True
-    return server
+    return FTPSServer.of(server, plan, None)
 
 
-def start_pyftpdlib_tls(workdir: Path, plan: FTPSPlan, root: Path, pki: TestPKI) -> ftpenv.FTPServer:
+def start_pyftpdlib_tls(workdir: Path, plan: FTPSPlan, root: Path, pki: PKI) -> FTPSServer:
     extra = ["--tls-cert", str(pki.server.chain), "--tls-key", str(pki.server.key)]
     if plan.tls_required:
         extra.append("--tls-required")
     server = ftpenv.start_pyftpdlib(workdir, f"ftps-{plan.name}", plan.host, plan.port, plan.passive_ports,
                                     root, extra=extra)
     server.offers_tls = True
-    return server
+    return FTPSServer.of(server, plan, None)
 
 
 STARTERS = {
@@ -186,13 +233,13 @@ STARTERS = {
 class FTPSServerPool:
     """Starts each planned FTPS server on first use and stops them all at the end."""
 
-    def __init__(self, workdir: Path, big_file, pki: TestPKI):
+    def __init__(self, workdir: Path, big_file, pki: PKI):
         self.workdir = workdir
         self.big_file = big_file
         self.pki = pki
-        self.running: dict[str, ftpenv.FTPServer] = {}
+        self.running: dict[str, FTPSServer] = {}
 
-    def get(self, name: str) -> ftpenv.FTPServer:
+    def get(self, name: str) -> FTPSServer:
         if name not in self.running:
             plan = PLANS[name]
             root = self.workdir / f"root-ftps-{name}"
@@ -208,7 +255,7 @@ class FTPSServerPool:
 
 
 @pytest.fixture(scope="session")
-def ftps_servers(workdir, big_file, ftp_user, test_pki) -> FTPSServerPool:
-    pool = FTPSServerPool(workdir, big_file, test_pki)
+def ftps_servers(workdir, big_file, ftp_user, ftps_pki) -> FTPSServerPool:
+    pool = FTPSServerPool(workdir, big_file, ftps_pki)
     yield pool
     pool.stop_all()
