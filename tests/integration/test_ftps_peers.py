@@ -252,7 +252,8 @@ def test_capture_shows_secrets_only_in_clear(ftps_servers, ftps_pki, workdir, pr
     needles = {"USER": f"USER {ftpenv.FTP_USER}\r\n".encode(), "PASS": f"PASS {ftpenv.FTP_PASSWORD}\r\n".encode(),
                "RETR": b"RETR secret.txt\r\n", "file bytes": secret}
     expression = tlscapture.server_expression(server.host, server.port, server.passive_ports)
-    with tlscapture.Capture(workdir / f"capture-{'ftps' if protected else 'plain'}.pcap", expression) as capture:
+    path = workdir / f"capture-{'ftps' if protected else 'plain'}.pcap"
+    with tlscapture.Capture(path, expression, (server.host, server.port)) as capture:
         if protected:
             ftp = tlsclients.open_ftps(server.host, server.port, ftps_pki.ca_cert)
         else:
