@@ -6,12 +6,13 @@ set -euo pipefail
 packages=(
     vsftpd              # FTP server under test
     python3-pyftpdlib   # second FTP server (imports under /usr/bin/python3 only)
+    python3-openssl     # pyftpdlib's TLS_FTPHandler (the FTPS tests' plain FTPS server)
     python3-pytest      # the runner, for /usr/bin/python3
     python3-prometheus-client  # test_metrics.py parses /metrics with its text-format parser
     lftp tnftp curl     # FTP clients
     iproute2            # ip netns, veth, bridge; ss
-    nftables           # for debugging flows by hand
-    tcpdump            # test_capture_filter.py, test_ftps_peers.py: what crosses lo in clear
+    nftables            # for debugging flows by hand
+    tcpdump             # test_capture_filter.py, test_ftps_peers.py: what crosses lo in clear
     procps              # sysctl
     openssl             # certificates: vsftpd's self-signed one, the FTPS tests' test CA
     haproxy             # a real PROXY protocol receiver (accept-proxy)
@@ -90,8 +91,8 @@ if ldd "$repo/.test-deps/proftpd/usr/lib/proftpd/mod_tls.so" | grep 'not found';
 fi
 
 # The FTP user of every test server. vsftpd authenticates it through PAM, whose
-# Debian config wants a shell listed in /etc/shells; pure-ftpd reads /etc/shadow
-# itself (-l unix). SHA512 keeps logins cheap.
+# Debian config wants a shell listed in /etc/shells; pure-ftpd (-l unix) and ProFTPD
+# (mod_auth_unix) read /etc/shadow themselves. SHA512 keeps logins cheap.
 if ! id ftptest >/dev/null 2>&1; then
     useradd --create-home --shell /bin/sh ftptest
 fi
