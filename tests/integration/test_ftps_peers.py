@@ -53,6 +53,24 @@ def test_client_checks_the_server_name(ftps_servers, ftps_pki):
         tlsclients.open_ftps(server.host, server.port, ftps_pki.other_ca_cert)
 
 
+PLAIN_REFUSAL = {"vsftpd": "530 Non-anonymous sessions must use encryption",
+                 "proftpd": "550 SSL/TLS required on the control channel",
+                 "pure-ftpd": "421-Sorry, cleartext sessions and weak ciphers are not accepted"}
+
+
+@pytest.mark.parametrize("name", list(PLAIN_REFUSAL))
+def test_plain_login_is_refused(ftps_servers, name):
+    """The servers that require TLS refuse a login in clear (pyftpdlib's allows it)."""
+    server = ftps_servers.get(name)
+    ftp = ftpenv.FTPClient(timeout=10)
+    ftp.connect(server.host, server.port)
+    with pytest.raises(ftplib.Error) as refused:
+        ftp.login(ftpenv.FTP_USER, ftpenv.FTP_PASSWORD)
+    ftp.close()
+    assert str(refused.value).startswith(PLAIN_REFUSAL[name]), refused.value
+    assert not any(reply.startswith("230") for reply in ftp.received), ftp.received
+
+
 def assert_logged(server, offset: int, version: str, data_connections: int) -> None:
     """The servers that log it (vsftpd, ProFTPD) saw only TLS `version` from log byte
     `offset` on, and that many data connections, each resuming the control session."""
