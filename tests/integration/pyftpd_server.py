@@ -12,7 +12,7 @@ import logging
 import sys
 
 from pyftpdlib.authorizers import DummyAuthorizer
-from pyftpdlib.handlers import FTPHandler, TLS_FTPHandler
+from pyftpdlib.handlers import FTPHandler
 from pyftpdlib.servers import FTPServer, ThreadedFTPServer
 
 
@@ -48,7 +48,11 @@ def main() -> None:
 
     first, last = (int(p) for p in args.passive_ports.split("-"))
 
-    base = TLS_FTPHandler if args.tls_cert else FTPHandler
+    if args.tls_cert:
+        # Only defined where pyOpenSSL imports (python3-openssl): plain servers need none.
+        from pyftpdlib.handlers import TLS_FTPHandler as base
+    else:
+        base = FTPHandler
 
     class Handler(base):
         pass

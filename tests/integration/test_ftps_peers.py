@@ -226,7 +226,7 @@ def test_curl_64_mib_both_ways(ftps_servers, ftps_pki, big_file, workdir):
 def test_curl_active_ftps(ftps_servers, ftps_pki, workdir):
     server = ftps_servers.get("proftpd")
     tlsclients.curl_ftps(server.host, server.port, "small.txt", "port", ftps_pki.ca_cert,
-                         extra=["-o", str(workdir / "curl-active.txt")], timeout=5).check()
+                         extra=["-o", str(workdir / "curl-active.txt")], timeout=3).check()
 
 
 @pytest.mark.parametrize("version", VERSIONS)
