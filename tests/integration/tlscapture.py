@@ -44,7 +44,7 @@ class Capture:
                 break
             time.sleep(0.05)
         if self.proc.poll() is not None or "listening on" not in self.log_text():
-            self.stop()
+            self._end(5.0)
             raise RuntimeError(f"tcpdump did not start listening: {self.log_text()}")
 
     def log_text(self) -> str:
@@ -62,13 +62,16 @@ class Capture:
             if self.proc.poll() is None:
                 self.flush(timeout)
         finally:
-            if self.proc.poll() is None:
-                os.killpg(self.proc.pid, signal.SIGINT)
-                try:
-                    self.proc.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                    self.proc.wait(5)
+            self._end(timeout)
+
+    def _end(self, timeout: float) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
 
     def flush(self, timeout: float) -> None:
         """Wait until everything sent so far is in the file: a UDP datagram to the marker
