@@ -53,6 +53,20 @@ def test_client_checks_the_server_name(ftps_servers, ftps_pki):
         tlsclients.open_ftps(server.host, server.port, ftps_pki.other_ca_cert)
 
 
+def test_untrusted_server_is_refused(ftps_servers, ftps_pki, workdir):
+    """The server with the unrelated CA's certificate: refused by ftplib and curl trusting
+    the test CA, served to ftplib trusting the unrelated CA."""
+    server = ftps_servers.get("vsftpd-untrusted")
+    with pytest.raises(ssl.SSLCertVerificationError, match="self-signed certificate in certificate chain"):
+        tlsclients.open_ftps(server.host, server.port, ftps_pki.ca_cert)
+    result = tlsclients.curl_ftps(server.host, server.port, "small.txt", "pasv", ftps_pki.ca_cert,
+                                  extra=["-o", str(workdir / "curl-untrusted.txt")])
+    assert result.returncode == 60, result.describe()  # CURLE_PEER_FAILED_VERIFICATION
+    ftp = tlsclients.open_ftps(server.host, server.port, ftps_pki.other_ca_cert)
+    session_round(ftp, b"trusted by the other CA")
+    ftp.quit()
+
+
 PLAIN_REFUSAL = {"vsftpd": "530 Non-anonymous sessions must use encryption",
                  "proftpd": "550 SSL/TLS required on the control channel",
                  "pure-ftpd": "421-Sorry, cleartext sessions and weak ciphers are not accepted"}

@@ -116,10 +116,14 @@ class FTPSClient(ftpenv.FTPClient, ftplib.FTP_TLS):
 
 
 def open_ftps(host: str, port: int, ca_file: Path, mode: str = "pasv", tls_version: str | None = None,
-              reuse: bool = True, implicit: bool = False, timeout: float = 30.0) -> FTPSClient:
-    """A logged-in FTPS session with protected data (PBSZ 0, PROT P)."""
+              reuse: bool = True, implicit: bool = False, timeout: float = 30.0,
+              source: str | None = None) -> FTPSClient:
+    """A logged-in FTPS session with protected data (PBSZ 0, PROT P), from `source` if given
+    (control and passive data connections alike)."""
     ftp = FTPSClient(client_context(ca_file, tls_version), mode=mode, reuse=reuse, implicit=implicit,
                      timeout=timeout)
+    if source:
+        ftp.source_address = (source, 0)
     try:
         ftp.connect(host, port)
         ftp.login(ftpenv.FTP_USER, ftpenv.FTP_PASSWORD)

@@ -3,7 +3,7 @@ each with the test CA's server certificate (tlsfixtures.py), in the foreground, 
 PID (process group where sessions are forked children) also when a test fails.
 
 Address plan (loopback 127.0.121.0/24, passive ports 52600-52799):
-    127.0.121.1-9        reserved for the balancer's FTPS virtual services (passive 52600-52649)
+    127.0.121.1-9        reserved for the balancer's FTPS virtual services (passive 52600-52639)
     127.0.121.11:21      vsftpd, explicit FTPS, TLS required for login and data, session
                          reuse required on data connections (passive 52650-52679)
     127.0.121.12:21      ProFTPD + mod_tls, TLS required, reuse required (its default)
@@ -12,6 +12,8 @@ Address plan (loopback 127.0.121.0/24, passive ports 52600-52799):
     127.0.121.14:21      pyftpdlib TLS_FTPHandler: FTPS offered, plain FTP allowed, no reuse
                          check (passive 52740-52769)
     127.0.121.15:990     vsftpd, implicit FTPS, the same rules as .11 (passive 52770-52799)
+    127.0.121.16:21      vsftpd as .11 but with the untrusted certificate (the unrelated CA's),
+                         for clients and balancers that must refuse it (passive 52640-52649)
 Clients connect from 127.0.0.1.
 """
 
@@ -32,7 +34,7 @@ PROFTPD = PROFTPD_DIR / "usr" / "sbin" / "proftpd"
 PROFTPD_MODULES = PROFTPD_DIR / "usr" / "lib" / "proftpd"
 
 BALANCER_HOSTS = tuple(f"127.0.121.{n}" for n in range(1, 10))
-BALANCER_PASSIVE = (52600, 52649)
+BALANCER_PASSIVE = (52600, 52639)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +47,7 @@ class FTPSPlan:
     implicit: bool = False  # TLS from the first byte (port 990) rather than AUTH TLS
     reuse_required: bool = False  # refuses a data connection without the control's session
     tls_required: bool = True  # refuses USER before AUTH TLS and data before PROT P
+    untrusted: bool = False  # presents PKI.untrusted (another CA) instead of PKI.server
 
 
 PLANS = {
@@ -55,6 +58,8 @@ PLANS = {
                           tls_required=False),
     "vsftpd-implicit": FTPSPlan("vsftpd-implicit", "vsftpd", "127.0.121.15", 990, (52770, 52799),
                                 implicit=True, reuse_required=True),
+    "vsftpd-untrusted": FTPSPlan("vsftpd-untrusted", "vsftpd", "127.0.121.16", 21, (52640, 52649),
+                                 reuse_required=True, untrusted=True),
 }
 EXPLICIT_SERVERS = ("vsftpd", "proftpd", "pure-ftpd", "pyftpdlib")
 # Every address a client may check the certificate against.
@@ -106,11 +111,12 @@ VERSION_LINES = {
 }
 
 
-def vsftpd_tls_settings(pki: PKI, implicit: bool = False) -> list[str]:
+def vsftpd_tls_settings(pki: PKI, implicit: bool = False, untrusted: bool = False) -> list[str]:
     """vsftpd as a strict FTPS server: TLS for login and data, the data connections
     resuming the control connection's session (which proves the same client holds both)."""
+    certificate = pki.untrusted if untrusted else pki.server
     settings = [
-        "ssl_enable=YES", f"rsa_cert_file={pki.server.chain}", f"rsa_private_key_file={pki.server.key}",
+        "ssl_enable=YES", f"rsa_cert_file={certificate.chain}", f"rsa_private_key_file={certificate.key}",
         "ssl_sslv2=NO", "ssl_sslv3=NO", "ssl_tlsv1=YES", "ssl_ciphers=HIGH", "ssl_request_cert=NO",
         "allow_anon_ssl=NO", "force_local_logins_ssl=YES", "force_local_data_ssl=YES",
         "require_ssl_reuse=YES", "debug_ssl=YES",
@@ -122,7 +128,7 @@ def vsftpd_tls_settings(pki: PKI, implicit: bool = False) -> list[str]:
 
 def start_vsftpd_tls(workdir: Path, plan: FTPSPlan, root: Path, pki: PKI) -> FTPSServer:
     server = ftpenv.start_vsftpd(workdir, f"ftps-{plan.name}", plan.host, plan.port, plan.passive_ports, root,
-                                 tls=False, extra=vsftpd_tls_settings(pki, plan.implicit))
+                                 tls=False, extra=vsftpd_tls_settings(pki, plan.implicit, plan.untrusted))
     server.offers_tls = True
     return FTPSServer.of(server, plan, server.protocol_log)  # debug_ssl writes there
 
