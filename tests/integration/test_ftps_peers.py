@@ -3,7 +3,7 @@ and pyftpdlib as FTPS servers, and ftplib, curl and lftp as FTPS clients, under 
 1.3. These are the baselines of the balancer's FTPS tests: what each pair does on its own,
 quirks included, and that a capture of an FTPS session holds none of its secrets.
 
-Addresses: tlsservers.py (127.0.121.11-15, passive ports 52650-52799).
+Addresses: tlsservers.py (127.0.121.11-16, passive ports 52640-52799).
 """
 
 from __future__ import annotations
