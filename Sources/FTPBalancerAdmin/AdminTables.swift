@@ -45,14 +45,15 @@ package enum AdminTables {
     package static func sessions(_ answer: SessionsAnswer) -> Table {
         var table = Table(
             headers: [
-                "ID", "SERVICE", "CLIENT", "SERVER", "USER", "STATE", "LAST_COMMAND", "AGE", "TO_CLIENT", "TO_SERVER",
+                "ID", "SERVICE", "CLIENT", "SERVER", "USER", "STATE", "TLS", "LAST_COMMAND", "AGE", "TO_CLIENT", "TO_SERVER",
             ],
-            numeric: [0, 7, 8, 9]
+            numeric: [0, 8, 9, 10]
         )
         for session in answer.sessions {
             table.rows.append([
                 "\(session.id)", session.service, session.client, text(session.server), text(session.user),
-                session.state, text(session.lastCommand), Human.duration(session.ageSeconds),
+                session.state, session.tls.map { "\($0.version) \($0.cipher)" } ?? "-", text(session.lastCommand),
+                Human.duration(session.ageSeconds),
                 Human.bytes(session.bytesToClient), Human.bytes(session.bytesToServer),
             ])
         }
@@ -61,12 +62,12 @@ package enum AdminTables {
 
     package static func flows(_ answer: FlowsAnswer) -> Table {
         var table = Table(
-            headers: ["SESSION", "SERVICE", "MODE", "CLIENT_SIDE", "SERVER_SIDE", "DIRECTION", "BYTES", "RATE", "AGE"],
-            numeric: [0, 6, 7, 8]
+            headers: ["SESSION", "SERVICE", "MODE", "PROT", "CLIENT_SIDE", "SERVER_SIDE", "DIRECTION", "BYTES", "RATE", "AGE"],
+            numeric: [0, 7, 8, 9]
         )
         for flow in answer.flows {
             table.rows.append([
-                "\(flow.session)", flow.service, flow.mode.uppercased(),
+                "\(flow.session)", flow.service, flow.mode.uppercased(), Self.protection(flow.clientTLS),
                 "\(flow.clientSide.client) > \(text(flow.clientSide.balancer))",
                 "\(flow.serverSide.balancer) > \(text(flow.serverSide.server))",
                 flow.direction, Human.bytes(flow.bytesToClient + flow.bytesToServer),
@@ -74,6 +75,12 @@ package enum AdminTables {
             ])
         }
         return table
+    }
+
+    /// `P resumed`, `P new` (allowed by session_reuse) or `C`.
+    static func protection(_ tls: TLSView?) -> String {
+        guard let tls else { return "C" }
+        return tls.resumed ? "P resumed" : "P new"
     }
 
     package static func stats(_ answer: StatsAnswer) -> Table {

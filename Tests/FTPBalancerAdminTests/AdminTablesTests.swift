@@ -71,8 +71,8 @@ import Testing
         ])
         #expect(
             AdminTables.flows(answer).text == """
-                SESSION  SERVICE  MODE  CLIENT_SIDE                       SERVER_SIDE                       DIRECTION    BYTES       RATE  AGE
-                      3  ftp      EPSV  192.0.2.7:50000 > 10.0.0.1:40001  10.0.2.1:33000 > 10.0.2.11:30001  to_client  2.0 MiB  1.0 MiB/s   2s
+                SESSION  SERVICE  MODE  PROT  CLIENT_SIDE                       SERVER_SIDE                       DIRECTION    BYTES       RATE  AGE
+                      3  ftp      EPSV  C     192.0.2.7:50000 > 10.0.0.1:40001  10.0.2.1:33000 > 10.0.2.11:30001  to_client  2.0 MiB  1.0 MiB/s   2s
                 """
         )
     }

@@ -60,6 +60,8 @@ package struct DataFlowSnapshot: Sendable {
     package var bytesToClient: Int
     package var bytesToServer: Int
     package var age: TimeAmount
+    /// `PROT P`: the client side's TLS (whether it resumed the session's); nil in clear.
+    package var clientTLS: TLSNegotiation? = nil
 
     /// Which way bytes go, from the counts: an FTP data connection carries one file or listing
     /// one way, so the larger count tells.

@@ -25,6 +25,8 @@ package final class DataFlow {
     private weak var observer: (any DataFlowObserver)?
     private var started: NIODeadline?
     private var transport: (any DataFlowTransport)?
+    /// `PROT P`: what the client side's handshake agreed on.
+    var clientTLS: TLSNegotiation?
 
     init(mode: DataConnectionMode, observer: any DataFlowObserver) {
         self.mode = mode
@@ -73,7 +75,8 @@ extension DataFlow {
             server: self.transport?.serverAddress ?? "-",
             bytesToClient: self.transport?.bytesDeliveredToClient ?? 0,
             bytesToServer: self.transport?.bytesDeliveredToServer ?? 0,
-            age: now - (self.started ?? now)
+            age: now - (self.started ?? now),
+            clientTLS: self.clientTLS
         )
     }
 }

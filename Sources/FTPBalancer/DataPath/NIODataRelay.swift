@@ -36,12 +36,15 @@ final class NIODataRelay {
         guard let tls = protection.makeHandler() else {
             throw DataPathError(code: .bindFailed, detail: "the TLS library refused to bind the data connection to its session")
         }
-        let (clientHalf, serverHalf) = (self.clientHalf, self.serverHalf)
+        let (clientHalf, serverHalf, flow) = (self.clientHalf, self.serverHalf, self.flow)
         let handshake = ProtectedDataHandshake(
             tlsHandler: tls,
             sessionReuse: protection.sessionReuse,
             observer: self.observer,
-            admit: { context in try context.pipeline.syncOperations.addHandler(clientHalf, position: .after(context.handler)) },
+            admit: { context, negotiation in
+                flow.clientTLS = negotiation
+                try context.pipeline.syncOperations.addHandler(clientHalf, position: .after(context.handler))
+            },
             refuse: { channel in
                 serverHalf.resetRelay()
                 DataRelayHandler.reset(channel)

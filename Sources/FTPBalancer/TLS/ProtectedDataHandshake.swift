@@ -25,7 +25,7 @@ final class ProtectedDataHandshake: ChannelInboundHandler {
     private let sessionReuse: ClientTLSConfiguration.SessionReuse
     private weak var observer: (any DataFlowObserver)?
     /// Adds the relay's half after this handler.
-    private let admit: (ChannelHandlerContext) throws -> Void
+    private let admit: (ChannelHandlerContext, TLSNegotiation) throws -> Void
     /// Resets both sides of the relay.
     private let refuse: (Channel) -> Void
     private var announced = false
@@ -35,7 +35,7 @@ final class ProtectedDataHandshake: ChannelInboundHandler {
         tlsHandler: NIOSSLServerHandler,
         sessionReuse: ClientTLSConfiguration.SessionReuse,
         observer: (any DataFlowObserver)?,
-        admit: @escaping (ChannelHandlerContext) throws -> Void,
+        admit: @escaping (ChannelHandlerContext, TLSNegotiation) throws -> Void,
         refuse: @escaping (Channel) -> Void
     ) {
         self.tlsHandler = tlsHandler
@@ -91,7 +91,7 @@ final class ProtectedDataHandshake: ChannelInboundHandler {
             return
         }
         do {
-            try self.admit(context)
+            try self.admit(context, negotiation)
         } catch {
             return self.fail("cannot join the relay: \(OperatorText.describe(error))", context: context)
         }

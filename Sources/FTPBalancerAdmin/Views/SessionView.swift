@@ -27,9 +27,11 @@ package struct SessionView: Codable, Equatable, Sendable {
     package var bytesToServer: Int
     /// How many are live.
     package var dataConnections: Int
+    /// The client control connection's TLS; `null` in clear or before its handshake ends.
+    @Nullable package var tls: TLSView?
 
     enum CodingKeys: String, CodingKey {
-        case id, service, client, server, user, state
+        case id, service, client, server, user, state, tls
         case serverAddress = "server_address"
         case clientSide = "client_side"
         case serverSide = "server_side"
@@ -38,6 +40,25 @@ package struct SessionView: Codable, Equatable, Sendable {
         case bytesToClient = "bytes_to_client"
         case bytesToServer = "bytes_to_server"
         case dataConnections = "data_connections"
+    }
+}
+
+/// What a TLS handshake agreed on.
+package struct TLSView: Codable, Equatable, Sendable {
+    package var version: String
+    package var cipher: String
+    /// Whether it resumed an earlier TLS session (for a data connection: one of its FTP
+    /// session's).
+    package var resumed: Bool
+
+    init(_ negotiation: TLSNegotiation) {
+        self.init(version: negotiation.version, cipher: negotiation.cipher, resumed: negotiation.resumed)
+    }
+
+    package init(version: String, cipher: String, resumed: Bool) {
+        self.version = version
+        self.cipher = cipher
+        self.resumed = resumed
     }
 }
 
@@ -74,9 +95,12 @@ package struct FlowView: Codable, Equatable, Sendable {
     /// The average since the data connection started.
     package var bytesPerSecond: Int
     package var ageSeconds: Double
+    /// `PROT P`: the client side's TLS; `null` for a data connection in clear.
+    @Nullable package var clientTLS: TLSView?
 
     enum CodingKeys: String, CodingKey {
         case session, service, mode, direction
+        case clientTLS = "client_tls"
         case clientSide = "client_side"
         case serverSide = "server_side"
         case bytesToClient = "bytes_to_client"
@@ -102,7 +126,8 @@ extension SessionView {
             ageSeconds: session.age.seconds,
             bytesToClient: session.bytesToClient,
             bytesToServer: session.bytesToServer,
-            dataConnections: session.dataFlows.count
+            dataConnections: session.dataFlows.count,
+            tls: session.tls.map(TLSView.init)
         )
     }
 }
@@ -119,7 +144,8 @@ extension FlowView {
             bytesToClient: flow.bytesToClient,
             bytesToServer: flow.bytesToServer,
             bytesPerSecond: flow.bytesPerSecond,
-            ageSeconds: flow.age.seconds
+            ageSeconds: flow.age.seconds,
+            clientTLS: flow.clientTLS.map(TLSView.init)
         )
     }
 }
