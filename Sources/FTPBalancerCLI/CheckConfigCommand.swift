@@ -1,7 +1,9 @@
 import ArgumentParser
+import FTPBalancer
 import FTPBalancerConfig
 
-/// `ftplb check-config FILE`: validates a configuration file and prints what would run.
+/// `ftplb check-config FILE`: validates a configuration file, and the TLS files it names, and
+/// prints what would run.
 struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
@@ -14,7 +16,11 @@ struct CheckConfigCommand: ParsableCommand {
     func run() throws {
         do {
             let configuration = try ConfigurationLoader.load(path: self.file)
+            let warnings = try TLSMaterial.check(configuration, file: self.file)
             print(configuration.summary)
+            for warning in warnings {
+                printError("ftplb: warning: \(warning)")
+            }
         } catch {
             let errors = [error] + error.others
             for each in errors {

@@ -37,12 +37,22 @@ struct ConfigurationOptions: ParsableArguments {
     )
     var clientAddress: String?
 
+    @Option(name: .long, help: "Quick form: FTPS towards the clients: the certificate chain (PEM, leaf first); needs --tls-key.")
+    var tlsCert: String?
+
+    @Option(name: .long, help: "Quick form: the private key of --tls-cert (PEM, without a passphrase).")
+    var tlsKey: String?
+
+    @Flag(name: .long, help: "Quick form: implicit FTPS (TLS from connect, as on port 990) instead of AUTH TLS.")
+    var tlsImplicit = false
+
     /// The validated configuration, from the file or from the quick flags.
     func load() throws -> BalancerConfiguration {
         if let file = self.config {
             guard self.listen == nil, self.server.isEmpty, self.passivePorts == nil, self.advertise == nil,
                 self.sourceAddress == nil, self.activeSourcePort == nil, self.algorithm == nil,
-                self.healthCheck == nil, self.clientAddress == nil
+                self.healthCheck == nil, self.clientAddress == nil, self.tlsCert == nil, self.tlsKey == nil,
+                !self.tlsImplicit
             else {
                 throw ValidationError("use either --config or the quick flags, not both")
             }
@@ -61,7 +71,10 @@ struct ConfigurationOptions: ParsableArguments {
             logLevel: nil,
             algorithm: self.algorithm,
             healthCheck: self.healthCheck,
-            clientAddress: self.clientAddress
+            clientAddress: self.clientAddress,
+            tlsCertificate: self.tlsCert,
+            tlsPrivateKey: self.tlsKey,
+            tlsImplicit: self.tlsImplicit
         )
     }
 }

@@ -61,6 +61,9 @@ struct ConfigurationReloader: Service, CustomStringConvertible {
             for warning in try StartupChecks.checkTransparentSetup(configuration) {
                 self.logger.warning("\(warning)")
             }
+            for warning in try TLSMaterial.check(configuration, file: path) {
+                self.logger.warning("\(warning)")
+            }
         } catch {
             self.logger.error("configuration reload refused; the running configuration stays: \(error)")
             return .refused("configuration reload refused; the running configuration stays: \(error)")

@@ -53,8 +53,12 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration: BalancerConfiguration
+        let tlsWarnings: [String]
         do {
             configuration = try self.loadConfiguration()
+            // A certificate that cannot serve refuses the start as check-config does, not the
+            // first FTPS client.
+            tlsWarnings = try TLSMaterial.check(configuration, file: self.source.config)
         } catch {
             printError("ftplb: \(error)")
             throw ExitCode(2)
@@ -62,6 +66,9 @@ struct RunCommand: AsyncParsableCommand {
         let level = DynamicLogLevel(configuration.logLevel)
         LoggingSystem.bootstrap { label in ReloadableLogHandler(label: label, level: level) }
         let logger = Logger(label: "ftplb")
+        for warning in tlsWarnings {
+            logger.warning("\(warning)")
+        }
         do {
             try StartupChecks.checkActiveSourcePorts(configuration)
             for warning in try StartupChecks.checkTransparentSetup(configuration) {

@@ -46,6 +46,9 @@ extension VirtualServiceConfiguration {
         if self.dataTransferPolicy != .client {
             lines.append("  data transfer:      \(self.dataTransferPolicy.rawValue) (what the servers get)")
         }
+        if let tls = self.tls {
+            lines.append(contentsOf: tls.summaryLines)
+        }
         if self.algorithm == .perUser {
             lines.append(contentsOf: self.userRouting.summaryLines)
         }

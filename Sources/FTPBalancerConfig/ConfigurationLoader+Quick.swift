@@ -8,6 +8,8 @@ extension ConfigurationLoader {
     /// Builds a one-service configuration from `ftplb run` flags, with the same checks as a file;
     /// errors name the flag (`--passive-ports: expected FIRST-LAST ...`). `algorithm` and
     /// `healthCheck` are `--algorithm` and `--health-check`; nil keeps the model's defaults.
+    /// `tlsCertificate`, `tlsPrivateKey` and `tlsImplicit` are `--tls-cert`, `--tls-key` and
+    /// `--tls-implicit` (see `tlsFlags`).
     package static func quick(
         listen: String,
         servers: [String],
@@ -18,7 +20,10 @@ extension ConfigurationLoader {
         logLevel: String?,
         algorithm: String? = nil,
         healthCheck: String? = nil,
-        clientAddress: String? = nil
+        clientAddress: String? = nil,
+        tlsCertificate: String? = nil,
+        tlsPrivateKey: String? = nil,
+        tlsImplicit: Bool = false
     ) throws(ConfigurationError) -> BalancerConfiguration {
         let listenLocation = ConfigurationLocation.flag("--listen")
         let serverLocation = ConfigurationLocation.flag("--server")
@@ -56,7 +61,7 @@ extension ConfigurationLoader {
         if let healthCheck {
             check.kind = try Self.flag(healthCheckLocation, healthCheck, Self.quickHealthCheckKind)
         }
-        let draft = VirtualServiceDraft(
+        var draft = VirtualServiceDraft(
             name: Self.quickServiceName,
             nameLocation: ConfigurationLocation.flag("--listen"),
             listen: listenValue.endpoint,
@@ -90,6 +95,7 @@ extension ConfigurationLoader {
                 try Self.flag(.flag("--client-address"), text, ConfigurationValueParser.clientAddress)
             } ?? .none
         )
+        draft.tls = try Self.tlsFlags(certificate: tlsCertificate, privateKey: tlsPrivateKey, implicit: tlsImplicit)
         let level = try logLevel.map { (text) throws(ConfigurationError) in
             try Self.flag(.flag("--log-level"), text, ConfigurationValueParser.logLevel)
         }

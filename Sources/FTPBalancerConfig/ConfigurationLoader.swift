@@ -12,7 +12,7 @@ package enum ConfigurationLoader {
         "name", "listen", "advertise", "passive_ports", "source_address", "active_source_port", "servers",
         "timeouts", "algorithm", "unavailable_message", "limits", "health_check", "per_user", "client_address",
         "listen_freebind",
-        "data_transfer_policy",
+        "data_transfer_policy", "tls",
     ]
     static let serverKeys = ["name", "address"] + Self.serverOptionKeys
     static let timeoutKeys = [
@@ -160,7 +160,8 @@ package enum ConfigurationLoader {
             otherAdvertise: advertise.dropFirst().first,
             dataTransferPolicy: try fields.optional("data_transfer_policy", ConfigurationValueParser.dataTransferPolicy)
                 ?? .client,
-            dataTransferPolicyLocation: fields["data_transfer_policy"]?.location
+            dataTransferPolicyLocation: fields["data_transfer_policy"]?.location,
+            tls: try Self.tls(fields["tls"])
         )
     }
 

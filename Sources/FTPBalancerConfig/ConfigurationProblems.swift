@@ -27,3 +27,20 @@ struct ConfigurationProblems {
         throw first
     }
 }
+
+extension ConfigurationError {
+    /// The first of `errors`, carrying the others, as `check-config` reports them; nil for none.
+    /// For checks made outside this module, such as the TLS files'.
+    package static func gathered(_ errors: [ConfigurationError]) -> ConfigurationError? {
+        var problems = ConfigurationProblems()
+        for error in errors {
+            problems.append(error)
+        }
+        do {
+            try problems.check()
+            return nil
+        } catch {
+            return error
+        }
+    }
+}

@@ -89,6 +89,7 @@ struct VirtualServiceDraft {
     var otherAdvertise: IPAddress? = nil
     var dataTransferPolicy: DataTransferPolicy = .client
     var dataTransferPolicyLocation: ConfigurationLocation? = nil
+    var tls: ClientTLSConfiguration? = nil
 
     /// Every listen address, `listen` (or the first of its list) first.
     var listenAddresses: [(endpoint: Endpoint, address: IPAddress, location: ConfigurationLocation)] {
@@ -137,7 +138,8 @@ struct VirtualServiceDraft {
                     advertisedAddress: self.advertisedAddress(for: listener.address)?.text ?? listener.endpoint.host
                 )
             },
-            dataTransferPolicy: self.dataTransferPolicy
+            dataTransferPolicy: self.dataTransferPolicy,
+            tls: self.tls
         )
     }
 }
