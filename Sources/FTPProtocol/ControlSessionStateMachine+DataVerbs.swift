@@ -96,7 +96,7 @@ extension ControlSessionStateMachine {
             guard framing.endsCommand else { return answering == nil ? nil : .drop }
             guard (200..<300).contains(code) else { return .activeRefused(self.scrubbed(line)) }
             return answering.map { .answerPassive($0) }
-        case .featureList, .other, nil:
+        case .featureList, .transfer, .other, nil:
             // A passive reply to no PASV/EPSV still names a server port: never relay it.
             guard framing.position == .single, code == 227 || code == 229 else { return nil }
             return self.passiveReply(line, code: code, kind: code == 227 ? .pasv : .epsv) { .openPassive($0) }
@@ -132,7 +132,7 @@ extension ControlSessionStateMachine.Expectation {
     var holdsCommands: Bool {
         switch self {
         case .serverPassive(_, let retry): return retry
-        case .serverActive, .featureList, .other: return false
+        case .serverActive, .featureList, .transfer, .other: return false
         }
     }
 }

@@ -111,6 +111,8 @@ package struct ControlSessionStateMachine {
         /// PASV/EPSV it stands for, nil when the client sent PORT/EPRT itself.
         case serverActive(answering: PassiveKind?)
         case featureList
+        /// A command whose reply follows a data connection: it may come long after.
+        case transfer
         case other
     }
 
@@ -137,6 +139,9 @@ package struct ControlSessionStateMachine {
 
     /// The client's next command must wait for the server's reply to an earlier one.
     package var holdsCommands: Bool { self.expectations.contains { $0.holdsCommands } }
+
+    /// The next reply due is a transfer command's, which waits for its data connection.
+    package var awaitsTransferReply: Bool { self.expectations.first == .transfer }
 
     var advertisedIsIPv6: Bool { self.addresses.advertised.contains(":") }
 }
@@ -186,7 +191,7 @@ extension ControlSessionStateMachine {
             self.expectations.append(.featureList)
             return .forward(command)
         default:
-            self.expectations.append(.other)
+            self.expectations.append(FTPCommand.dataConnectionVerbs.contains(command.verb) ? .transfer : .other)
             return .forward(command)
         }
     }

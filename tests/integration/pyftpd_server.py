@@ -29,6 +29,8 @@ def main() -> None:
     parser.add_argument("--max-sessions", type=int, default=1024)
     parser.add_argument("--refuse", action="append", default=[], metavar="VERB",
                         help="answer VERB with 500 (not understood), as a server without it does")
+    parser.add_argument("--ignore", action="append", default=[], metavar="VERB",
+                        help="never answer VERB, as a hung server does (the session stays open)")
     args = parser.parse_args()
 
     logging.basicConfig(
@@ -46,6 +48,8 @@ def main() -> None:
         pass
 
     Handler.proto_cmds = {verb: spec for verb, spec in FTPHandler.proto_cmds.items() if verb not in args.refuse}
+    for verb in args.ignore:
+        setattr(Handler, f"ftp_{verb}", lambda self, line: None)
     Handler.authorizer = authorizer
     Handler.passive_ports = range(first, last + 1)
     Handler.banner = f"pyftpdlib {args.name} ready."

@@ -81,7 +81,8 @@ final class ControlSession {
                 greetingBeforeUser: configuration.algorithm == .perUser ? configuration.userRouting.greeting : nil,
                 controlIdle: configuration.timeouts.controlIdle.timeAmount,
                 serverGreeting: configuration.timeouts.serverGreeting.timeAmount,
-                login: configuration.timeouts.login.timeAmount
+                login: configuration.timeouts.login.timeAmount,
+                serverReply: configuration.timeouts.serverReply.timeAmount
             ),
             now: .now()
         )
