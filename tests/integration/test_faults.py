@@ -12,10 +12,11 @@ Address plan of this file (apart from the other modules' addresses):
 
 from __future__ import annotations
 
+import json
 import os
 import socket
-import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -209,4 +210,74 @@ def test_at_the_descriptor_limit_new_sessions_get_421_and_running_ones_go_on(wor
         for hog in hogs:
             hog.close()
         running.close()
+        process.stop()
+
+
+@pytest.fixture
+def full_disk(workdir):
+    """A 64 KiB tmpfs filled to the last block, and a filler file whose removal frees it."""
+    mount = workdir / "logdisk"
+    mount.mkdir()
+    ftpenv.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs", str(mount)])
+    try:
+        filler = mount / "filler"
+        descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            for _ in range(1000):
+                os.write(descriptor, b"\0" * 4096)
+        except OSError:
+            pass  # full
+        finally:
+            os.close(descriptor)
+        yield mount, filler
+    finally:
+        ftpenv.run(["umount", "-l", str(mount)], check=False)
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def transfer_log_writable(port: int = 9021) -> str:
+    with urllib.request.urlopen(f"http://{VIP}:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return next((line.split()[-1] for line in text.splitlines() if line.startswith("ftplb_transfer_log_writable")), "")
+
+
+def test_a_full_transfer_log_disk_loses_lines_not_transfers(workdir, server, full_disk):
+    mount, filler = full_disk
+    transfer_log = mount / "transfers.json"
+    top = {"transfer_log": {"path": str(transfer_log), "format": "json"}, "admin": {"listen": f"{VIP}:9021"}}
+    process = start_balancer(workdir, "faults-disk", [server.address], top=top)
+    try:
+        with Control(VIP, 21, timeout=20) as ctl:
+            ctl.login()
+            assert b"server-id.txt" in list_through(ctl)
+            wait_until(lambda: log_lines(process, "transfer log: cannot write"), 10, "the transfer log's failure logged")
+            assert transfer_log_writable() in ("0", "0.0")
+            before = rss_kib(process.pid)
+            # Every listing still works while none of its lines can be written.
+            for _ in range(150):
+                assert b"server-id.txt" in list_through(ctl)
+            after = rss_kib(process.pid)
+            assert after - before < 10 * 1024, f"RSS grew from {before} KiB to {after} KiB"
+            assert transfer_log.stat().st_size == 0
+            # One error, then at most a warning every 10 s: not a line per transfer.
+            failed = log_lines(process, "transfer log: cannot write")
+            assert len(failed) == 1 and "ftp.error=no space left on device" in failed[0], failed
+            assert len(log_lines(process, "transfer log: still cannot write")) <= 2
+            # Space again: the next lines are written, whole, and the operator hears of it.
+            filler.unlink()
+            assert b"server-id.txt" in list_through(ctl)
+            wait_until(lambda: log_lines(process, "transfer log: writing again"), 10, "the writer's recovery logged")
+            written = transfer_log.read_text().splitlines()
+            assert written and all(json.loads(line)["command"] == "NLST" for line in written), written
+            assert transfer_log_writable() in ("1", "1.0")
+            print(f"faults: full disk: 151 transfers, {len(failed)} error line, RSS {before} -> {after} KiB, "
+                  f"{len(written)} line(s) written once space was back")
+        assert process.alive()
+    finally:
         process.stop()
