@@ -64,7 +64,7 @@ package final class Balancer: Service, Sendable {
         self.logger = logger
         self.state = NIOLockedValueBox(State(configuration: configuration))
         self.transferLog = TransferLog(logger: logger)
-        self.descriptors = DescriptorReserve(logger: logger)
+        self.descriptors = DescriptorReserve()
         self.rangeWatches = PassiveRangeWatches(logger: logger)
     }
 

@@ -14,12 +14,14 @@ import Glibc
 /// running sessions could not open their data connections: so the limit is never reached by
 /// admitting sessions.
 package final class DescriptorReserve: Sendable {
-    /// The soft limit in force, after `raiseSoftLimit`.
+    /// The soft limit in force (the executable raises it first, `raiseSoftLimit`).
     package let limit: Int
     /// Descriptors that stay free for the runtime, logs, health checks and the data
     /// connections of running sessions.
     package let reserve: Int
     private let counted = NIOLockedValueBox(Count())
+    /// Counts the descriptors open now: /proc/self/fd, or a test's stand-in.
+    private let openDescriptors: @Sendable () -> Int?
 
     /// The last count of open descriptors, and the sessions admitted since.
     private struct Count {
@@ -36,9 +38,16 @@ package final class DescriptorReserve: Sendable {
     /// descriptor, which a burst of connections near the limit must not pay each.
     static let countInterval = TimeAmount.milliseconds(50)
 
-    package init(logger: Logger) {
-        self.limit = Self.raiseSoftLimit(logger: logger)
+    /// The reserve for `limit` descriptors; by default the process's soft limit.
+    package init(
+        limit: Int? = nil,
+        openDescriptors: @escaping @Sendable () -> Int? = DescriptorReserve.countOpenDescriptors
+    ) {
+        var limits = rlimit()
+        let known = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limits) == 0
+        self.limit = limit ?? (known ? Int(min(limits.rlim_cur, 1 << 30)) : 1024)
         self.reserve = min(max(self.limit / 8, 16), 256)
+        self.openDescriptors = openDescriptors
     }
 
     /// Whether a new session may start with `sessions` running: true at once while even that
@@ -47,7 +56,7 @@ package final class DescriptorReserve: Sendable {
     package func admitsSession(running sessions: Int, now: NIODeadline = .now()) -> Bool {
         if sessions * Self.perSession + 2 * self.reserve < self.limit { return true }
         return self.counted.withLockedValue { count in
-            if count.at.map({ now - $0 >= Self.countInterval }) ?? true, let open = Self.openDescriptors() {
+            if count.at.map({ now - $0 >= Self.countInterval }) ?? true, let open = self.openDescriptors() {
                 count = Count(open: open, at: now)
             }
             guard count.open + 2 * count.admittedSince + self.reserve <= self.limit else { return false }
@@ -57,7 +66,7 @@ package final class DescriptorReserve: Sendable {
     }
 
     /// The descriptors open in this process, or nil if /proc cannot be read.
-    static func openDescriptors() -> Int? {
+    package static func countOpenDescriptors() -> Int? {
         guard let directory = opendir("/proc/self/fd") else { return nil }
         defer { closedir(directory) }
         var entries = 0
@@ -66,12 +75,12 @@ package final class DescriptorReserve: Sendable {
         return max(0, entries - 3)
     }
 
-    /// Raises the soft open-file limit to the hard one (as systemd leaves it at 1024 for
-    /// select(2)'s sake, which ftplb does not use); returns the limit in force.
-    static func raiseSoftLimit(logger: Logger) -> Int {
+    /// Raises the process's soft open-file limit to the hard one (systemd leaves it at 1024 for
+    /// select(2)'s sake, which ftplb does not use) and logs the limit in force.
+    package static func raiseSoftLimit(logger: Logger) {
         var limits = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limits) == 0 else { return 1024 }
-        // An unlimited or huge hard limit: a million is more than the kernel's nr_open default.
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limits) == 0 else { return }
+        // An unlimited hard limit: at most the kernel's default nr_open, which setrlimit allows.
         let wanted = min(limits.rlim_max, 1 << 20)
         if wanted > limits.rlim_cur {
             var raised = limits
@@ -81,7 +90,6 @@ package final class DescriptorReserve: Sendable {
             }
         }
         logger.info("open-file limit", metadata: ["ftp.nofile": "\(limits.rlim_cur)"])
-        return Int(limits.rlim_cur)
     }
 
     /// Whether `error` says this process (or the host) is out of descriptors: not a fault of
