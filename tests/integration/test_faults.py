@@ -142,7 +142,7 @@ def test_an_exhausted_passive_range_is_answered_425_and_its_ports_come_back(work
             for verb in ("PASV", "EPSV"):
                 reply = ctl.cmd(verb)
                 assert reply.code == 425 and "no passive port available" in reply.text, reply
-            # The session goes on: other commands are answered, and the server was not blamed.
+            # The session goes on.
             assert ctl.cmd("NOOP").code == 200
             refused = log_lines(process, "could not open a passive port")
             assert len(refused) == 2 and all("all 4 passive ports are in use" in line for line in refused), refused
@@ -150,20 +150,10 @@ def test_an_exhausted_passive_range_is_answered_425_and_its_ports_come_back(work
                 assert holder.cmd("QUIT").code == 221
                 holder.close()
             holders.clear()
-            # The holders' ports come back once their sessions end: the same session now lists.
-            listing = b""
-            for _ in range(50):
-                reply = ctl.cmd("EPSV")
-                if reply.code == 229:
-                    port = ftpenv.parse_epsv_reply(reply)
-                    with socket.create_connection((VIP, port), timeout=15) as data:
-                        ctl.send("NLST")
-                        assert ctl.read_reply(timeout=15).code in (125, 150)
-                        listing = data.makefile("rb").read()
-                    assert ctl.read_reply(timeout=15).code == 226
-                    break
-                time.sleep(0.1)
-            assert b"server-id.txt" in listing, listing
+            # Their ports come back once their sessions end (the listeners close just after the 221):
+            # the same session gets one, and lists through it.
+            wait_until(lambda: ctl.cmd("EPSV").code == 229, 10, "a passive port back")
+            assert b"server-id.txt" in list_through(ctl)
         assert process.alive()
     finally:
         for holder in holders:
