@@ -94,6 +94,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        // Before any thread or socket: the balancer's descriptor reserve reads the limit in force.
+        DescriptorReserve.raiseSoftLimit(logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let dataPath: any DataPath
         let splicePath: SpliceDataPath?

@@ -63,6 +63,7 @@ extension VirtualServiceConfiguration {
             ("server_connect", timeouts.serverConnect), ("passive_accept", timeouts.passiveAccept),
             ("active_connect", timeouts.activeConnect), ("control_idle", timeouts.controlIdle),
             ("data_idle", timeouts.dataIdle), ("server_greeting", timeouts.serverGreeting), ("login", timeouts.login),
+            ("server_reply", timeouts.serverReply),
         ]
         let rendered = named.map { "\($0.0) \(Self.seconds($0.1))" }.joined(separator: ", ")
         lines.append("  timeouts:           \(rendered)")

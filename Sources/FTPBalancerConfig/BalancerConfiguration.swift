@@ -210,6 +210,9 @@ package struct TimeoutConfiguration: Equatable, Sendable {
     package var serverGreeting: Duration = .seconds(10)
     /// A client logging in, from its connect to the server's 230.
     package var login: Duration = .seconds(60)
+    /// A server's reply to a command that opens no data connection, while nothing else happens
+    /// on the session: a server that greets and then hangs ends the session with a 421.
+    package var serverReply: Duration = .seconds(60)
 
     package init() {}
 }

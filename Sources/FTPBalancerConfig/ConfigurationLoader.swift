@@ -16,7 +16,8 @@ package enum ConfigurationLoader {
     ]
     static let serverKeys = ["name", "address"] + Self.serverOptionKeys
     static let timeoutKeys = [
-        "server_connect", "server_greeting", "login", "passive_accept", "active_connect", "control_idle", "data_idle",
+        "server_connect", "server_greeting", "server_reply", "login", "passive_accept", "active_connect", "control_idle",
+        "data_idle",
     ]
     static let defaultActiveSourcePort = 20
 
@@ -216,6 +217,7 @@ package enum ConfigurationLoader {
         timeouts.dataIdle = try fields.optional("data_idle", parse) ?? timeouts.dataIdle
         timeouts.serverGreeting = try fields.optional("server_greeting", parse) ?? timeouts.serverGreeting
         timeouts.login = try fields.optional("login", parse) ?? timeouts.login
+        timeouts.serverReply = try fields.optional("server_reply", parse) ?? timeouts.serverReply
         return timeouts
     }
 

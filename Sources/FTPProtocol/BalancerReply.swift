@@ -25,6 +25,7 @@ package enum BalancerReply {
     package static let idleTimeout = "421 Idle timeout: closing control connection."
     package static let loginTimeout = "421 Login timeout: closing control connection."
     package static let serverClosed = "421 The FTP server closed the connection; closing control connection."
+    package static let serverReplyTimeout = "421 The FTP server did not answer in time; closing control connection."
     package static let serversFull = "421 Too many sessions: every server is at its limit; try again later."
 
     // Refused at accept.
@@ -32,6 +33,7 @@ package enum BalancerReply {
     package static let clientSessionLimit = "421 Too many sessions from your address; try again later."
     package static let unauthenticatedLimit = "421 Too many connections from your address have not logged in; try again later."
     package static let shuttingDownNewConnection = "421 Service shutting down; try again later."
+    package static let descriptorLimit = "421 Too many connections on the load balancer; try again later."
 
     /// The 421 of a service that has no server for a session: its `unavailable_message`.
     package static func unavailable(_ message: String) -> String {

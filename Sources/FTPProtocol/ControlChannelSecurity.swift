@@ -44,9 +44,6 @@ package struct ControlChannelSecurity: Equatable, Sendable {
         self.tlsActive = offer == .implicit
     }
 
-    /// Verbs that open a data connection: under `require: data` they need `PROT P`.
-    package static let transferVerbs: Set<String> = ["RETR", "STOR", "STOU", "APPE", "LIST", "NLST", "MLSD"]
-
     package mutating func clientCommand(_ command: FTPCommand) -> Decision {
         switch command.verb {
         case "AUTH":
@@ -63,7 +60,7 @@ package struct ControlChannelSecurity: Equatable, Sendable {
             return .refuse("534 CCC refused: the control connection stays encrypted.", .unsupportedCommand)
         case "USER" where self.requirement != .none && !self.tlsActive:
             return .refuse("530 Log in over TLS: send AUTH TLS first.", .tlsRequired)
-        case _ where self.requirement == .data && self.protection == .clear && Self.transferVerbs.contains(command.verb):
+        case _ where self.requirement == .data && self.protection == .clear && FTPCommand.dataConnectionVerbs.contains(command.verb):
             return .refuse("534 Data connections must be encrypted: send PBSZ 0 and PROT P first.", .protectionRequired)
         default:
             return .pass

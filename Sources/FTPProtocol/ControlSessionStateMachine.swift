@@ -118,7 +118,7 @@ package struct ControlSessionStateMachine {
         /// PASV/EPSV it stands for, nil when the client sent PORT/EPRT itself.
         case serverActive(answering: PassiveKind?)
         case featureList
-        /// A command that opens a data connection (RETR, STOR, LIST...).
+        /// A command whose reply follows a data connection: it may come long after.
         case transfer
         case other
     }
@@ -147,11 +147,11 @@ package struct ControlSessionStateMachine {
     /// Completion replies the server still owes for relayed commands.
     package var outstandingReplies: Int { self.expectations.count }
 
-    /// The next completion reply due is a transfer command's.
-    package var awaitsTransferReply: Bool { self.expectations.first == .transfer }
-
     /// The client's next command must wait for the server's reply to an earlier one.
     package var holdsCommands: Bool { self.expectations.contains { $0.holdsCommands } }
+
+    /// The next reply due is a transfer command's, which waits for its data connection.
+    package var awaitsTransferReply: Bool { self.expectations.first == .transfer }
 
     var advertisedIsIPv6: Bool { self.addresses.advertised.contains(":") }
 }
@@ -201,7 +201,7 @@ extension ControlSessionStateMachine {
             self.expectations.append(.featureList)
             return .forward(command)
         default:
-            self.expectations.append(ControlChannelSecurity.transferVerbs.contains(command.verb) ? .transfer : .other)
+            self.expectations.append(FTPCommand.dataConnectionVerbs.contains(command.verb) ? .transfer : .other)
             return .forward(command)
         }
     }

@@ -16,6 +16,9 @@ package struct FTPCommand: Equatable, Sendable {
     /// Derived once per line: the session, the state machine and the log all match on it.
     package let verb: String
 
+    /// Verbs whose completion reply follows a data connection (RFC 959 section 4.1.3).
+    package static let dataConnectionVerbs: Set<String> = ["RETR", "STOR", "STOU", "APPE", "LIST", "NLST", "MLSD"]
+
     private static func verb(of line: ByteBuffer) -> String {
         // Written into the string's bytes at once: appending scalar by scalar cost more than
         // the rest of the command's parsing.

@@ -24,6 +24,7 @@ struct ConfigurationLoaderTests {
               active_connect: 45
               control_idle: 10m
               data_idle: 1h
+              server_reply: 90s
           - name: ftp6
             listen: "[2001:db8::1]:2121"
             passive_ports: 41000-41999
@@ -40,6 +41,7 @@ struct ConfigurationLoaderTests {
         timeouts.activeConnect = .seconds(45)
         timeouts.controlIdle = .seconds(600)
         timeouts.dataIdle = .seconds(3600)
+        timeouts.serverReply = .seconds(90)
         let ftp = VirtualServiceConfiguration(
             name: "ftp",
             listen: Endpoint(host: "10.0.0.1", port: 21),
@@ -181,7 +183,7 @@ struct ConfigurationLoaderTests {
                 "  limits:             unlimited",
                 "  unavailable reply:  421 Service not available: no FTP server is reachable.",
                 "  timeouts:           server_connect 2s, passive_accept 0.5s, active_connect 45s, "
-                    + "control_idle 600s, data_idle 3600s, server_greeting 10s, login 60s",
+                    + "control_idle 600s, data_idle 3600s, server_greeting 10s, login 60s, server_reply 90s",
                 "virtual service 'ftp6'",
             ]
         )

@@ -528,7 +528,7 @@ struct ConfigurationPoolTests {
                 "  limits:             max 1000 sessions, max 16 per client address",
                 "  unavailable reply:  421 No FTP server is available; try again later.",
                 "  timeouts:           server_connect 5s, passive_accept 30s, active_connect 30s, "
-                    + "control_idle 600s, data_idle 300s, server_greeting 10s, login 60s",
+                    + "control_idle 600s, data_idle 300s, server_greeting 10s, login 60s, server_reply 60s",
             ]
         )
         #expect(!configuration.summary.contains("s3cret-Pa55"))

@@ -35,6 +35,8 @@ def main() -> None:
     parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
     parser.add_argument("--tls-required", action="store_true",
                         help="refuse USER before AUTH TLS and data connections before PROT P")
+    parser.add_argument("--ignore", action="append", default=[], metavar="VERB",
+                        help="never answer VERB, as a hung server does (the session stays open)")
     args = parser.parse_args()
 
     logging.basicConfig(
@@ -63,6 +65,9 @@ def main() -> None:
         Handler.keyfile = args.tls_key
         Handler.tls_control_required = args.tls_required
         Handler.tls_data_required = args.tls_required
+    Handler.proto_cmds = {verb: spec for verb, spec in FTPHandler.proto_cmds.items() if verb not in args.refuse}
+    for verb in args.ignore:
+        setattr(Handler, f"ftp_{verb}", lambda self, line: None)
     Handler.authorizer = authorizer
     Handler.passive_ports = range(first, last + 1)
     Handler.banner = f"pyftpdlib {args.name} ready."

@@ -55,9 +55,14 @@ extension Balancer {
 }
 
 extension Balancer {
-    /// Sets the state gauges (sessions running, servers up, passive ports held) from the live
-    /// tables; the metrics endpoint calls it before each scrape.
+    /// Sets the state gauges (sessions running, servers up, passive ports held, the transfer log
+    /// writable) from the live tables; the metrics endpoint calls it before each scrape.
     package func updateMetricGauges() {
-        self.metrics.updateGauges(services: self.runningServices, activeSessions: self.activeSessionCounts, now: .now())
+        self.metrics.updateGauges(
+            services: self.runningServices,
+            activeSessions: self.activeSessionCounts,
+            transferLogWritable: self.transferLog.writable,
+            now: .now()
+        )
     }
 }

@@ -23,6 +23,7 @@ package final class BalancerMetrics: Sendable {
         package static let misroutedDataConnectionsTotal = "ftplb_misrouted_data_connections_total"
         package static let tlsHandshakesTotal = "ftplb_tls_handshakes_total"
         package static let tlsSessionReuseTotal = "ftplb_tls_session_reuse_total"
+        package static let transferLogWritable = "ftplb_transfer_log_writable"
     }
 
     /// One gauge series: its name and labels.
@@ -128,7 +129,12 @@ package final class BalancerMetrics: Sendable {
     // MARK: States
 
     /// Sets the state gauges from the running services; called just before metrics are read.
-    package func updateGauges(services: [VirtualService], activeSessions: [String: Int], now: NIODeadline) {
+    package func updateGauges(
+        services: [VirtualService],
+        activeSessions: [String: Int],
+        transferLogWritable: Bool? = nil,
+        now: NIODeadline
+    ) {
         var values: [(Series, [(String, String)], Double)] = []
         func set(_ name: String, _ labels: [(String, String)], _ value: Int) {
             values.append((Series(name: name, labels: labels.flatMap { [$0.0, $0.1] }), labels, Double(value)))
@@ -142,6 +148,7 @@ package final class BalancerMetrics: Sendable {
                 set(Name.serverUp, labels + [("server", server.name)], server.health == .down ? 0 : 1)
             }
         }
+        if let transferLogWritable { set(Name.transferLogWritable, [], transferLogWritable ? 1 : 0) }
         let current = Set(values.map(\.0))
         let stale = self.gauges.withLockedValue { previous in
             defer { previous = current }

@@ -72,6 +72,12 @@ extension ControlSession {
                 // The pool hears of it once the server has greeted (`.serverGreeted`).
                 self.serverConnectLatency = .now() - started
                 self.serverConnected(channel, lease: lease)
+            case .failure(let error) where DescriptorReserve.isExhaustion(error):
+                // The balancer's own shortage: no server is to blame, and the next would fail alike.
+                self.service.pool.release(lease)
+                self.logger.error("cannot connect to a server", metadata: ["ftp.error": "\(OperatorText.describe(error))"])
+                self.service.statistics.refused(SessionTable.Refusal.descriptorLimit.rawValue)
+                self.perform(self.machine.noServerAvailable(reply: BalancerReply.descriptorLimit))
             case .failure(let error):
                 let reason = OperatorText.describe(error, address: address)
                 self.service.pool.connectFailed(lease, reason: reason)

@@ -1,3 +1,4 @@
+import FTPBalancerConfig
 import FTPProtocol
 import NIOCore
 
@@ -50,6 +51,8 @@ extension ControlSession {
         case .loggedIn:
             self.timers.cancel(.login)
             self.registry.loggedIn(self.id)
+        case .serverUnresponsive:
+            self.noteServerUnresponsive()
         case .command(let command):
             self.summary.noteCommand(command)
             self.logger.trace("command", metadata: ["ftp.command": "\(command.loggableDescription)"])
@@ -170,6 +173,20 @@ extension ControlSession {
         self.serverChannel = nil
         self.serverHandler = nil
         channel.close(promise: nil)
+    }
+
+    /// The server owes a reply and said nothing for `server_reply`: for the pool it failed, as a
+    /// connect that timed out would, and the session ends.
+    private func noteServerUnresponsive() {
+        let why = "no reply within \(self.timeouts.serverReply.shortText)"
+        self.logger.warning(
+            "server did not answer a command in time; closing the session",
+            metadata: ["ftp.error": "\(why)", "ftp.command": "\(self.summary.lastVerb ?? "-")"]
+        )
+        guard let lease = self.lease else { return }
+        // Given back here, once: the session's end must not release it again.
+        self.lease = nil
+        self.service.pool.connectFailed(lease, reason: why)
     }
 
     private func closeClientAfterFlush() {

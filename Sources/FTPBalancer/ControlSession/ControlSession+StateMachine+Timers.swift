@@ -7,6 +7,8 @@ extension ControlSession.StateMachine {
         switch (timer, self.stage) {
         case (.idle, _):
             return self.idleCheckDue(now: now)
+        case (.reply, _):
+            return self.replyCheckDue(now: now)
         case (.greeting, .relaying) where !(self.relaying?.greeted ?? true):
             return self.leaveServerBeforeGreeting(.noGreeting)
         case (.greeting, .shuttingDown) where !(self.relaying?.greeted ?? true):

@@ -4,11 +4,12 @@ import NIOCore
 extension ControlSession.StateMachine {
     typealias Rules = ControlSessionStateMachine
 
-    /// The session's first actions: the idle check, then a greeting or a connect.
+    /// The session's first actions: the idle and reply checks, then a greeting or a connect.
     func start() -> [Action] {
         let timers: [Action] = [
             .scheduleTimer(.idle, after: self.configuration.controlIdle),
             .scheduleTimer(.login, after: self.configuration.login),
+            .scheduleTimer(.reply, after: self.configuration.serverReply),
         ]
         if let greeting = self.configuration.greetingBeforeUser {
             return timers + [.reply("220 \(greeting)")]
@@ -39,13 +40,16 @@ extension ControlSession.StateMachine {
         var serverGreeting: TimeAmount
         /// `timeouts.login`: from the client's connect to a 230.
         var login: TimeAmount
+        /// `timeouts.server_reply`: a server owing a reply to a command (not a transfer's) with
+        /// nothing happening on the session.
+        var serverReply: TimeAmount
         /// What the service's `tls:` offers, as the session starts.
         var security = ControlChannelSecurity(offer: .none)
     }
 
     /// The session's timers; each fires `timerFired` once.
     enum Timer: Equatable {
-        case idle, greeting, login
+        case idle, greeting, login, reply
     }
 
     /// What the driver does for an event, in order. Every action names an effect the session can
@@ -63,6 +67,9 @@ extension ControlSession.StateMachine {
         case dropServer(ServerLeaving)
         /// The client has logged in (a 230): it no longer counts against the pre-login limits.
         case loggedIn
+        /// The server owes a reply and said nothing for `server_reply`: it counts as a failed
+        /// connect for the pool's health.
+        case serverUnresponsive
 
         // Client commands.
         /// A command is handled now: counted in the summary and logged.

@@ -6,6 +6,7 @@ extension ControlSession {
         private var idle: Scheduled<Void>?
         private var greeting: Scheduled<Void>?
         private var login: Scheduled<Void>?
+        private var reply: Scheduled<Void>?
 
         subscript(_ timer: StateMachine.Timer) -> Scheduled<Void>? {
             get {
@@ -13,6 +14,7 @@ extension ControlSession {
                 case .idle: self.idle
                 case .greeting: self.greeting
                 case .login: self.login
+                case .reply: self.reply
                 }
             }
             set {
@@ -20,6 +22,7 @@ extension ControlSession {
                 case .idle: self.idle = newValue
                 case .greeting: self.greeting = newValue
                 case .login: self.login = newValue
+                case .reply: self.reply = newValue
                 }
             }
         }
@@ -31,7 +34,7 @@ extension ControlSession {
         }
 
         mutating func cancelAll() {
-            for timer in [StateMachine.Timer.idle, .greeting, .login] {
+            for timer in [StateMachine.Timer.idle, .greeting, .login, .reply] {
                 self.cancel(timer)
             }
         }

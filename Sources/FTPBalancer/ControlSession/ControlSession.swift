@@ -88,6 +88,7 @@ final class ControlSession {
                 controlIdle: configuration.timeouts.controlIdle.timeAmount,
                 serverGreeting: configuration.timeouts.serverGreeting.timeAmount,
                 login: configuration.timeouts.login.timeAmount,
+                serverReply: configuration.timeouts.serverReply.timeAmount,
                 security: service.tls?.initialSecurity ?? ControlChannelSecurity(offer: .none)
             ),
             now: .now()

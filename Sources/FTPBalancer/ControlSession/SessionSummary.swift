@@ -11,6 +11,7 @@ struct SessionSummary {
         case serverClosed = "server_closed"
         case idleTimeout = "idle_timeout"
         case loginTimeout = "login_timeout"
+        case serverTimeout = "server_timeout"
         case noServer = "no_server"
         case shutdown = "shutdown"
     }

@@ -44,6 +44,8 @@ package final class Balancer: Service, Sendable {
     package let metrics: BalancerMetrics
     /// One line per finished transfer; off until a configuration names a file.
     package let transferLog: TransferLog
+    /// New sessions wait for free descriptors rather than take the last ones.
+    let descriptors: DescriptorReserve
 
     package init(
         configuration: BalancerConfiguration,
@@ -62,6 +64,7 @@ package final class Balancer: Service, Sendable {
         self.logger = logger
         self.state = NIOLockedValueBox(State(configuration: configuration))
         self.transferLog = TransferLog(logger: logger)
+        self.descriptors = DescriptorReserve()
         self.rangeWatches = PassiveRangeWatches(logger: logger)
     }
 
@@ -215,7 +218,7 @@ package final class Balancer: Service, Sendable {
         bootstrap =
             bootstrap
             .childChannelOption(.recvAllocator, value: ControlSession.receiveAllocator)
-            .childChannelInitializer { [dataPath, logger, sessions, sessionCounter, transferLog] channel in
+            .childChannelInitializer { [dataPath, logger, sessions, sessionCounter, transferLog, descriptors] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let service = slot.service
                     let id = sessionCounter.withLockedValue { counter in
@@ -231,7 +234,10 @@ package final class Balancer: Service, Sendable {
                         transferLog: transferLog,
                         logger: logger
                     )
-                    if let refusal = sessions.admit(session, limits: service.configuration.limits) {
+                    let refusal =
+                        descriptors.admitsSession(running: sessions.count)
+                        ? sessions.admit(session, limits: service.configuration.limits) : .descriptorLimit
+                    if let refusal {
                         service.statistics.refused(refusal.rawValue)
                         session.logger.notice("session refused", metadata: ["ftp.refusal": "\(refusal.rawValue)"])
                         try channel.pipeline.syncOperations.addHandler(RefusalHandler(reply: refusal.reply))

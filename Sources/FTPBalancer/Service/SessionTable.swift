@@ -12,6 +12,7 @@ package final class SessionTable: Sendable {
         case clientLimit = "client_session_limit"
         case unauthenticatedLimit = "unauthenticated_limit"
         case shuttingDown = "shutting_down"
+        case descriptorLimit = "descriptor_limit"
 
         var reply: String {
             switch self {
@@ -19,6 +20,7 @@ package final class SessionTable: Sendable {
             case .clientLimit: return BalancerReply.clientSessionLimit
             case .unauthenticatedLimit: return BalancerReply.unauthenticatedLimit
             case .shuttingDown: return BalancerReply.shuttingDownNewConnection
+            case .descriptorLimit: return BalancerReply.descriptorLimit
             }
         }
     }

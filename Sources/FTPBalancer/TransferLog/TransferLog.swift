@@ -78,6 +78,11 @@ package final class TransferLog: Sendable {
         }
     }
 
+    /// Whether the file is being written (false while writes fail); nil with no transfer log.
+    package var writable: Bool? {
+        self.current.withLockedValue { $0 }?.writer.isWriting
+    }
+
     /// Reopens the file at its path (SIGHUP, after logrotate renamed it).
     package func reopen() {
         self.current.withLockedValue { $0 }?.writer.reopen()

@@ -32,6 +32,18 @@ package final class TransferLogWriter: Sendable {
     private let queue = NIOLockedValueBox(Queue())
     /// The descriptor; held while writing, so that one batch at a time reaches the file.
     private let file: NIOLockedValueBox<CInt>
+    /// Writes that fail (a full disk): taken only under `file`'s lock.
+    private let failure = NIOLockedValueBox(WriteFailure())
+
+    /// Lines whose write failed: the first failure is an error, then one warning with the
+    /// count at most every `dropWarningInterval`, and a notice once lines are written again.
+    private struct WriteFailure {
+        var failing = false
+        var lostSinceWarning = 0
+        var lostInOutage = 0
+        var lostTotal = 0
+        var lastWarning = NIODeadline.uptimeNanoseconds(0)
+    }
 
     /// Opens (or creates) the file now, so that a path that cannot be written is refused at
     /// start or reload rather than found out at the first transfer.
@@ -94,6 +106,16 @@ package final class TransferLogWriter: Sendable {
         self.queue.withLockedValue { $0.droppedTotal }
     }
 
+    /// Lines lost because the file could not be written (a full disk), since the start.
+    package var failedLines: Int {
+        self.failure.withLockedValue { $0.lostTotal }
+    }
+
+    /// False from a failed write until a write succeeds again.
+    package var isWriting: Bool {
+        !self.failure.withLockedValue { $0.failing }
+    }
+
     /// Runs `body` while no batch can be written: lets a test fill the queue.
     package func holdingWrites<Result>(_ body: () throws -> Result) rethrows -> Result {
         try self.file.withLockedValue { _ in try body() }
@@ -133,7 +155,7 @@ package final class TransferLogWriter: Sendable {
                         bytes.append(contentsOf: line.utf8)
                         bytes.append(UInt8(ascii: "\n"))
                     }
-                    self.write(bytes, to: descriptor)
+                    self.write(bytes, lines: batch.lines.count, to: descriptor)
                 }
                 if batch.reopen {
                     descriptor = self.reopened(descriptor)
@@ -143,7 +165,7 @@ package final class TransferLogWriter: Sendable {
         if let warning { self.warnDropped(warning) }
     }
 
-    private func write(_ bytes: [UInt8], to descriptor: CInt) {
+    private func write(_ bytes: [UInt8], lines: Int, to descriptor: CInt) {
         guard descriptor >= 0 else { return }
         var written = 0
         while written < bytes.count {
@@ -151,15 +173,59 @@ package final class TransferLogWriter: Sendable {
                 Glibc.write(descriptor, buffer.baseAddress! + written, buffer.count - written)
             }
             if result < 0 {
-                if errno == EINTR { continue }
-                self.logger.error(
-                    "transfer log: write failed; lines lost",
-                    metadata: ["ftp.transfer_log": "\(self.path)", "ftp.error": "\(Self.errorText(errno))"]
-                )
+                let code = errno
+                if code == EINTR { continue }
+                // A line cut short would run into the next one written: the file ends where the
+                // batch began, and the whole batch counts as lost.
+                if written > 0 { ftruncate(descriptor, lseek(descriptor, 0, SEEK_END) - off_t(written)) }
+                self.noteFailure(lines: lines, errno: code)
                 return
             }
             written += result
         }
+        self.noteWritten()
+    }
+
+    private func noteFailure(lines: Int, errno code: CInt) {
+        let now = NIODeadline.now()
+        let (first, warning) = self.failure.withLockedValue { failure -> (Bool, Int?) in
+            failure.lostTotal += lines
+            failure.lostInOutage += lines
+            failure.lostSinceWarning += lines
+            let first = !failure.failing
+            failure.failing = true
+            guard first || now - failure.lastWarning >= Self.dropWarningInterval else { return (false, nil) }
+            failure.lastWarning = now
+            defer { failure.lostSinceWarning = 0 }
+            return (first, failure.lostSinceWarning)
+        }
+        guard let warning else { return }
+        let metadata: Logger.Metadata = [
+            "ftp.transfer_log": "\(self.path)", "ftp.error": "\(OperatorText.describe(errno: code))",
+            "ftp.lost": "\(warning)",
+        ]
+        if first {
+            self.logger.error("transfer log: cannot write; lines are lost until it can", metadata: metadata)
+        } else {
+            self.logger.warning("transfer log: still cannot write; lines lost", metadata: metadata)
+        }
+    }
+
+    private func noteWritten() {
+        let lost = self.failure.withLockedValue { failure -> Int? in
+            guard failure.failing else { return nil }
+            defer {
+                failure.failing = false
+                failure.lostInOutage = 0
+                failure.lostSinceWarning = 0
+            }
+            return failure.lostInOutage
+        }
+        guard let lost else { return }
+        self.logger.notice(
+            "transfer log: writing again",
+            metadata: ["ftp.transfer_log": "\(self.path)", "ftp.lost": "\(lost)"]
+        )
     }
 
     private func reopened(_ descriptor: CInt) -> CInt {

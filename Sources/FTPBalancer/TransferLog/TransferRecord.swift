@@ -1,3 +1,4 @@
+import FTPProtocol
 import NIOCore
 
 #if canImport(Glibc)
@@ -45,7 +46,7 @@ package struct TransferRecord: Equatable, Sendable {
     /// Verbs that move a file, the only ones xferlog records.
     package static let fileVerbs: Set<String> = ["RETR", "STOR", "STOU", "APPE"]
     /// Every verb whose reply follows a data connection.
-    package static let transferVerbs: Set<String> = fileVerbs.union(["LIST", "NLST", "MLSD"])
+    package static let transferVerbs = FTPCommand.dataConnectionVerbs
 
     package static func direction(of verb: String) -> Direction {
         ["STOR", "STOU", "APPE"].contains(verb) ? .upload : .download

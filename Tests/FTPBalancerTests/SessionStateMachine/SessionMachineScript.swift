@@ -13,6 +13,7 @@ struct SessionMachineScript {
     static let controlIdle = TimeAmount.minutes(10)
     static let serverGreeting = TimeAmount.seconds(10)
     static let login = TimeAmount.seconds(60)
+    static let serverReply = TimeAmount.seconds(60)
     static let greetingTimer = Action.scheduleTimer(.greeting, after: Self.serverGreeting)
     static let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
 
@@ -26,6 +27,7 @@ struct SessionMachineScript {
                 controlIdle: Self.controlIdle,
                 serverGreeting: Self.serverGreeting,
                 login: Self.login,
+                serverReply: Self.serverReply,
                 security: security
             ),
             now: Self.start
@@ -65,7 +67,10 @@ struct SessionMachineScript {
     }
 
     /// The timers every session starts with.
-    static let startTimers: [Action] = [.scheduleTimer(.idle, after: Self.controlIdle), .scheduleTimer(.login, after: Self.login)]
+    static let startTimers: [Action] = [
+        .scheduleTimer(.idle, after: Self.controlIdle), .scheduleTimer(.login, after: Self.login),
+        .scheduleTimer(.reply, after: Self.serverReply),
+    ]
 
     /// The server's greeting, relayed: what waited for it may go on.
     static func greeting(_ text: String) -> [Action] {
