@@ -8,7 +8,7 @@ extension ControlSession {
     /// decide what a line means; this machine decides when it may be handled.
     struct StateMachine {
         private enum State {
-            /// `per_user`: the balancer has greeted the client and waits for USER.
+            /// `per_user` or `greeting`: the balancer has greeted the client and waits for USER.
             case awaitingUser
             /// Lines wait until a server has been reached.
             case connecting(Connecting)

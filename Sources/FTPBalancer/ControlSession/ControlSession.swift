@@ -78,7 +78,7 @@ final class ControlSession {
         let configuration = service.configuration
         self.machine = StateMachine(
             configuration: .init(
-                greetingBeforeUser: configuration.algorithm == .perUser ? configuration.userRouting.greeting : nil,
+                greetingBeforeUser: configuration.balancerGreeting,
                 controlIdle: configuration.timeouts.controlIdle.timeAmount,
                 serverGreeting: configuration.timeouts.serverGreeting.timeAmount,
                 login: configuration.timeouts.login.timeAmount
