@@ -21,6 +21,7 @@ package final class BalancerMetrics: Sendable {
         package static let passivePortsTotal = "ftplb_passive_ports_total"
         package static let refusalsTotal = "ftplb_refusals_total"
         package static let misroutedDataConnectionsTotal = "ftplb_misrouted_data_connections_total"
+        package static let adminRequestsRefusedTotal = "ftplb_admin_requests_refused_total"
     }
 
     /// One gauge series: its name and labels.
@@ -94,6 +95,11 @@ package final class BalancerMetrics: Sendable {
 
     func refused(service: String, reason: String) {
         self.count(Name.refusalsTotal, [("service", service), ("reason", reason)])
+    }
+
+    /// An admin API request refused for its token: `wrong_token` (401) or `rate_limited` (429).
+    package func adminRequestRefused(reason: String) {
+        self.count(Name.adminRequestsRefusedTotal, [("reason", reason)])
     }
 
     func healthCheckFinished(service: String, server: String, passed: Bool, duration: TimeAmount) {
