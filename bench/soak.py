@@ -2,9 +2,9 @@
 """A long soak: many full FTP sessions through ftplb against real servers, and what the balancer
 holds before, at its peak during, and after them.
 
-Each session (tests/integration/soak_bed.py): connect, login, TYPE I, two passive downloads
-(PASV and EPSV in turn; a 64 KiB file checked by sha256), an active upload (PORT or EPRT)
-checked by SIZE, QUIT. The load comes from one worker process per client address, against two
+Each session (tests/integration/soak_bed.py): connect, login, TYPE I, a passive download (PASV
+or EPSV in turn; a 64 KiB file checked by sha256), an active upload of 16 KiB (PORT or EPRT in
+turn) checked by SIZE, QUIT. The load comes from one worker process per client address, against two
 vsftpd servers. Every half second the balancer's open descriptors (/proc/PID/fd), RSS, and the
 passive ports and sessions its /metrics reports are read; at the end the script waits until
 the balancer is idle again and prints the three readings. Exits 1 if a session failed or the

@@ -28,20 +28,33 @@ import Testing
     @Test func atTheLimitTheAddressIsRefusedUntilTheWindowFromItsFirstFailureIsOver() {
         var limit = AuthorizationFailureLimit(maximumFailures: 3, window: .seconds(60))
         Self.fail(&limit, "192.0.2.7", times: 3, at: 10)
-        #expect(limit.check(address: "192.0.2.7", now: Self.at(10)) == .limited(retryAfterSeconds: 60, firstRefusal: true))
-        #expect(limit.check(address: "192.0.2.7", now: Self.at(40.5)) == .limited(retryAfterSeconds: 30, firstRefusal: false))
-        #expect(limit.check(address: "192.0.2.7", now: Self.at(69.9)) == .limited(retryAfterSeconds: 1, firstRefusal: false))
+        #expect(
+            limit.check(address: "192.0.2.7", now: Self.at(10)) == .limited(retryAfterSeconds: 60, firstRefusal: true)
+        )
+        #expect(
+            limit.check(address: "192.0.2.7", now: Self.at(40.5))
+                == .limited(retryAfterSeconds: 30, firstRefusal: false)
+        )
+        #expect(
+            limit.check(address: "192.0.2.7", now: Self.at(69.9)) == .limited(retryAfterSeconds: 1, firstRefusal: false)
+        )
         #expect(limit.check(address: "192.0.2.7", now: Self.at(70)) == .proceed)
     }
 
     @Test func onlyTheFirstRefusalOfAWindowIsMarkedForTheLog() {
         var limit = AuthorizationFailureLimit(maximumFailures: 1, window: .seconds(10))
         Self.fail(&limit, "192.0.2.7", times: 1, at: 0)
-        #expect(limit.check(address: "192.0.2.7", now: Self.at(1)) == .limited(retryAfterSeconds: 9, firstRefusal: true))
-        #expect(limit.check(address: "192.0.2.7", now: Self.at(2)) == .limited(retryAfterSeconds: 8, firstRefusal: false))
+        #expect(
+            limit.check(address: "192.0.2.7", now: Self.at(1)) == .limited(retryAfterSeconds: 9, firstRefusal: true)
+        )
+        #expect(
+            limit.check(address: "192.0.2.7", now: Self.at(2)) == .limited(retryAfterSeconds: 8, firstRefusal: false)
+        )
         // The next window's first refusal is logged again.
         Self.fail(&limit, "192.0.2.7", times: 1, at: 20)
-        #expect(limit.check(address: "192.0.2.7", now: Self.at(21)) == .limited(retryAfterSeconds: 9, firstRefusal: true))
+        #expect(
+            limit.check(address: "192.0.2.7", now: Self.at(21)) == .limited(retryAfterSeconds: 9, firstRefusal: true)
+        )
     }
 
     @Test func failuresSpreadOverMoreThanAWindowNeverReachTheLimit() {

@@ -30,9 +30,11 @@ struct ConfigurationGreetingTests {
     func greetingForAnyAlgorithm() throws {
         let service = try Self.service(Self.file("    algorithm: least_connections\n    greeting: \"Example FTP.\""))
         #expect(service.balancerGreeting == "Example FTP.")
-        #expect(try ConfigurationLoader.parse(yaml: Self.file("    greeting: Hi."), file: nil).summary.contains(
-            "  greeting:           220 Hi. (the balancer's; a server is connected at USER)"
-        ))
+        #expect(
+            try ConfigurationLoader.parse(yaml: Self.file("    greeting: Hi."), file: nil).summary.contains(
+                "  greeting:           220 Hi. (the balancer's; a server is connected at USER)"
+            )
+        )
     }
 
     @Test("per_user greets with per_user.greeting, or its default, and refuses a greeting beside it.")

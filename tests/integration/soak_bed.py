@@ -2,8 +2,8 @@
 
 Shared by the long soak run (`bench/soak.py`, 100,000 sessions), the suite's short one
 (`test_soak.py`) and the reload test (`test_reload_load.py`). A session is what a real client
-does: connect, USER/PASS, TYPE I, a passive download (PASV or EPSV) checked by sha256, an active
-upload (PORT or EPRT) checked by SIZE, QUIT. Every wait is bounded; a failed session is a
+does: connect, USER/PASS, TYPE I, a passive download (PASV or EPSV in turn) checked by sha256,
+an active upload (PORT or EPRT in turn) checked by SIZE, QUIT. Every wait is bounded; a failed session is a
 string saying what went wrong, never an exception that stops the load.
 """
 
@@ -80,10 +80,12 @@ def passive_port(verb: str, reply: str, vip: str) -> int:
 
 
 def one_session(vip: str, port: int, source: str, number: int, payload: tuple[str, int, str],
-                upload: bytes, timeout: float = 20.0, hold: float = 0.0, greeted: list | None = None) -> str:
-    """One full session; returns the server's identity (its `server-id.txt`). `hold` keeps the
-    session logged in that long (NOOPs) before its transfers, so that it spans a reload;
-    `greeted` gets the time the greeting came (the server was chosen before it)."""
+                upload: bytes, timeout: float = 20.0, hold: float = 0.0, greeted: list | None = None,
+                identify: bool = False) -> str:
+    """One full session: a passive download and an active upload. With `identify`, a first
+    passive download of `server-id.txt` tells which server it reached (returned; else "").
+    `hold` keeps the session logged in that long (NOOPs) before its transfers, so that it
+    spans a reload; `greeted` gets the time the greeting came (the server was chosen before)."""
     name, size, sha = payload
     control = ControlLine(vip, port, source, timeout)
     try:
@@ -99,7 +101,8 @@ def one_session(vip: str, port: int, source: str, number: int, payload: tuple[st
         while time.monotonic() < deadline:
             time.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
             control.command("NOOP", (200,))
-        ident = passive_download(control, vip, source, PASSIVE_VERBS[number % 2], "server-id.txt", timeout)
+        ident = passive_download(control, vip, source, PASSIVE_VERBS[number % 2], "server-id.txt", timeout) \
+            if identify else b""
         data = passive_download(control, vip, source, PASSIVE_VERBS[(number + 1) % 2], name, timeout)
         if len(data) != size or hashlib.sha256(data).hexdigest() != sha:
             raise SessionFailed(f"RETR {name}: {len(data)} bytes, sha256 differs" if len(data) == size

@@ -76,7 +76,7 @@ def test_reloads_every_second_while_servers_come_and_go_fail_no_session(workdir,
             started = time.monotonic()
             try:
                 ident = soak_bed.one_session(VIP, 21, source, number, payload, upload,
-                                             hold=2.5 if long else 0.0, greeted=greeted)
+                                             hold=2.5 if long else 0.0, greeted=greeted, identify=True)
                 with lock:
                     sessions.append((started, greeted[0], time.monotonic(), ident, long))
             except Exception as error:  # every failure counts, whatever it is
