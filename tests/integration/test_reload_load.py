@@ -96,17 +96,19 @@ def test_reloads_every_second_while_servers_come_and_go_fail_no_session(workdir,
             versions[-1] = (versions[-1][0], time.monotonic(), versions[-1][2])
             versions.append((sent, float("inf"), names))
         time.sleep(3.0)  # the last long sessions finish under the last version
-    finally:
         stop.set()
         for thread in clients:
             thread.join(60)
+        lb.assert_alive()
+        log_tail = lb.process.log_tail(30)
+    finally:
+        stop.set()
+        lb.stop()
     assert not any(thread.is_alive() for thread in clients)
-    lb.assert_alive()
     assert outcomes == ["configuration reloaded"] * RELOADS, outcomes
     total = len(sessions) + len(failures)
-    print(f"\nreload under load: {RELOADS} reloads, {total} sessions, {len(failures)} failed")
     assert not failures, f"{len(failures)} of {total} sessions failed:\n" + "\n".join(failures[:10]) + \
-        f"\nlog tail:\n{lb.process.log_tail(30)}"
+        f"\nlog tail:\n{log_tail}"
     assert len(sessions) >= 10 * RELOADS, f"only {len(sessions)} sessions ran"
     for started, greeted, _, ident, _ in sessions:
         allowed = {name for begin, end, names in versions if begin <= greeted and end >= started for name in names}
@@ -114,4 +116,6 @@ def test_reloads_every_second_while_servers_come_and_go_fail_no_session(workdir,
     # Some long sessions outlived their server's place in the file and still finished there.
     in_force_at = lambda t: next(names for begin, end, names in reversed(versions) if begin <= t)
     survivors = [s for s in sessions if s[4] and s[3] not in in_force_at(s[2])]
+    print(f"\nreload under load: {RELOADS} reloads, {total} sessions, {len(failures)} failed; "
+          f"{len(survivors)} finished on a server the file had dropped")
     assert survivors, "no long session ran on a server while the file dropped it"
