@@ -24,6 +24,7 @@ import pytest
 
 import ftpenv
 from ftpenv import Control
+from test_session_bounds import rss_kib
 
 pytestmark = pytest.mark.balancer_only
 
@@ -57,14 +58,15 @@ def enough_descriptors():
     resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
-def start_balancer(workdir: Path, name: str, limits: dict | None = None, greeting: str | None = GREETING):
+def start_balancer(workdir: Path, name: str, limits: dict | None = None, greeting: str | None = GREETING,
+                   relay: str = "splice"):
     service = {
         "name": name, "listen": f"{VIP}:21", "advertise": VIP, "passive_ports": PASSIVE,
         "source_address": SOURCE, "health_check": {"type": "none"}, "greeting": greeting,
         "limits": limits, "servers": [f"{SERVER}:21"], "timeouts": ftpenv.TEST_TIMEOUTS,
     }
     config = workdir / f"{name}.yaml"
-    config.write_text(ftpenv.ftplb_pools_yaml([service]))
+    config.write_text(ftpenv.ftplb_pools_yaml([service], data_path={"relay": relay}))
     return ftpenv.start_ftplb_file(workdir, name, config, [(VIP, 21)])
 
 
@@ -126,12 +128,15 @@ def test_a_thousand_idle_connections_from_many_addresses_cost_no_server_connecti
     sources = [f"127.0.{113 + n % 2}.{1 + (n // 2) % 250}" for n in range(IDLE)]  # 500 addresses, 2 each
     held: list[Control] = []
     try:
-        baseline = ftpenv.fd_count(process.pid)
+        baseline, rss = ftpenv.fd_count(process.pid), rss_kib(process.pid)
         held, codes = open_idle(sources)
         assert codes.count(220) == IDLE, {code: codes.count(code) for code in set(codes)}
         assert server_connections() == 0, f"{server_connections()} server connections for {IDLE} idle clients"
         # The balancer holds one descriptor per idle client, and nothing towards the server.
-        assert ftpenv.fd_count(process.pid) - baseline < IDLE + 50
+        descriptors = ftpenv.fd_count(process.pid) - baseline
+        assert descriptors < IDLE + 50
+        print(f"\n{IDLE} idle clients from {len(set(sources))} addresses: 0 server connections, "
+              f"{descriptors} more descriptors, {(rss_kib(process.pid) - rss) / IDLE:.1f} KiB of RSS each")
         errors: list[str] = []
 
         def served(source: str) -> None:
@@ -200,9 +205,10 @@ def scan(source: str, ports: range) -> tuple[int, int, list[str]]:
     return accepted, refused, received
 
 
-def test_a_port_scanner_gets_no_data_and_the_client_gets_its_file(workdir, abuse_server):
+@pytest.mark.parametrize("relay", ["splice", "copy"])
+def test_a_port_scanner_gets_no_data_and_the_client_gets_its_file(workdir, abuse_server, relay):
     _, sha = abuse_server
-    process = start_balancer(workdir, "abuse-scan", greeting=None)
+    process = start_balancer(workdir, f"abuse-scan-{relay}", greeting=None, relay=relay)
     ports = range(PASSIVE[0], PASSIVE[1] + 1)
     try:
         with Control(VIP, 21, timeout=30, source="127.0.113.20") as ctl:
