@@ -74,7 +74,8 @@ def main() -> None:
             readings.append(soak_bed.read_balancer(balancer.pid, ADMIN))
             if time.monotonic() - last_print[0] > 30:
                 last_print[0] = time.monotonic()
-                print(f"  {time.strftime('%H:%M:%S')} {readings[-1].describe()}", flush=True)
+                total = soak_bed.metric(ADMIN, "ftplb_sessions_total")
+                print(f"  {time.strftime('%H:%M:%S')} {total} sessions so far; {readings[-1].describe()}", flush=True)
 
         sources = [f"127.0.114.{200 + n}" for n in range(args.clients)]
         print(f"soak: {args.sessions} sessions from {args.clients} clients through {args.ftplb}", flush=True)
