@@ -15,9 +15,7 @@ import errno
 import hashlib
 import resource
 import socket
-import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
