@@ -90,8 +90,9 @@ def main() -> None:
         print(f"peak:   {top.describe()}")
         print(f"after:  {after.describe()}")
         print(f"ftplb alive: {balancer.alive()}; log: {balancer.log_path}")
-        pooled = soak_bed.POOLED_PIPE_DESCRIPTORS
-        bad = failures or after.descriptors > before.descriptors + pooled or after.passive_ports or after.sessions
+        leaked = after.sockets_and_files > before.sockets_and_files or \
+            after.pipes > before.pipes + soak_bed.POOLED_PIPE_DESCRIPTORS
+        bad = failures or leaked or after.passive_ports or after.sessions
         sys.exit(1 if bad or not balancer.alive() else 0)
     finally:
         if balancer:

@@ -239,10 +239,17 @@ class Reading:
     rss_kib: int
     passive_ports: int
     sessions: int
+    # Pipe ends among the descriptors: the splice relay keeps up to 32 emptied pipes (64 ends)
+    # for the next data connections, so after a load it may hold those beside its idle ones.
+    pipes: int = 0
+
+    @property
+    def sockets_and_files(self) -> int:
+        return self.descriptors - self.pipes
 
     def describe(self) -> str:
-        return (f"{self.descriptors} descriptors, {self.passive_ports} passive ports in use, "
-                f"{self.sessions} sessions, RSS {self.rss_kib / 1024:.1f} MiB")
+        return (f"{self.descriptors} descriptors ({self.pipes} pipe ends), {self.passive_ports} passive ports "
+                f"in use, {self.sessions} sessions, RSS {self.rss_kib / 1024:.1f} MiB")
 
 
 def metric(admin: str, name: str) -> int:
@@ -255,23 +262,28 @@ def metric(admin: str, name: str) -> int:
 def read_balancer(pid: int, admin: str) -> Reading:
     status = Path(f"/proc/{pid}/status").read_text()
     rss = int(re.search(r"^VmRSS:\s+(\d+)", status, re.M).group(1))
-    return Reading(ftpenv.fd_count(pid), rss, metric(admin, "ftplb_passive_ports_in_use"),
-                   metric(admin, "ftplb_sessions_active"))
+    links = []
+    for name in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            links.append(os.readlink(f"/proc/{pid}/fd/{name}"))
+        except FileNotFoundError:  # closed while listed
+            pass
+    return Reading(len(links), rss, metric(admin, "ftplb_passive_ports_in_use"),
+                   metric(admin, "ftplb_sessions_active"), sum(link.startswith("pipe:") for link in links))
 
 
-# The splice relay thread keeps up to 32 emptied pipes for the next data connections: after a
-# load the balancer may hold that many more descriptors than when it had never relayed.
+# At most 32 pooled pipes per relay thread (one thread here).
 POOLED_PIPE_DESCRIPTORS = 64
 
 
 def settled(pid: int, admin: str, idle: Reading, timeout: float = 60.0) -> Reading:
-    """The balancer once nothing runs: no session, no passive port, its idle descriptors and
-    the pooled pipes (or what it holds after `timeout`, for the caller to judge)."""
+    """The balancer once nothing runs: no session, no passive port, its idle sockets and files,
+    and at most the relay's pooled pipes (or what it holds after `timeout`, for the caller)."""
     deadline = time.monotonic() + timeout
     for _ in range(int(timeout / 0.25) + 1):
         now = read_balancer(pid, admin)
-        if now.sessions == 0 and now.passive_ports == 0 and \
-                now.descriptors <= idle.descriptors + POOLED_PIPE_DESCRIPTORS:
+        if now.sessions == 0 and now.passive_ports == 0 and now.sockets_and_files <= idle.sockets_and_files \
+                and now.pipes <= idle.pipes + POOLED_PIPE_DESCRIPTORS:
             return now
         if time.monotonic() > deadline:
             break
@@ -281,4 +293,5 @@ def settled(pid: int, admin: str, idle: Reading, timeout: float = 60.0) -> Readi
 
 def peak(readings: list[Reading]) -> Reading:
     return Reading(max(r.descriptors for r in readings), max(r.rss_kib for r in readings),
-                   max(r.passive_ports for r in readings), max(r.sessions for r in readings))
+                   max(r.passive_ports for r in readings), max(r.sessions for r in readings),
+                   max(r.pipes for r in readings))
