@@ -1,6 +1,7 @@
 import FTPBalancer
 import FTPBalancerConfig
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 
@@ -106,6 +107,8 @@ package struct AdminAPI: Sendable {
     let reload: @Sendable () async -> AdminReloadResult
     /// Served at `GET /metrics`, under the same token rule; none, and `/metrics` is not found.
     let metrics: MetricsExposition?
+    /// Wrong tokens per client address, shared by every connection of the API.
+    let authorizationFailures: NIOLockedValueBox<AuthorizationFailureLimit>
     let logger: Logger
 
     package init(
@@ -115,10 +118,29 @@ package struct AdminAPI: Sendable {
         metrics: MetricsExposition? = nil,
         logger: Logger
     ) {
+        self.init(
+            balancer: balancer,
+            token: token,
+            reload: reload,
+            metrics: metrics,
+            authorizationLimit: AuthorizationFailureLimit(),
+            logger: logger
+        )
+    }
+
+    init(
+        balancer: Balancer,
+        token: String?,
+        reload: @escaping @Sendable () async -> AdminReloadResult,
+        metrics: MetricsExposition? = nil,
+        authorizationLimit: AuthorizationFailureLimit,
+        logger: Logger
+    ) {
         self.balancer = balancer
         self.token = token
         self.reload = reload
         self.metrics = metrics
+        self.authorizationFailures = NIOLockedValueBox(authorizationLimit)
         self.logger = logger
     }
 
@@ -126,19 +148,8 @@ package struct AdminAPI: Sendable {
         if request.path == Self.healthPath {
             return self.health(request)
         }
-        if let token = self.token, !Self.authorized(request.authorization, token: token) {
-            self.logger.notice(
-                "admin API: request refused: missing or wrong token",
-                metadata: ["ftp.admin.peer": "\(request.peer)"]
-            )
-            var response = AdminResponse.error(
-                .unauthorized,
-                "a valid token is required: send Authorization: Bearer TOKEN, or the token as Basic password (admin.token)"
-            )
-            // The status page is opened by a browser, which prompts for Basic credentials only.
-            let scheme = request.path == StatusPage.path ? "Basic" : "Bearer"
-            response.headers.append(("WWW-Authenticate", "\(scheme) realm=\"ftplb\""))
-            return response
+        if let token = self.token, let refusal = self.authorizationRefusal(request, token: token, now: .now()) {
+            return refusal
         }
         if request.path == StatusPage.path {
             return self.statusPage(request)

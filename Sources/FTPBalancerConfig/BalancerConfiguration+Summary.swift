@@ -51,6 +51,8 @@ extension VirtualServiceConfiguration {
         }
         if self.algorithm == .perUser {
             lines.append(contentsOf: self.userRouting.summaryLines)
+        } else if let greeting = self.greeting {
+            lines.append("  greeting:           220 \(greeting) (the balancer's; a server is connected at USER)")
         }
         for server in self.servers {
             lines.append("  server:             \(server.summary)")

@@ -84,6 +84,9 @@ package struct VirtualServiceConfiguration: Equatable, Sendable {
     package var limits: SessionLimitConfiguration
     /// The text of the 421 reply a client gets when no server can take its session.
     package var unavailableMessage: String
+    /// `greeting`: the text of the balancer's own `220`, after which it connects to a server only
+    /// at USER; nil (the default) connects at once and relays the server's greeting.
+    package var greeting: String?
     /// How the servers learn the client's address.
     package var clientAddress: ClientAddressMode
     /// Listen and bind the advertised address even while the host does not hold it (IP_FREEBIND):
@@ -97,6 +100,12 @@ package struct VirtualServiceConfiguration: Equatable, Sendable {
     package var tls: ClientTLSConfiguration?
 
     package static let defaultUnavailableMessage = "Service not available: no FTP server is reachable."
+
+    /// The greeting the balancer sends itself before USER, if it does: `per_user` always needs
+    /// the user first; any other algorithm when `greeting` is set. Nil: the server greets.
+    package var balancerGreeting: String? {
+        self.algorithm == .perUser ? self.userRouting.greeting : self.greeting
+    }
 
     package init(
         name: String,
@@ -112,6 +121,7 @@ package struct VirtualServiceConfiguration: Equatable, Sendable {
         healthCheck: HealthCheckConfiguration = HealthCheckConfiguration(),
         limits: SessionLimitConfiguration = SessionLimitConfiguration(),
         unavailableMessage: String = VirtualServiceConfiguration.defaultUnavailableMessage,
+        greeting: String? = nil,
         clientAddress: ClientAddressMode = .none,
         listenFreebind: Bool = false,
         otherListeners: [ListenerConfiguration] = [],
@@ -131,6 +141,7 @@ package struct VirtualServiceConfiguration: Equatable, Sendable {
         self.healthCheck = healthCheck
         self.limits = limits
         self.unavailableMessage = unavailableMessage
+        self.greeting = greeting
         self.clientAddress = clientAddress
         self.listenFreebind = listenFreebind
         self.otherListeners = otherListeners

@@ -12,7 +12,7 @@ package enum ConfigurationLoader {
         "name", "listen", "advertise", "passive_ports", "source_address", "active_source_port", "servers",
         "timeouts", "algorithm", "unavailable_message", "limits", "health_check", "per_user", "client_address",
         "listen_freebind",
-        "data_transfer_policy", "tls",
+        "data_transfer_policy", "greeting", "tls",
     ]
     static let serverKeys = ["name", "address"] + Self.serverOptionKeys
     static let timeoutKeys = [
@@ -153,6 +153,8 @@ package enum ConfigurationLoader {
             limits: try Self.limits(fields["limits"]),
             unavailableMessage: try fields.optional("unavailable_message", ConfigurationValueParser.replyText)
                 ?? VirtualServiceConfiguration.defaultUnavailableMessage,
+            greeting: try fields.optional("greeting", ConfigurationValueParser.replyText),
+            greetingLocation: fields["greeting"]?.location,
             clientAddress: try fields.optional("client_address", ConfigurationValueParser.clientAddress) ?? .none,
             listenFreebind: try fields.optional("listen_freebind", ConfigurationValueParser.boolean) ?? false,
             otherListens: listens.dropFirst().map {

@@ -72,6 +72,12 @@ extension ConfigurationValidator {
     /// `per_user` belongs to `algorithm: per_user`, and each user it maps goes to a server of
     /// this pool, by name (or by the address as written, for a server without one).
     static func validateUserRouting(of draft: VirtualServiceDraft) throws(ConfigurationError) {
+        if draft.algorithm == .perUser, let location = draft.greetingLocation {
+            throw location.error(
+                .invalidValue,
+                "algorithm per_user greets with per_user.greeting; move the text there or remove greeting"
+            )
+        }
         guard let routing = draft.userRouting else {
             return
         }

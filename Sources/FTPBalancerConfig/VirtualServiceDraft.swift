@@ -81,6 +81,9 @@ struct VirtualServiceDraft {
     var healthCheck: HealthCheck
     var limits: SessionLimitConfiguration
     var unavailableMessage: String
+    /// `greeting`: the balancer's own 220 before USER; nil when the server greets.
+    var greeting: String? = nil
+    var greetingLocation: ConfigurationLocation? = nil
     var clientAddress: ClientAddressMode
     var listenFreebind: Bool = false
     /// The second and later entries of a `listen` list.
@@ -130,6 +133,7 @@ struct VirtualServiceDraft {
             healthCheck: self.healthCheck.configuration,
             limits: self.limits,
             unavailableMessage: self.unavailableMessage,
+            greeting: self.greeting,
             clientAddress: self.clientAddress,
             listenFreebind: self.listenFreebind,
             otherListeners: self.otherListens.map { listener in

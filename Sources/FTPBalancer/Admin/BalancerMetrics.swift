@@ -24,6 +24,7 @@ package final class BalancerMetrics: Sendable {
         package static let tlsHandshakesTotal = "ftplb_tls_handshakes_total"
         package static let tlsSessionReuseTotal = "ftplb_tls_session_reuse_total"
         package static let transferLogWritable = "ftplb_transfer_log_writable"
+        package static let adminRequestsRefusedTotal = "ftplb_admin_requests_refused_total"
     }
 
     /// One gauge series: its name and labels.
@@ -107,6 +108,11 @@ package final class BalancerMetrics: Sendable {
     /// A protected data connection's resumption: resumed, not_resumed (allowed) or refused.
     func tlsSessionReuse(service: String, side: String, result: String) {
         self.count(Name.tlsSessionReuseTotal, [("service", service), ("side", side), ("result", result)])
+    }
+
+    /// An admin API request refused for its token: `wrong_token` (401) or `rate_limited` (429).
+    package func adminRequestRefused(reason: String) {
+        self.count(Name.adminRequestsRefusedTotal, [("reason", reason)])
     }
 
     func healthCheckFinished(service: String, server: String, passed: Bool, duration: TimeAmount) {

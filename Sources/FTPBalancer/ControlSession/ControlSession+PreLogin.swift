@@ -2,8 +2,8 @@ import FTPProtocol
 import NIOCore
 
 extension ControlSession.StateMachine {
-    /// `algorithm: per_user`: the balancer greets the client itself and places the session once
-    /// it knows the user. Before USER, only what needs no server is answered.
+    /// `algorithm: per_user` or `greeting`: the balancer greets the client itself and places the
+    /// session once it knows the user. Before USER, only what needs no server is answered.
     enum PreLogin: Equatable {
         /// Answered here; the session still waits for USER.
         case reply([Action])

@@ -32,7 +32,7 @@ extension ControlSession.StateMachine {
 
     /// What the session machine needs to know of the service, fixed for the session's life.
     struct Configuration: Equatable {
-        /// `per_user`: the balancer's own greeting; nil when the session connects at once.
+        /// `per_user` or `greeting`: the balancer's own greeting; nil when the session connects at once.
         var greetingBeforeUser: String?
         /// `timeouts.control_idle`.
         var controlIdle: TimeAmount

@@ -8,7 +8,7 @@ extension ControlSession {
     /// decide what a line means; this machine decides when it may be handled.
     struct StateMachine {
         enum State {
-            /// `per_user`: the balancer has greeted the client and waits for USER (over TLS, if
+            /// `per_user` or `greeting`: the balancer has greeted the client and waits for USER (over TLS, if
             /// the client asks for it first).
             case awaitingUser(ControlChannelSecurity)
             /// Lines wait until a server has been reached.

@@ -84,7 +84,7 @@ final class ControlSession {
         self.tls = service.tls.map(SessionTLS.init)
         self.machine = StateMachine(
             configuration: .init(
-                greetingBeforeUser: configuration.algorithm == .perUser ? configuration.userRouting.greeting : nil,
+                greetingBeforeUser: configuration.balancerGreeting,
                 controlIdle: configuration.timeouts.controlIdle.timeAmount,
                 serverGreeting: configuration.timeouts.serverGreeting.timeAmount,
                 login: configuration.timeouts.login.timeAmount,
