@@ -25,7 +25,7 @@ package final class ClientTLSContext: Sendable {
         if identities.count > 1 {
             let byName = Self.identitiesByName(identities.dropFirst())
             tls.sslContextCallback = { values, promise in
-                guard let name = values.serverHostname?.lowercased(), let identity = byName[name] else {
+                guard let name = values.serverHostname?.lowercased(), let identity = Self.identity(for: name, in: byName) else {
                     return promise.succeed(.noChanges)
                 }
                 var override = NIOSSLContextConfigurationOverride()
@@ -59,6 +59,13 @@ package final class ClientTLSContext: Sendable {
             for name in identity.names where byName[name] == nil { byName[name] = identity }
         }
         return byName
+    }
+
+    /// The identity whose certificate names `name`: exactly, or by a wildcard for its first label.
+    static func identity(for name: String, in byName: [String: TLSIdentity]) -> TLSIdentity? {
+        if let exact = byName[name] { return exact }
+        guard let dot = name.firstIndex(of: ".") else { return nil }
+        return byName["*" + name[dot...]]
     }
 
     /// What a session's FTPS commands start from.
