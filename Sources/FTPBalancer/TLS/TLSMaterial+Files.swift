@@ -4,6 +4,8 @@ import Glibc
 import Musl
 #endif
 
+import FTPBalancerConfig
+
 extension TLSMaterial {
     /// Larger than any certificate chain; a path to a disk image fails fast.
     static let fileSizeLimit = 1 << 20
@@ -23,25 +25,13 @@ extension TLSMaterial {
         func failure(_ reason: String) -> TLSMaterialError {
             TLSMaterialError(file: path, problem: "cannot read the file: \(reason)")
         }
-        guard let handle = fopen(path, "rb") else {
-            throw failure(String(cString: strerror(errno)))
-        }
-        defer { fclose(handle) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = fread(&chunk, 1, chunk.count, handle)
-            bytes.append(contentsOf: chunk[..<count])
-            guard bytes.count <= Self.fileSizeLimit else {
-                throw failure("it is larger than \(Self.fileSizeLimit / 1024) KiB, too large for certificates or a key")
-            }
-            if count < chunk.count {
-                // A short read is the end or an error such as EISDIR; only ferror tells.
-                if ferror(handle) != 0 {
-                    throw failure(String(cString: strerror(errno)))
-                }
-                break
-            }
+        let bytes: [UInt8]
+        do {
+            bytes = try SmallFile.read(path, limit: Self.fileSizeLimit)
+        } catch {
+            throw failure(
+                error.tooLarge ? "it is larger than \(Self.fileSizeLimit / 1024) KiB, too large for certificates or a key" : error.reason
+            )
         }
         guard !bytes.isEmpty else {
             throw failure("the file is empty")
