@@ -68,20 +68,24 @@ def test_sni_chooses_the_certificate_that_names_the_server(balancer, ftps_pki):
     by_address.quit()
 
 
-def test_a_client_hello_sent_with_the_auth_line_goes_into_tls(balancer, ftps_pki):
+@pytest.mark.parametrize("vip,before", [(PER_USER, b""), (SNI, b"NOOP\r\n")], ids=["at-once", "after-a-reply"])
+def test_a_client_hello_sent_with_the_auth_line_goes_into_tls(balancer, ftps_pki, vip, before):
     """AUTH TLS and the TLS ClientHello in one write: the 234 comes in clear, and the hello
-    the balancer had already read after the AUTH line is the start of the handshake."""
+    the balancer had already read after the AUTH line is the start of the handshake, whether
+    the AUTH is answered at once or only after the server's reply to a command before it."""
     import socket
     import ssl
     context = tlsclients.client_context(ftps_pki.ca_cert)
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    tls = context.wrap_bio(incoming, outgoing, server_hostname=PER_USER)
+    tls = context.wrap_bio(incoming, outgoing, server_hostname=vip)
     with pytest.raises(ssl.SSLWantReadError):
         tls.do_handshake()
     hello = outgoing.read()
-    with socket.create_connection((PER_USER, 21), timeout=10) as sock:
+    with socket.create_connection((vip, 21), timeout=10) as sock:
         assert clear_line(sock).startswith(b"220")
-        sock.sendall(b"AUTH TLS\r\n" + hello)
+        sock.sendall(before + b"AUTH TLS\r\n" + hello)
+        if before:
+            assert clear_line(sock)[:1] in (b"2", b"5")
         assert clear_line(sock).startswith(b"234 ")
         for _ in range(50):  # the handshake's round trips, bounded
             try:

@@ -131,8 +131,12 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
             context.close(promise: nil)
             return
         }
-        // Into the TLS handler, which now sits before this one.
-        if held.readableBytes > 0 { context.pipeline.fireChannelRead(NIOAny(held)) }
+        // Into the TLS handler, which now sits before this one. It hands on what it decrypted
+        // when the read completes, and TLS may start long after the read that brought the bytes.
+        if held.readableBytes > 0 {
+            context.pipeline.fireChannelRead(NIOAny(held))
+            context.pipeline.fireChannelReadComplete()
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
