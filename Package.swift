@@ -114,7 +114,7 @@ let package = Package(
         // The session fuzz harness over the kept corpus and a fixed run of generated inputs.
         .testTarget(
             name: "FTPProtocolFuzzTests",
-            dependencies: ["FTPProtocolFuzz"],
+            dependencies: ["FTPProtocolFuzz", "FTPBalancer", "FTPProtocol"],
             exclude: ["SessionCorpus"]
         ),
         .testTarget(

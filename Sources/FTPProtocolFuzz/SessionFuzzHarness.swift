@@ -29,10 +29,8 @@ enum SessionFuzzHarness {
         var configuration = Self.configuration
         configuration.greetingBeforeUser = first & 1 == 1 ? "FTP balancer ready." : nil
         let usesIPv6 = first & 2 == 2
-        let rules = ControlSessionStateMachine(
-            addresses: usesIPv6
-                ? .init(client: "2001:db8::7", advertised: "2001:db8::10", hidden: ["fd00::1", "fd00::fe"])
-                : .init(client: "198.51.100.7", advertised: "192.0.2.10", hidden: ["10.0.2.1", "10.0.2.254"]),
+        let rules = Self.rules(
+            usesIPv6: usesIPv6,
             policy: DataTransferPolicy.allCases[(first >> 3) % DataTransferPolicy.allCases.count],
             serverIsIPv6: first & 4 == 4
         )
@@ -44,6 +42,17 @@ enum SessionFuzzHarness {
             try Self.event(input.number(below: 20), input: &input, driver: &driver, rules: rules)
         }
         try Self.windDown(&driver, rules: rules)
+    }
+
+    /// The protocol rules a connected server's session gets.
+    static func rules(usesIPv6: Bool, policy: DataTransferPolicy, serverIsIPv6: Bool) -> ControlSessionStateMachine {
+        ControlSessionStateMachine(
+            addresses: usesIPv6
+                ? .init(client: "2001:db8::7", advertised: "2001:db8::10", hidden: ["fd00::1", "fd00::fe"])
+                : .init(client: "198.51.100.7", advertised: "192.0.2.10", hidden: ["10.0.2.1", "10.0.2.254"]),
+            policy: policy,
+            serverIsIPv6: serverIsIPv6
+        )
     }
 
     private static func event(
