@@ -13,7 +13,7 @@ import Darwin
 @Suite struct SessionFuzzRunTests {
     /// The corpus the long libFuzzer run kept, minimized (README, Reliability).
     static let corpusDirectory = String(#filePath.dropLast("SessionFuzzRunTests.swift".count)) + "SessionCorpus"
-    static let generatedInputs = 20_000
+    static let generatedInputs = 10_000
 
     static func corpus() -> [[UInt8]] {
         guard let directory = opendir(Self.corpusDirectory) else { return [] }
