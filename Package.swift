@@ -102,9 +102,11 @@ let package = Package(
         ),
         // bench/relay_cpu.py: the plane's relay alone, forwarding ports as the minimal C relay does.
         .executableTarget(name: "FTPDataPlaneBench", dependencies: ["FTPDataPlane"]),
+        // libFuzzer targets: the protocol parsers, and with --session the control session's
+        // state machine (README, Reliability).
         .executableTarget(
             name: "FTPProtocolFuzz",
-            dependencies: ["FTPProtocol", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["FTPBalancer", "FTPProtocol", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
             name: "FTPProtocolTests",
@@ -113,6 +115,12 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ]
+        ),
+        // The session fuzz harness over the kept corpus and a fixed run of generated inputs.
+        .testTarget(
+            name: "FTPProtocolFuzzTests",
+            dependencies: ["FTPProtocolFuzz", "FTPBalancer", "FTPProtocol"],
+            exclude: ["SessionCorpus"]
         ),
         .testTarget(
             name: "FTPDataPlaneTests",

@@ -16,6 +16,15 @@ func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
+/// The session machine's entry point (`--session`, a flag libFuzzer leaves to the program and
+/// passes on to the processes it forks): a broken invariant is a crash.
+func sessionFuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    if let violation = SessionFuzzEntry.run(UnsafeRawBufferPointer(start: data, count: size)) {
+        fatalError("session machine: \(violation)")
+    }
+    return 0
+}
+
 @_silgen_name("LLVMFuzzerRunDriver")
 func LLVMFuzzerRunDriver(
     _ argc: UnsafeMutablePointer<CInt>,
@@ -27,7 +36,15 @@ func LLVMFuzzerRunDriver(
 @main
 struct FTPProtocolFuzz {
     static func main() {
-        let arguments = CommandLine.arguments
+        let session = CommandLine.arguments.contains("--session")
+        let arguments = CommandLine.arguments.filter { $0 != "--session" }
+        if session, arguments.count == 3, arguments[1] == "write-seeds" {
+            guard SessionFuzzEntry.writeSeeds(directory: arguments[2]) else {
+                print("cannot write the seeds")
+                exit(2)
+            }
+            exit(0)
+        }
         if arguments.count == 4, arguments[1] == "write-seeds" {
             guard ProtocolFuzzSeeds.write(directory: arguments[2], dictionaryPath: arguments[3]) else {
                 print("cannot write the seeds")
@@ -38,7 +55,7 @@ struct FTPProtocolFuzz {
         #if FUZZING
         var argc = CommandLine.argc
         var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-        let status = LLVMFuzzerRunDriver(&argc, &argv, fuzzOneInput)
+        let status = LLVMFuzzerRunDriver(&argc, &argv, session ? sessionFuzzOneInput : fuzzOneInput)
         exit(status)
         #else
         // Without libFuzzer: run the harness once over each file named, e.g. a saved crasher.
@@ -47,13 +64,20 @@ struct FTPProtocolFuzz {
                 print("cannot read \(path)")
                 exit(2)
             }
-            contents.withUnsafeBytes { ProtocolFuzzHarness.run($0) }
+            if session {
+                if let violation = contents.withUnsafeBytes({ SessionFuzzEntry.run($0) }) {
+                    print("\(path): \(violation)")
+                    exit(1)
+                }
+            } else {
+                contents.withUnsafeBytes { ProtocolFuzzHarness.run($0) }
+            }
             print("ok \(path) (\(contents.count) bytes)")
         }
         #endif
     }
 
-    private static func read(_ path: String) -> [UInt8]? {
+    static func read(_ path: String) -> [UInt8]? {
         guard let file = fopen(path, "rb") else { return nil }
         defer { fclose(file) }
         var contents: [UInt8] = []

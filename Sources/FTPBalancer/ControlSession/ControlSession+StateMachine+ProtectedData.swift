@@ -20,18 +20,16 @@ extension ControlSession.StateMachine {
     }
 
     mutating func protectedDataSettled(_ verdict: ProtectedDataVerdict) -> [Action] {
-        self.stepRelaying { relaying, actions in relaying.protectedDataSettled(verdict, into: &actions) }
+        self.modifyRelaying { $0.protectedDataSettled(verdict) }
+        return self.stepRelaying { relaying, actions in relaying.proceed(into: &actions) }
     }
 }
 
 extension ControlSession.StateMachine.Relaying {
-    mutating func protectedDataSettled(
-        _ verdict: ControlSession.StateMachine.ProtectedDataVerdict,
-        into actions: inout [Action]
-    ) -> DataListenerWait? {
+    /// Notes the verdict; the machine then lets what waited go on, unless a listener opens.
+    mutating func protectedDataSettled(_ verdict: ControlSession.StateMachine.ProtectedDataVerdict) {
         self.protectedDataPending = max(0, self.protectedDataPending - 1)
         if verdict == .refused { self.transferReplyReplacement = BalancerReply.dataSessionNotResumed }
-        return self.proceed(into: &actions)
     }
 
     /// While a protected data connection's verdict is pending, the server's reply to the

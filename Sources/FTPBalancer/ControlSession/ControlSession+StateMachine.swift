@@ -136,8 +136,8 @@ extension ControlSession {
             }
         }
 
-        /// Runs `body` on a connected session and lets what waited go on, as a line would; while
-        /// a listener opens, only changes it.
+        /// Runs `body` on a connected session and lets what waited go on, as a line would; not
+        /// while a listener opens (what waits goes on once it is ready).
         mutating func stepRelaying(_ body: (inout Relaying, inout [Action]) -> DataListenerWait?) -> [Action] {
             switch self.state {
             case .relaying(let relaying):
@@ -145,10 +145,6 @@ extension ControlSession {
             case .shuttingDown(let relaying):
                 var actions = self.step(relaying, shuttingDown: true, body)
                 self.settle(into: &actions)
-                return actions
-            case .waitingForDataListener:
-                var actions: [Action] = []
-                self.modifyRelaying { _ = body(&$0, &actions) }
                 return actions
             default:
                 return []

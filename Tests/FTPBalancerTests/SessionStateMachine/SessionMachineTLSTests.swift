@@ -1,4 +1,4 @@
-import FTPProtocol
+@testable import FTPProtocol
 import NIOCore
 import Testing
 
@@ -143,5 +143,16 @@ private typealias Script = SessionMachineScript
         _ = script.client("RETR file")
         #expect(script.server("426 Failure writing network stream.") == [])
         #expect(script.machine.protectedDataSettled(.failed) == Script.passedOn("426 Failure writing network stream."))
+    }
+
+    /// Found by the session fuzzer: a verdict that came while a listener opened let the queued
+    /// lines go on, and a second listener was asked for while the first opened.
+    @Test func aVerdictWhileAListenerOpensLeavesTheQueueForTheListener() {
+        var script = Self.protectedTransfer()
+        _ = script.client("PASV")
+        #expect(script.server("227 Entering Passive Mode (10,0,0,5,4,1).").last == .openPassive(.init(kind: .pasv, announcedHost: "10.0.0.5", serverPort: 1025)))
+        #expect(script.client("PASV") == [])
+        #expect(script.machine.protectedDataSettled(.accepted) == [])
+        #expect(script.machine.stage == .waitingForDataListener(shutdownRequested: false))
     }
 }
