@@ -390,7 +390,8 @@ def start_vsftpd(workdir: Path, name: str, host: str, port: int, passive_ports: 
     allow_writeable_chroot because the root is writable; isolate=NO so that it does not
     build a network namespace per session (slow, and pointless here). `banner` replaces
     the text of its 220 greeting, so that a client can tell which server it reached;
-    `extra` holds more `key=value` lines.
+    `extra` holds more `key=value` lines, written last so that they override (the FTPS
+    servers of tlsservers.py give their own ssl_* settings with tls=False).
     """
     protocol_log = workdir / f"{name}.protocol.log"
     lines = [
@@ -410,7 +411,6 @@ def start_vsftpd(workdir: Path, name: str, host: str, port: int, passive_ports: 
     if banner is not None:
         assert "\n" not in banner, banner
         lines.append(f"ftpd_banner={banner}")
-    lines += list(extra)
     if tls:
         cert, key = make_tls_certificate(workdir)
         lines += [
@@ -420,6 +420,7 @@ def start_vsftpd(workdir: Path, name: str, host: str, port: int, passive_ports: 
         ]
     else:
         lines.append("ssl_enable=NO")
+    lines += list(extra)  # last: vsftpd keeps the last value of a key, so these override
     Path("/var/run/vsftpd/empty").mkdir(parents=True, exist_ok=True)
     conf = workdir / f"{name}.conf"
     conf.write_text("\n".join(lines) + "\n")
@@ -966,14 +967,14 @@ CURL_MODE_FLAGS = {
 }
 
 
-def ftp_url(host: str, port: int, path: str) -> str:
-    return f"ftp://[{host}]:{port}/{path}" if ":" in host else f"ftp://{host}:{port}/{path}"
+def ftp_url(host: str, port: int, path: str, scheme: str = "ftp") -> str:
+    return f"{scheme}://[{host}]:{port}/{path}" if ":" in host else f"{scheme}://{host}:{port}/{path}"
 
 
 def curl_argv(host: str, port: int, path: str, mode: str, extra: Sequence[str] = (),
-              timeout: float = 120.0, ns: str | None = None) -> list[str]:
+              timeout: float = 120.0, ns: str | None = None, scheme: str = "ftp") -> list[str]:
     """The argv of `curl()`, for a caller that runs curl in the background itself."""
-    url = ftp_url(host, port, path)
+    url = ftp_url(host, port, path, scheme)
     return ns_prefix(ns) + [
         "curl", "--silent", "--show-error", "--verbose", "--max-time", str(int(timeout)),
         "--connect-timeout", "10", "--user", f"{FTP_USER}:{FTP_PASSWORD}",
@@ -982,9 +983,10 @@ def curl_argv(host: str, port: int, path: str, mode: str, extra: Sequence[str] =
 
 
 def curl(host: str, port: int, path: str, mode: str, extra: Sequence[str] = (),
-         timeout: float = 120.0, ns: str | None = None) -> ClientResult:
-    """Run curl on ftp://host:port/path; `extra` may hold more options and URLs before it."""
-    argv = curl_argv(host, port, path, mode, extra, timeout, ns)
+         timeout: float = 120.0, ns: str | None = None, scheme: str = "ftp") -> ClientResult:
+    """Run curl on ftp://host:port/path (ftps:// for implicit FTPS); `extra` may hold more
+    options and URLs before it."""
+    argv = curl_argv(host, port, path, mode, extra, timeout, ns, scheme)
     result = subprocess.run(argv, capture_output=True, timeout=timeout + 15)
     return ClientResult(argv, result.returncode, result.stdout, result.stderr.decode("utf-8", "replace"))
 
@@ -1010,13 +1012,16 @@ LFTP_COMMON_SETTINGS = [
 
 
 def lftp(host: str, port: int, mode: str | None, commands: Sequence[str], workdir: Path,
-         timeout: float = 120.0, ns: str | None = None, defaults: bool = False) -> ClientResult:
+         timeout: float = 120.0, ns: str | None = None, defaults: bool = False,
+         tls_settings: Sequence[str] | None = None) -> ClientResult:
     """Run an lftp script: settings for `mode`, open, then `commands`, one per line.
 
     With defaults=True lftp keeps its own settings (it tries AUTH TLS when the server
-    offers it); otherwise TLS is off so that a TLS-capable server stays plain text.
+    offers it); otherwise TLS is off so that a TLS-capable server stays plain text, unless
+    `tls_settings` gives the ssl: settings to use instead (the FTPS tests).
     """
-    settings = [] if defaults else LFTP_COMMON_SETTINGS + ["set ftp:ssl-allow no"]
+    tls = ["set ftp:ssl-allow no"] if tls_settings is None else list(tls_settings)
+    settings = [] if defaults else LFTP_COMMON_SETTINGS + tls
     if mode is not None:
         settings += LFTP_MODE_SETTINGS[mode]
     script = settings + [f"open -u {FTP_USER},{FTP_PASSWORD} -p {port} {host}"] + list(commands)

@@ -2,7 +2,9 @@
 """A pyftpdlib FTP server for the integration tests.
 
 Run it with /usr/bin/python3: Debian's python3-pyftpdlib is only importable there.
-It serves one user from one root directory and logs to stderr.
+It serves one user from one root directory and logs to stderr. With --tls-cert it is an
+explicit FTPS server (TLS_FTPHandler, pyOpenSSL: AUTH TLS, PBSZ, PROT), plain FTP still
+allowed unless --tls-required.
 """
 
 import argparse
@@ -29,6 +31,10 @@ def main() -> None:
     parser.add_argument("--max-sessions", type=int, default=1024)
     parser.add_argument("--refuse", action="append", default=[], metavar="VERB",
                         help="answer VERB with 500 (not understood), as a server without it does")
+    parser.add_argument("--tls-cert", help="PEM certificate (chain): offer AUTH TLS")
+    parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    parser.add_argument("--tls-required", action="store_true",
+                        help="refuse USER before AUTH TLS and data connections before PROT P")
     args = parser.parse_args()
 
     logging.basicConfig(
@@ -42,10 +48,21 @@ def main() -> None:
 
     first, last = (int(p) for p in args.passive_ports.split("-"))
 
-    class Handler(FTPHandler):
+    if args.tls_cert:
+        # Only defined where pyOpenSSL imports (python3-openssl): plain servers need none.
+        from pyftpdlib.handlers import TLS_FTPHandler as base
+    else:
+        base = FTPHandler
+
+    class Handler(base):
         pass
 
-    Handler.proto_cmds = {verb: spec for verb, spec in FTPHandler.proto_cmds.items() if verb not in args.refuse}
+    Handler.proto_cmds = {verb: spec for verb, spec in base.proto_cmds.items() if verb not in args.refuse}
+    if args.tls_cert:
+        Handler.certfile = args.tls_cert
+        Handler.keyfile = args.tls_key
+        Handler.tls_control_required = args.tls_required
+        Handler.tls_data_required = args.tls_required
     Handler.authorizer = authorizer
     Handler.passive_ports = range(first, last + 1)
     Handler.banner = f"pyftpdlib {args.name} ready."
