@@ -89,6 +89,8 @@ struct VirtualServiceDraft {
     var otherAdvertise: IPAddress? = nil
     var dataTransferPolicy: DataTransferPolicy = .client
     var dataTransferPolicyLocation: ConfigurationLocation? = nil
+    /// `server_tls`, as read: nothing in it spans other values.
+    var serverTLS: ServerTLSConfiguration? = nil
 
     /// Every listen address, `listen` (or the first of its list) first.
     var listenAddresses: [(endpoint: Endpoint, address: IPAddress, location: ConfigurationLocation)] {
@@ -115,7 +117,7 @@ struct VirtualServiceDraft {
 
     /// The model the balancer runs; call after `ConfigurationValidator` has accepted the draft.
     func configuration() -> VirtualServiceConfiguration {
-        VirtualServiceConfiguration(
+        var configuration = VirtualServiceConfiguration(
             name: self.name,
             listen: self.listen,
             advertisedAddress: self.advertisedAddress?.text ?? self.listen.host,
@@ -139,5 +141,7 @@ struct VirtualServiceDraft {
             },
             dataTransferPolicy: self.dataTransferPolicy
         )
+        configuration.serverTLS = self.serverTLS
+        return configuration
     }
 }

@@ -13,6 +13,7 @@ struct SessionSummary {
         case loginTimeout = "login_timeout"
         case noServer = "no_server"
         case shutdown = "shutdown"
+        case serverTLSFailed = "server_tls_failed"
     }
 
     let started = NIODeadline.now()

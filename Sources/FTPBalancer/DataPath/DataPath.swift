@@ -66,6 +66,8 @@ package struct PassiveDataRequest {
     package var misrouted: MisroutedDataConnections?
     /// `PROT P`: the client's side is TLS.
     var protection: DataProtection?
+    /// `server_tls` with `PROT P`: the server's side is TLS.
+    var serverProtection: ServerDataProtection?
 }
 
 /// Active mode: the server connects to the balancer, the balancer to the client.
@@ -92,6 +94,8 @@ package struct ActiveDataRequest {
     package var freebind: Bool = false
     /// `PROT P`: the client's side is TLS.
     var protection: DataProtection?
+    /// `server_tls` with `PROT P`: the server's side is TLS.
+    var serverProtection: ServerDataProtection?
 }
 
 /// Opens the data connections of control sessions and relays their bytes. Kept narrow so that

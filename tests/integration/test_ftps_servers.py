@@ -1,0 +1,165 @@
+"""FTPS towards the servers (`server_tls:`): the balancer sends AUTH TLS, PBSZ and PROT
+itself, verifies the server's certificate against `ca`, and its data connections to the
+server resume the server control connection's TLS session, which vsftpd
+(`require_ssl_reuse=YES`) and ProFTPD mod_tls require. The clients speak plain FTP
+(FTP->FTPS); the servers refuse login and data without TLS, so a transfer that arrives whole
+proves the whole chain.
+
+Address plan (loopback 127.0.122.0/24, passive ports 53000-53199):
+    127.0.122.1-9        the balancers, passive 53000 + 10*(n-1) .. +9
+    127.0.122.11:21      vsftpd, explicit FTPS, reuse required (passive 53100-53129)
+    127.0.122.12:21      ProFTPD + mod_tls, reuse required (passive 53130-53159)
+    127.0.122.15:990     vsftpd, implicit FTPS (passive 53160-53179)
+    127.0.122.16:21      vsftpd with the unrelated CA's certificate (passive 53180-53199)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+
+import pytest
+
+import ftpenv
+import tlsservers
+from tlsfixtures import ftps_pki  # noqa: F401  (fixture)
+
+PLANS = {
+    "vsftpd": dataclasses.replace(tlsservers.PLANS["vsftpd"], host="127.0.122.11", passive_ports=(53100, 53129)),
+    "proftpd": dataclasses.replace(tlsservers.PLANS["proftpd"], host="127.0.122.12", passive_ports=(53130, 53159)),
+    "vsftpd-implicit": dataclasses.replace(tlsservers.PLANS["vsftpd-implicit"], host="127.0.122.15",
+                                           passive_ports=(53160, 53179)),
+    "vsftpd-untrusted": dataclasses.replace(tlsservers.PLANS["vsftpd-untrusted"], host="127.0.122.16",
+                                            passive_ports=(53180, 53199)),
+}
+
+
+@pytest.fixture(scope="module")
+def servers(workdir, big_file, ftp_user, ftps_pki):
+    """The FTPS servers of this file's plan, each started on first use, all stopped at the end."""
+    running: dict[str, tlsservers.FTPSServer] = {}
+
+    def get(name: str) -> tlsservers.FTPSServer:
+        if name not in running:
+            plan = PLANS[name]
+            root = workdir / f"root-srvtls-{name}"
+            ftpenv.populate_root(root, name, big_file.path)
+            running[name] = tlsservers.STARTERS[plan.kind](workdir, plan, root, ftps_pki)
+        assert running[name].process.alive(), running[name].process.log_tail()
+        return running[name]
+
+    yield get
+    for server in running.values():
+        server.stop()
+
+
+@pytest.fixture
+def balancer_on(workdir, request):
+    """Starts a balancer on 127.0.122.<n> in front of one server with the given server_tls;
+    stops it after the test."""
+    started: list[ftpenv.ManagedProcess] = []
+
+    def start(n: int, server: tlsservers.FTPSServer, server_tls: dict) -> tuple[str, ftpenv.ManagedProcess]:
+        host = f"127.0.122.{n}"
+        base = 53000 + 10 * (n - 1)
+        name = f"srvtls-{n}-{request.node.name}"[:60]
+        config = workdir / f"{name}.yaml"
+        config.write_text(ftpenv.ftplb_pools_yaml([{
+            "name": "ftps-servers",
+            "listen": f"{host}:21",
+            "passive_ports": (base, base + 9),
+            "source_address": host,
+            "servers": [f"{server.host}:{server.port}"],
+            "timeouts": ftpenv.TEST_TIMEOUTS,
+            "health_check": {"type": "none"},
+            "server_tls": server_tls,
+        }]))
+        process = ftpenv.start_ftplb_file(workdir, name, config, [(host, 21)])
+        started.append(process)
+        return host, process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+def transfer_both_ways(host: str, mode: str, big_file, workdir) -> None:
+    """RETR and STOR of the big file through the balancer; both arrive whole."""
+    with ftpenv.open_ftp(host, 21, mode=mode, timeout=120) as ftp:
+        digest = hashlib.sha256()
+        ftp.retrbinary("RETR big.bin", digest.update, blocksize=256 * 1024)
+        assert digest.hexdigest() == big_file.sha256
+        ftpenv.ftplib_store(ftp, big_file.path, f"up-{mode}.bin")
+        assert ftp.size(f"up-{mode}.bin") == big_file.size
+        stored = hashlib.sha256()
+        ftp.retrbinary(f"RETR up-{mode}.bin", stored.update, blocksize=256 * 1024)
+        assert stored.hexdigest() == big_file.sha256
+        ftp.quit()
+
+
+@pytest.mark.parametrize("kind,mode", [("vsftpd", "pasv"), ("vsftpd", "port"), ("proftpd", "pasv")])
+def test_plain_client_moves_the_big_file_through_an_ftps_server(servers, balancer_on, ftps_pki, big_file,
+                                                                workdir, kind, mode):
+    """A plain FTP client behind explicit server_tls: 64 MiB RETR and STOR arrive whole, and
+    every data connection the server logged resumed the control connection's session."""
+    server = servers(kind)
+    offset = server.tls_log_size()
+    host, process = balancer_on(1, server, {"mode": "explicit", "ca": str(ftps_pki.ca_cert)})
+    transfer_both_ways(host, mode, big_file, workdir)
+    resumptions = server.data_resumptions(offset)
+    if kind == "vsftpd":
+        resumptions = resumptions[1:]  # its first line is the control connection's
+    assert len(resumptions) >= 3 and all(resumptions), resumptions
+    assert "server TLS established" in process.log_text()
+
+
+def test_the_servers_replies_to_the_balancers_own_commands_never_reach_the_client(servers, balancer_on, ftps_pki):
+    """The client gets the greeting and its own replies; AUTH, PBSZ and PROT were the
+    balancer's, and a PROT of its own is answered by the server behind TLS."""
+    host, _ = balancer_on(2, servers("vsftpd"), {"mode": "explicit", "ca": str(ftps_pki.ca_cert)})
+    with ftpenv.Control(host, 21) as control:
+        greeting = control.read_reply()
+        assert greeting.code == 220
+        assert control.cmd("USER ftptest").code == 331
+        assert control.pending_reply(wait=0.5) is None  # no stray 234/200 after it
+        assert control.login().code in (230, 503)
+
+
+def test_implicit_server_on_port_990(servers, balancer_on, ftps_pki, big_file):
+    """mode: implicit: TLS from the connect; the greeting comes over it; a small and a big
+    download arrive whole."""
+    host, process = balancer_on(3, servers("vsftpd-implicit"), {"mode": "implicit", "ca": str(ftps_pki.ca_cert)})
+    with ftpenv.open_ftp(host, 21, mode="pasv", timeout=120) as ftp:
+        small = io.BytesIO()
+        ftp.retrbinary("RETR small.txt", small.write)
+        assert small.getvalue() == b"a small file\r\nwith two lines\r\n"
+        digest = hashlib.sha256()
+        ftp.retrbinary("RETR big.bin", digest.update, blocksize=256 * 1024)
+        assert digest.hexdigest() == big_file.sha256
+        ftp.quit()
+
+
+def test_a_server_certificate_from_another_ca_ends_the_session_with_421(servers, balancer_on, ftps_pki):
+    """The untrusted server's certificate fails verification: the client gets a 421 (never
+    a login prompt), and the log names the server and the reason."""
+    server = servers("vsftpd-untrusted")
+    host, process = balancer_on(4, server, {"mode": "explicit", "ca": str(ftps_pki.ca_cert)})
+    with ftpenv.Control(host, 21) as control:
+        assert control.read_reply().code == 220
+        control.send("USER ftptest")
+        reply = control.read_reply(timeout=15)
+        assert reply is not None and reply.code == 421, reply
+    log = process.log_text()
+    assert "cannot secure the connection to the server" in log
+    assert "TLS handshake failed" in log and server.host in log
+
+
+def test_verify_false_accepts_the_untrusted_server_and_warns(servers, balancer_on):
+    """verify: false: the same server is accepted, and the start-up log says the
+    certificates are not verified."""
+    host, process = balancer_on(5, servers("vsftpd-untrusted"), {"mode": "explicit", "verify": False})
+    with ftpenv.open_ftp(host, 21, mode="pasv") as ftp:
+        assert "server-id" in " ".join(ftp.nlst())
+        ftp.quit()
+    assert "server_tls.verify is false" in process.log_text()
