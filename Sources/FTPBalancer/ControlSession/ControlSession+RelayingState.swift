@@ -123,6 +123,10 @@ extension ControlSession.StateMachine {
                 self.answer(answer, outstandingBefore: outstanding, into: &actions)
                 return nil
             }
+            if self.serverSecuring != nil, let reply = ServerSecuring.refusal(of: command) {
+                self.answer(reply, outstandingBefore: outstanding, into: &actions)
+                return nil
+            }
             switch self.rules.clientCommand(command) {
             case .forward(let forwarded):
                 actions.append(.relayCommand(forwarded, rewritten: forwarded != command, repliesAhead: outstanding))

@@ -69,6 +69,13 @@ extension ControlSession.StateMachine {
             }
         }
 
+        /// The client's own PBSZ, PROT and CCC, when the balancer does not answer them (no
+        /// `tls:`), must not change the server connection the balancer secured.
+        static func refusal(of command: FTPCommand) -> String? {
+            ["PBSZ", "PROT", "CCC"].contains(command.verb)
+                ? "534 \(command.verb) refused: this service offers no TLS to clients." : nil
+        }
+
         static let auth = FTPCommand(verb: "AUTH", argument: "TLS")
         static let pbsz = FTPCommand(verb: "PBSZ", argument: "0")
         static let protPrivate = FTPCommand(verb: "PROT", argument: "P")

@@ -80,6 +80,18 @@ private typealias Securing = ControlSession.StateMachine.ServerSecuring
         #expect(script.server("534 No.") == [Self.own("534 No."), .serverSecuringRefused(command: "PROT P", reply: "534 No.")])
     }
 
+    @Test func aPlainClientsProtIsRefusedHereAndNeverReachesTheSecuredServer() {
+        var script = Self.connected(Securing(startsWithTLS: false, protectsData: true))
+        _ = script.server("220 Ready.")
+        _ = script.server("234 Proceed.")
+        _ = script.server("200 PBSZ=0")
+        _ = script.server("200 Private.")
+        #expect(
+            script.client("PROT C")
+                == [.command(command("PROT C")), .reply("534 PROT refused: this service offers no TLS to clients.")]
+        )
+    }
+
     @Test func withoutServerTLSTheGreetingReachesTheServerAsBefore() {
         var script = Script()
         _ = script.machine.serverConnected(rules: Script.rules(), securing: nil)
