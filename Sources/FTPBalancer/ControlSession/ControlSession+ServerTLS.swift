@@ -84,4 +84,18 @@ extension ControlSession {
         guard let context = self.service.serverTLS, context.protectsData, let sessions = self.serverSessions else { return nil }
         return ServerDataProtection(context: context, sessions: sessions)
     }
+
+    func serverDataTLSSettled(_ outcome: ServerDataTLSOutcome) {
+        switch outcome {
+        case .established(let negotiation):
+            self.service.statistics.tlsHandshake(side: "server", connection: "data", result: "ok")
+            self.service.statistics.tlsSessionReuse(side: "server", result: negotiation.resumed ? "resumed" : "not_resumed")
+            if !negotiation.resumed {
+                self.logger.notice("server data connection did not resume the server control connection's TLS session")
+            }
+        case .failed(let reason):
+            self.service.statistics.tlsHandshake(side: "server", connection: "data", result: "failed")
+            self.logger.notice("server data connection failed before its TLS handshake ended", metadata: ["ftp.error": "\(reason)"])
+        }
+    }
 }

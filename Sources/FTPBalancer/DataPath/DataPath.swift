@@ -27,12 +27,15 @@ package protocol DataFlowObserver: AnyObject {
     /// to come, and `protectedDataSettled` follows once.
     func protectedDataConnecting()
     func protectedDataSettled(_ outcome: ProtectedDataOutcome)
+    /// `server_tls` with `PROT P`: the server side's handshake ended.
+    func serverDataTLSSettled(_ outcome: ServerDataTLSOutcome)
 }
 
 extension DataFlowObserver {
     package func dataListenerExpired(port: Int) {}
     package func protectedDataConnecting() {}
     package func protectedDataSettled(_ outcome: ProtectedDataOutcome) {}
+    package func serverDataTLSSettled(_ outcome: ServerDataTLSOutcome) {}
 }
 
 /// A listener waiting for the one data connection it was opened for. It closes itself after

@@ -66,7 +66,7 @@ final class NIODataRelay {
         guard let tls = serverProtection.makeHandler() else {
             throw DataPathError(code: .bindFailed, detail: "the TLS library refused the server data connection's session")
         }
-        try channel.pipeline.syncOperations.addHandler(tls)
+        try channel.pipeline.syncOperations.addHandlers([tls, ServerDataHandshakeWatch(tlsHandler: tls, observer: self.observer)])
         try self.addHalf(self.serverHalf, to: channel)
     }
 
