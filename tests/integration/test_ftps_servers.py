@@ -6,9 +6,10 @@ server resume the server control connection's TLS session, which vsftpd
 proves the whole chain.
 
 Address plan (loopback 127.0.122.0/24, passive ports 53000-53199):
-    127.0.122.1-9        the balancers, passive 53000 + 10*(n-1) .. +9
+    127.0.122.1-5        the balancers, passive 53000 + 10*(n-1) .. +9 (53000-53049)
     127.0.122.11:21      vsftpd, explicit FTPS, reuse required (passive 53100-53129)
     127.0.122.12:21      ProFTPD + mod_tls, reuse required (passive 53130-53159)
+    127.0.122.13:21      the same ProFTPD limited to TLS 1.2 (passive 53050-53079)
     127.0.122.15:990     vsftpd, implicit FTPS (passive 53160-53179)
     127.0.122.16:21      vsftpd with the unrelated CA's certificate (passive 53180-53199)
 """
@@ -28,11 +29,25 @@ from tlsfixtures import ftps_pki  # noqa: F401  (fixture)
 PLANS = {
     "vsftpd": dataclasses.replace(tlsservers.PLANS["vsftpd"], host="127.0.122.11", passive_ports=(53100, 53129)),
     "proftpd": dataclasses.replace(tlsservers.PLANS["proftpd"], host="127.0.122.12", passive_ports=(53130, 53159)),
+    "proftpd-tls12": dataclasses.replace(tlsservers.PLANS["proftpd"], name="proftpd-tls12", host="127.0.122.13",
+                                         passive_ports=(53050, 53079)),
     "vsftpd-implicit": dataclasses.replace(tlsservers.PLANS["vsftpd-implicit"], host="127.0.122.15",
                                            passive_ports=(53160, 53179)),
     "vsftpd-untrusted": dataclasses.replace(tlsservers.PLANS["vsftpd-untrusted"], host="127.0.122.16",
                                             passive_ports=(53180, 53199)),
 }
+
+
+def start_proftpd_tls12(workdir, plan, root, pki) -> tlsservers.FTPSServer:
+    """ProFTPD limited to TLS 1.2, whose sessions the balancer gets at the handshake rather
+    than as TLS 1.3 tickets after it."""
+    original = tlsservers.proftpd_config
+    tlsservers.proftpd_config = lambda *args: original(*args).replace("TLSProtocol TLSv1.2 TLSv1.3",
+                                                                       "TLSProtocol TLSv1.2")
+    try:
+        return tlsservers.start_proftpd_tls(workdir, plan, root, pki)
+    finally:
+        tlsservers.proftpd_config = original
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +60,8 @@ def servers(workdir, big_file, ftp_user, ftps_pki):
             plan = PLANS[name]
             root = workdir / f"root-srvtls-{name}"
             ftpenv.populate_root(root, name, big_file.path)
-            running[name] = tlsservers.STARTERS[plan.kind](workdir, plan, root, ftps_pki)
+            starter = start_proftpd_tls12 if name == "proftpd-tls12" else tlsservers.STARTERS[plan.kind]
+            running[name] = starter(workdir, plan, root, ftps_pki)
         assert running[name].process.alive(), running[name].process.log_tail()
         return running[name]
 
@@ -98,7 +114,8 @@ def transfer_both_ways(host: str, mode: str, big_file, workdir) -> None:
         ftp.quit()
 
 
-@pytest.mark.parametrize("kind,mode", [("vsftpd", "pasv"), ("vsftpd", "port"), ("proftpd", "pasv")])
+@pytest.mark.parametrize("kind,mode", [("vsftpd", "pasv"), ("vsftpd", "port"), ("proftpd", "pasv"),
+                                       ("proftpd-tls12", "port")])
 def test_plain_client_moves_the_big_file_through_an_ftps_server(servers, balancer_on, ftps_pki, big_file,
                                                                 workdir, kind, mode):
     """A plain FTP client behind explicit server_tls: 64 MiB RETR and STOR arrive whole, and
@@ -108,6 +125,7 @@ def test_plain_client_moves_the_big_file_through_an_ftps_server(servers, balance
     host, process = balancer_on(1, server, {"mode": "explicit", "ca": str(ftps_pki.ca_cert)})
     transfer_both_ways(host, mode, big_file, workdir)
     resumptions = server.data_resumptions(offset)  # data connections only: RETR, STOR, RETR
+    assert server.tls_versions(offset) == ({"TLSv1.2"} if kind == "proftpd-tls12" else {"TLSv1.3"})
     assert len(resumptions) >= 3 and all(resumptions), resumptions
     log = process.log_text()
     assert "server TLS established" in log and "did not resume" not in log

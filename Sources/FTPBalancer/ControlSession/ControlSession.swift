@@ -200,6 +200,7 @@ final class ControlSession {
 
     func serverClosed(_ channel: Channel) {
         guard channel === self.serverChannel else { return }
+        if self.machine.securingServer { self.serverSecuringFailed("the server closed the connection", reply: nil) }
         self.summary.ending = self.summary.ending ?? (self.summary.lastVerb == "QUIT" ? .quit : .serverClosed)
         self.perform(self.machine.controlConnectionClosed(.server))
     }
