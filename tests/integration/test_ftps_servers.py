@@ -6,10 +6,10 @@ server resume the server control connection's TLS session, which vsftpd
 proves the whole chain.
 
 Address plan (loopback 127.0.122.0/24, passive ports 53000-53199):
-    127.0.122.1-5        the balancers, passive 53000 + 10*(n-1) .. +9 (53000-53049)
+    127.0.122.1-6        the balancers, passive 53000 + 10*(n-1) .. +9 (53000-53059)
     127.0.122.11:21      vsftpd, explicit FTPS, reuse required (passive 53100-53129)
     127.0.122.12:21      ProFTPD + mod_tls, reuse required (passive 53130-53159)
-    127.0.122.13:21      the same ProFTPD limited to TLS 1.2 (passive 53050-53079)
+    127.0.122.13:21      the same ProFTPD limited to TLS 1.2 (passive 53070-53099)
     127.0.122.15:990     vsftpd, implicit FTPS (passive 53160-53179)
     127.0.122.16:21      vsftpd with the unrelated CA's certificate (passive 53180-53199)
 """
@@ -23,6 +23,7 @@ import io
 import pytest
 
 import ftpenv
+import tlsclients
 import tlsservers
 from tlsfixtures import ftps_pki  # noqa: F401  (fixture)
 
@@ -30,7 +31,7 @@ PLANS = {
     "vsftpd": dataclasses.replace(tlsservers.PLANS["vsftpd"], host="127.0.122.11", passive_ports=(53100, 53129)),
     "proftpd": dataclasses.replace(tlsservers.PLANS["proftpd"], host="127.0.122.12", passive_ports=(53130, 53159)),
     "proftpd-tls12": dataclasses.replace(tlsservers.PLANS["proftpd"], name="proftpd-tls12", host="127.0.122.13",
-                                         passive_ports=(53050, 53079)),
+                                         passive_ports=(53070, 53099)),
     "vsftpd-implicit": dataclasses.replace(tlsservers.PLANS["vsftpd-implicit"], host="127.0.122.15",
                                            passive_ports=(53160, 53179)),
     "vsftpd-untrusted": dataclasses.replace(tlsservers.PLANS["vsftpd-untrusted"], host="127.0.122.16",
@@ -76,7 +77,8 @@ def balancer_on(workdir, request):
     stops it after the test."""
     started: list[ftpenv.ManagedProcess] = []
 
-    def start(n: int, server: tlsservers.FTPSServer, server_tls: dict) -> tuple[str, ftpenv.ManagedProcess]:
+    def start(n: int, server: tlsservers.FTPSServer, server_tls: dict,
+              tls: dict | None = None) -> tuple[str, ftpenv.ManagedProcess]:
         host = f"127.0.122.{n}"
         base = 53000 + 10 * (n - 1)
         name = f"srvtls-{n}-{request.node.name}"[:60]
@@ -90,7 +92,12 @@ def balancer_on(workdir, request):
             "timeouts": ftpenv.TEST_TIMEOUTS,
             "health_check": {"type": "none"},
             "server_tls": server_tls,
+            "tls": tls,
         }]))
+        if tls is not None:
+            check = ftpenv.run([str(ftpenv.ftplb_binary()), "check-config", str(config)], check=False)
+            if b"unknown key 'tls'" in check.stdout + check.stderr:
+                pytest.skip("this build has no tls: towards the clients")
         process = ftpenv.start_ftplb_file(workdir, name, config, [(host, 21)])
         started.append(process)
         return host, process
@@ -181,3 +188,28 @@ def test_verify_false_accepts_the_untrusted_server_and_warns(servers, balancer_o
         assert "server-id" in " ".join(ftp.nlst())
         ftp.quit()
     assert "server_tls.verify is false" in process.log_text()
+
+
+@pytest.mark.parametrize("mode", ["pasv", "port"])
+def test_ftps_client_through_to_an_ftps_server(servers, balancer_on, ftps_pki, big_file, mode):
+    """FTPS->FTPS: the client's TLS ends at the balancer, which speaks its own to vsftpd;
+    64 MiB downloaded whole, the data connections resuming on both sides."""
+    server = servers("vsftpd")
+    offset = server.tls_log_size()
+    tls = {"mode": "explicit", "certificate": str(ftps_pki.server.chain), "private_key": str(ftps_pki.server.key)}
+    host, process = balancer_on(6, server, {"mode": "explicit", "ca": str(ftps_pki.ca_cert)}, tls=tls)
+    ftp = tlsclients.FTPSClient(tlsclients.client_context(ftps_pki.ca_cert), mode=mode, server_hostname="ftps.test",
+                                timeout=120)
+    try:
+        ftp.connect(host, 21)
+        ftp.login(ftpenv.FTP_USER, ftpenv.FTP_PASSWORD)
+        ftp.prot_p()
+        digest = hashlib.sha256()
+        ftp.retrbinary("RETR big.bin", digest.update, blocksize=256 * 1024)
+        assert digest.hexdigest() == big_file.sha256
+        ftp.quit()
+    finally:
+        ftp.close()
+    resumptions = server.data_resumptions(offset)
+    assert resumptions and all(resumptions), resumptions
+    assert "did not resume" not in process.log_text()
