@@ -57,6 +57,7 @@ extension VirtualServiceConfiguration {
         for server in self.servers {
             lines.append("  server:             \(server.summary)")
         }
+        if let serverTLS = self.serverTLS { lines.append("  server TLS:         \(serverTLS.summary)") }
         lines.append(contentsOf: self.healthCheck.summaryLines)
         lines.append("  limits:             \(self.limits.summary)")
         lines.append("  unavailable reply:  421 \(self.unavailableMessage)")

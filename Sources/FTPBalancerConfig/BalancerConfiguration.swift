@@ -98,6 +98,8 @@ package struct VirtualServiceConfiguration: Equatable, Sendable {
     package var dataTransferPolicy: DataTransferPolicy
     /// FTPS towards the clients; nil: plain FTP only, and `AUTH` gets 534.
     package var tls: ClientTLSConfiguration?
+    /// FTPS towards the servers; nil: plain FTP to them.
+    package var serverTLS: ServerTLSConfiguration? = nil
 
     package static let defaultUnavailableMessage = "Service not available: no FTP server is reachable."
 

@@ -13,6 +13,7 @@ package enum ConfigurationLoader {
         "timeouts", "algorithm", "unavailable_message", "limits", "health_check", "per_user", "client_address",
         "listen_freebind",
         "data_transfer_policy", "greeting", "tls",
+        "server_tls",
     ]
     static let serverKeys = ["name", "address"] + Self.serverOptionKeys
     static let timeoutKeys = [
@@ -126,7 +127,7 @@ package enum ConfigurationLoader {
         let activeSourcePort = try fields.optional("active_source_port") { (text) throws(ValueProblem) in
             try ConfigurationValueParser.port(text, in: 0...65535)
         }
-        return VirtualServiceDraft(
+        var draft = VirtualServiceDraft(
             name: try nameNode.value(ConfigurationValueParser.name),
             nameLocation: nameNode.location,
             listen: listen.endpoint,
@@ -166,6 +167,8 @@ package enum ConfigurationLoader {
             dataTransferPolicyLocation: fields["data_transfer_policy"]?.location,
             tls: try Self.tls(fields["tls"])
         )
+        draft.serverTLS = try Self.serverTLS(fields["server_tls"])
+        return draft
     }
 
     /// Each server is either `IP:port` or a mapping with `address` and optional `name`, `weight`,

@@ -93,6 +93,8 @@ struct VirtualServiceDraft {
     var dataTransferPolicy: DataTransferPolicy = .client
     var dataTransferPolicyLocation: ConfigurationLocation? = nil
     var tls: ClientTLSConfiguration? = nil
+    /// `server_tls`, as read: nothing in it spans other values.
+    var serverTLS: ServerTLSConfiguration? = nil
 
     /// Every listen address, `listen` (or the first of its list) first.
     var listenAddresses: [(endpoint: Endpoint, address: IPAddress, location: ConfigurationLocation)] {
@@ -119,7 +121,7 @@ struct VirtualServiceDraft {
 
     /// The model the balancer runs; call after `ConfigurationValidator` has accepted the draft.
     func configuration() -> VirtualServiceConfiguration {
-        VirtualServiceConfiguration(
+        var configuration = VirtualServiceConfiguration(
             name: self.name,
             listen: self.listen,
             advertisedAddress: self.advertisedAddress?.text ?? self.listen.host,
@@ -145,5 +147,7 @@ struct VirtualServiceDraft {
             dataTransferPolicy: self.dataTransferPolicy,
             tls: self.tls
         )
+        configuration.serverTLS = self.serverTLS
+        return configuration
     }
 }

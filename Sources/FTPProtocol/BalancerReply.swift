@@ -26,6 +26,7 @@ package enum BalancerReply {
     package static let loginTimeout = "421 Login timeout: closing control connection."
     package static let serverClosed = "421 The FTP server closed the connection; closing control connection."
     package static let serverReplyTimeout = "421 The FTP server did not answer in time; closing control connection."
+    package static let serverTLSFailed = "421 Service not available: no secure connection to the FTP server."
     package static let serversFull = "421 Too many sessions: every server is at its limit; try again later."
 
     // Refused at accept.

@@ -29,6 +29,8 @@ extension SessionFuzzDriver {
             self.connectInFlight = true
         case .abandonServer, .useListener, .discardListener:
             try self.check(false, "\(action) with nothing arriving")
+        case .startServerTLS, .serverSecuringRefused:
+            try self.check(false, "\(action) without server_tls")
         case .serverGreeted:
             try self.check(self.serverHeld && !self.serverGreeted, "serverGreeted twice or for no server")
             self.serverGreeted = true

@@ -47,7 +47,7 @@ struct ConfigurationLoaderErrorTests {
             error?.message
                 == "unknown key 'passive_port'; allowed keys: name, listen, advertise, passive_ports, "
                 + "source_address, active_source_port, servers, timeouts, algorithm, unavailable_message, limits, "
-                + "health_check, per_user, client_address, listen_freebind, data_transfer_policy, greeting, tls"
+                + "health_check, per_user, client_address, listen_freebind, data_transfer_policy, greeting, tls, server_tls"
         )
     }
 

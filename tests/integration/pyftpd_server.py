@@ -65,7 +65,6 @@ def main() -> None:
         Handler.keyfile = args.tls_key
         Handler.tls_control_required = args.tls_required
         Handler.tls_data_required = args.tls_required
-    Handler.proto_cmds = {verb: spec for verb, spec in FTPHandler.proto_cmds.items() if verb not in args.refuse}
     for verb in args.ignore:
         setattr(Handler, f"ftp_{verb}", lambda self, line: None)
     Handler.authorizer = authorizer

@@ -122,6 +122,12 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
         self.session.readComplete(from: self.side)
     }
 
+    /// `server_tls`: the server's 234 is in; the balancer's TLS handshake as its client begins.
+    func startClientTLS(_ tls: NIOSSLClientHandler) throws {
+        guard let context = self.context else { throw ChannelError.ioOnClosedChannel }
+        try context.pipeline.syncOperations.addHandler(tls, position: .before(self))
+    }
+
     private func install(_ tls: NIOSSLServerHandler, replaying held: ByteBuffer, context: ChannelHandlerContext) {
         self.afterAUTH = .reading
         do {
@@ -161,7 +167,10 @@ final class ControlConnectionHandler: ChannelDuplexHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
-            self.session.clientTLSEstablished()
+            switch self.side {
+            case .client: self.session.clientTLSEstablished()
+            case .server: self.session.serverTLSEstablished()
+            }
         }
         context.fireUserInboundEventTriggered(event)
     }

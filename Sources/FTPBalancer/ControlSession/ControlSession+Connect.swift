@@ -62,7 +62,7 @@ extension ControlSession {
             // Replies may be longer than commands (a long path in a 257); an overlong one is
             // cut, not buffered.
             let handler = ControlConnectionHandler(session: session.value, side: .server, maximumLineLength: 16384)
-            try channel.pipeline.syncOperations.addHandler(handler)
+            try channel.pipeline.syncOperations.addHandlers(try session.value.implicitServerTLSHandler() + [handler])
             session.value.serverHandler = handler
         }
         .assumeIsolated()
@@ -107,7 +107,7 @@ extension ControlSession {
             serverIsIPv6: server.address.isIPv6,
             features: self.machine.security?.features ?? []
         )
-        let actions = self.machine.serverConnected(rules: rules)
+        let actions = self.machine.serverConnected(rules: rules, securing: self.serverSecuring)
         if actions.first != .abandonServer {
             self.useServer(channel, lease: lease)
         }

@@ -43,6 +43,7 @@ extension ControlSession: DataFlowObserver {
             misrouted: self.service.statistics.misrouted
         )
         dataRequest.protection = self.dataProtection
+        dataRequest.serverProtection = self.serverDataProtection
         self.currentDataPath.openPassive(dataRequest, on: self.clientChannel.eventLoop, observer: self, logger: self.logger)
             .assumeIsolated()
             .whenComplete { result in
@@ -87,6 +88,7 @@ extension ControlSession: DataFlowObserver {
             freebind: configuration.listenFreebind
         )
         dataRequest.protection = self.dataProtection
+        dataRequest.serverProtection = self.serverDataProtection
         self.currentDataPath.openActive(dataRequest, on: self.clientChannel.eventLoop, observer: self, logger: self.logger)
             .assumeIsolated()
             .whenComplete { result in

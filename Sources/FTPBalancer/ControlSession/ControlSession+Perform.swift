@@ -48,6 +48,10 @@ extension ControlSession {
             if let lease = self.lease { self.service.pool.connected(lease, latency: self.serverConnectLatency) }
         case .dropServer(let reason):
             self.dropServer(reason)
+        case .startServerTLS:
+            self.startServerTLS()
+        case .serverSecuringRefused(let command, let reply):
+            self.serverSecuringFailed("the server refused \(command)", reply: reply)
         case .loggedIn:
             self.timers.cancel(.login)
             self.registry.loggedIn(self.id)

@@ -33,6 +33,8 @@ extension ControlSession.StateMachine {
         /// What the client gets instead of the server's reply to the transfer whose protected
         /// data connection was refused.
         var transferReplyReplacement: String?
+        /// `server_tls:`: the balancer's own securing of the server connection (`+ServerSecuring`).
+        var serverSecuring: ServerSecuring?
 
         init(rules: Rules, clientLines: CircularBuffer<ControlLine>, user: String?, security: ControlChannelSecurity) {
             self.rules = rules
@@ -54,7 +56,9 @@ extension ControlSession.StateMachine {
 
         /// Commands go on unless an answer of the balancer's is held or the server may still
         /// have to get something first (PASV after a refused EPSV).
-        private var commandsMayGo: Bool { self.greeted && self.heldAnswer == nil && !self.rules.holdsCommands }
+        private var commandsMayGo: Bool {
+            self.greeted && self.serverSecuring?.awaitsServer != true && self.heldAnswer == nil && !self.rules.holdsCommands
+        }
 
         // MARK: Events
 
@@ -119,6 +123,10 @@ extension ControlSession.StateMachine {
                 self.answer(answer, outstandingBefore: outstanding, into: &actions)
                 return nil
             }
+            if self.serverSecuring != nil, let reply = ServerSecuring.refusal(of: command) {
+                self.answer(reply, outstandingBefore: outstanding, into: &actions)
+                return nil
+            }
             switch self.rules.clientCommand(command) {
             case .forward(let forwarded):
                 actions.append(.relayCommand(forwarded, rewritten: forwarded != command, repliesAhead: outstanding))
@@ -161,6 +169,7 @@ extension ControlSession.StateMachine {
         // MARK: Server replies
 
         private mutating func handleServerLine(_ line: ControlLine, into actions: inout [Action]) -> DataListenerWait? {
+            if self.securingReply(line, into: &actions) { return nil }
             let bytes: ByteBuffer
             switch line {
             case .line(let line):
@@ -220,7 +229,7 @@ extension ControlSession.StateMachine {
         private mutating func noteCompletion(_ line: ByteBuffer, into actions: inout [Action]) {
             if !self.greeted {
                 self.greeted = true
-                actions.append(.serverGreeted)
+                self.greetingEnded(into: &actions)
             } else if !self.loggedIn, let code = ReplyFramer.code(of: line), code == 230 || code == 232 {
                 self.loggedIn = true
                 actions.append(.loggedIn)

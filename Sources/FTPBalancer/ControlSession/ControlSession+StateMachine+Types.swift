@@ -65,6 +65,11 @@ extension ControlSession.StateMachine {
         case serverGreeted
         /// The server will not do, before its greeting: it counts as a failed connect; close it.
         case dropServer(ServerLeaving)
+        /// `server_tls`: the AUTH TLS reply was a 234; TLS begins on the server connection.
+        case startServerTLS
+        /// `server_tls`: the server refused the balancer's `command`: a failed connect, and the
+        /// session ends with a 421.
+        case serverSecuringRefused(command: String, reply: String)
         /// The client has logged in (a 230): it no longer counts against the pre-login limits.
         case loggedIn
         /// The server owes a reply and said nothing for `server_reply`: it counts as a failed

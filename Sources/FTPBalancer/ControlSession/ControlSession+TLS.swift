@@ -54,7 +54,7 @@ extension ControlSession {
     /// Protected data connections go through the TLS relay on SwiftNIO's event loops; clear ones
     /// stay on the configured path (splice).
     var currentDataPath: any DataPath {
-        self.dataProtection == nil ? self.dataPath : NIODataPath()
+        self.dataProtection == nil && self.serverDataProtection == nil ? self.dataPath : NIODataPath()
     }
 
     func protectedDataConnecting() {

@@ -27,6 +27,7 @@ extension ControlSession {
             idleTimeout: self.timeouts.dataIdle.timeAmount
         )
         dataRequest.protection = self.dataProtection
+        dataRequest.serverProtection = self.serverDataProtection
         self.currentDataPath.openTranslatedPassive(
             dataRequest,
             on: self.clientChannel.eventLoop,
@@ -83,6 +84,7 @@ extension ControlSession {
             idleTimeout: self.timeouts.dataIdle.timeAmount
         )
         dataRequest.protection = self.dataProtection
+        dataRequest.serverProtection = self.serverDataProtection
         self.currentDataPath.openTranslatedActive(
             dataRequest,
             on: self.clientChannel.eventLoop,

@@ -53,6 +53,10 @@ final class ControlSession {
     let tls: SessionTLS?
     /// The control connection's TLS handler, once TLS has begun.
     var clientTLSHandler: NIOSSLServerHandler?
+    /// `server_tls`: the server control connection's TLS handler and the sessions it was given
+    /// (`+ServerTLS`), for that server connection.
+    var serverTLSHandler: NIOSSLClientHandler?
+    var serverSessions: ServerSessionStore?
 
     init(
         id: Int,
@@ -186,7 +190,7 @@ final class ControlSession {
     // MARK: Ending
 
     func controlConnectionError(_ error: Error, side: ControlConnectionHandler.Side) {
-        if side == .client { self.clientTLSFailed(error) }
+        if side == .client { self.clientTLSFailed(error) } else { self.serverTLSFailed(error) }
         self.logger.debug("control connection error", metadata: ["ftp.side": "\(side)", "ftp.error": "\(OperatorText.describe(error))"])
     }
 
@@ -197,6 +201,7 @@ final class ControlSession {
 
     func serverClosed(_ channel: Channel) {
         guard channel === self.serverChannel else { return }
+        if self.machine.securingServer { self.serverSecuringFailed("the server closed the connection", reply: nil) }
         self.summary.ending = self.summary.ending ?? (self.summary.lastVerb == "QUIT" ? .quit : .serverClosed)
         self.perform(self.machine.controlConnectionClosed(.server))
     }

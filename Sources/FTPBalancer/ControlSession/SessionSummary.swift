@@ -14,6 +14,7 @@ struct SessionSummary {
         case serverTimeout = "server_timeout"
         case noServer = "no_server"
         case shutdown = "shutdown"
+        case serverTLSFailed = "server_tls_failed"
     }
 
     let started = NIODeadline.now()

@@ -24,7 +24,13 @@ final class ActiveDataListener: DataListener {
         self.request = request
         self.logger = logger
         self.admission = DataConnectionAdmission(.active, expectedPeer: request.serverHost)
-        self.flow = NIODataRelay(mode: request.mode, idleTimeout: request.idleTimeout, observer: observer, protection: request.protection)
+        self.flow = NIODataRelay(
+            mode: request.mode,
+            idleTimeout: request.idleTimeout,
+            observer: observer,
+            protection: request.protection,
+            serverProtection: request.serverProtection
+        )
     }
 
     /// Connects to the address the client named, from the advertised address and source port.

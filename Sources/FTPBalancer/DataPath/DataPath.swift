@@ -27,12 +27,15 @@ package protocol DataFlowObserver: AnyObject {
     /// to come, and `protectedDataSettled` follows once.
     func protectedDataConnecting()
     func protectedDataSettled(_ outcome: ProtectedDataOutcome)
+    /// `server_tls` with `PROT P`: the server side's handshake ended.
+    func serverDataTLSSettled(_ outcome: ServerDataTLSOutcome)
 }
 
 extension DataFlowObserver {
     package func dataListenerExpired(port: Int) {}
     package func protectedDataConnecting() {}
     package func protectedDataSettled(_ outcome: ProtectedDataOutcome) {}
+    package func serverDataTLSSettled(_ outcome: ServerDataTLSOutcome) {}
 }
 
 /// A listener waiting for the one data connection it was opened for. It closes itself after
@@ -66,6 +69,8 @@ package struct PassiveDataRequest {
     package var misrouted: MisroutedDataConnections?
     /// `PROT P`: the client's side is TLS.
     var protection: DataProtection?
+    /// `server_tls` with `PROT P`: the server's side is TLS.
+    var serverProtection: ServerDataProtection?
 }
 
 /// Active mode: the server connects to the balancer, the balancer to the client.
@@ -92,6 +97,8 @@ package struct ActiveDataRequest {
     package var freebind: Bool = false
     /// `PROT P`: the client's side is TLS.
     var protection: DataProtection?
+    /// `server_tls` with `PROT P`: the server's side is TLS.
+    var serverProtection: ServerDataProtection?
 }
 
 /// Opens the data connections of control sessions and relays their bytes. Kept narrow so that

@@ -8,12 +8,20 @@ final class NIODataRelay {
     private let serverHalf: DataRelayHandler
     private let idleTimeout: TimeAmount
     private let protection: DataProtection?
+    private let serverProtection: ServerDataProtection?
     private weak var observer: (any DataFlowObserver)?
 
-    init(mode: DataConnectionMode, idleTimeout: TimeAmount, observer: any DataFlowObserver, protection: DataProtection? = nil) {
+    init(
+        mode: DataConnectionMode,
+        idleTimeout: TimeAmount,
+        observer: any DataFlowObserver,
+        protection: DataProtection? = nil,
+        serverProtection: ServerDataProtection? = nil
+    ) {
         self.flow = DataFlow(mode: mode, observer: observer)
         self.idleTimeout = idleTimeout
         self.protection = protection
+        self.serverProtection = serverProtection
         self.observer = observer
         (self.clientHalf, self.serverHalf) = DataRelayHandler.matchedPair()
     }
@@ -53,7 +61,15 @@ final class NIODataRelay {
         try channel.pipeline.syncOperations.addHandlers([tls, IdleStateHandler(allTimeout: self.idleTimeout), handshake])
     }
 
+    /// With `server_tls` and `PROT P`, the balancer is the TLS client of the server's data
+    /// connection, offering the control connection's session; what the client sends meanwhile
+    /// waits in the TLS handler until the handshake is done.
     func addServerSide(to channel: Channel) throws {
+        guard let serverProtection = self.serverProtection else { return try self.addHalf(self.serverHalf, to: channel) }
+        guard let tls = serverProtection.makeHandler() else {
+            throw DataPathError(code: .bindFailed, detail: "the TLS library refused the server data connection's session")
+        }
+        try channel.pipeline.syncOperations.addHandlers([tls, ServerDataHandshakeWatch(tlsHandler: tls, observer: self.observer)])
         try self.addHalf(self.serverHalf, to: channel)
     }
 

@@ -56,7 +56,8 @@ final class PassiveDataListener: DataListener {
             mode: self.request.mode,
             idleTimeout: self.request.idleTimeout,
             observer: observer,
-            protection: self.request.protection
+            protection: self.request.protection,
+            serverProtection: self.request.serverProtection
         )
         do {
             try flow.addClientSide(to: channel)

@@ -17,7 +17,13 @@ final class TranslatedActiveFlow: DataListener {
     init(request: TranslatedActiveDataRequest, observer: any DataFlowObserver, logger: Logger) {
         self.request = request
         self.logger = logger
-        self.relay = NIODataRelay(mode: request.mode, idleTimeout: request.idleTimeout, observer: observer, protection: request.protection)
+        self.relay = NIODataRelay(
+            mode: request.mode,
+            idleTimeout: request.idleTimeout,
+            observer: observer,
+            protection: request.protection,
+            serverProtection: request.serverProtection
+        )
     }
 
     func connect(on eventLoop: any EventLoop) -> EventLoopFuture<Void> {

@@ -24,6 +24,8 @@ package struct TranslatedPassiveDataRequest {
     package var idleTimeout: TimeAmount
     /// `PROT P`: the client's side is TLS.
     var protection: DataProtection?
+    /// `server_tls` with `PROT P`: the server's side is TLS.
+    var serverProtection: ServerDataProtection?
 }
 
 /// The client asked for active mode and the server gets PASV/EPSV: the balancer connects to
@@ -45,6 +47,8 @@ package struct TranslatedActiveDataRequest {
     package var idleTimeout: TimeAmount
     /// `PROT P`: the client's side is TLS.
     var protection: DataProtection?
+    /// `server_tls` with `PROT P`: the server's side is TLS.
+    var serverProtection: ServerDataProtection?
 }
 
 /// The listeners of a translated passive data connection: `port` is the client's, in the reply

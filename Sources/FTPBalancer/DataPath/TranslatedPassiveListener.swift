@@ -26,7 +26,13 @@ final class TranslatedPassiveListener: TranslatedDataListener {
         self.logger = logger
         self.clientAdmission = DataConnectionAdmission(.translatedPassive(port: port), expectedPeer: request.clientHost)
         self.serverAdmission = DataConnectionAdmission(.active, expectedPeer: request.serverHost)
-        self.relay = NIODataRelay(mode: request.mode, idleTimeout: request.idleTimeout, observer: observer, protection: request.protection)
+        self.relay = NIODataRelay(
+            mode: request.mode,
+            idleTimeout: request.idleTimeout,
+            observer: observer,
+            protection: request.protection,
+            serverProtection: request.serverProtection
+        )
     }
 
     func clientListening(on channel: Channel) {

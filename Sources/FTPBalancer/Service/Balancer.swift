@@ -163,7 +163,8 @@ package final class Balancer: Service, Sendable {
                 pool: pool,
                 passivePorts: ports,
                 statistics: predecessor?.statistics ?? ServiceStatistics(service: service.name, metrics: self.metrics),
-                tls: try VirtualService.loadTLS(service)
+                tls: try VirtualService.loadTLS(service),
+                serverTLS: try VirtualService.loadServerTLS(service, logger: self.logger)
             )
         }
 

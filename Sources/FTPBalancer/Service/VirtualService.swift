@@ -13,19 +13,23 @@ package final class VirtualService: Sendable {
     package let statistics: ServiceStatistics
     /// `tls:`, loaded: read again from its files at every reload.
     package let tls: ClientTLSContext?
+    /// `server_tls:`, loaded likewise.
+    package let serverTLS: ServerTLSContext?
 
     package init(
         configuration: VirtualServiceConfiguration,
         pool: ServerPool,
         passivePorts: PassivePortAllocator,
         statistics: ServiceStatistics = ServiceStatistics(),
-        tls: ClientTLSContext? = nil
+        tls: ClientTLSContext? = nil,
+        serverTLS: ServerTLSContext? = nil
     ) {
         self.configuration = configuration
         self.pool = pool
         self.passivePorts = passivePorts
         self.statistics = statistics
         self.tls = tls
+        self.serverTLS = serverTLS
     }
 
     /// The service's certificates and keys, or why they cannot be used, naming the file.

@@ -1,0 +1,215 @@
+"""FTPS towards the servers (`server_tls:`): the balancer sends AUTH TLS, PBSZ and PROT
+itself, verifies the server's certificate against `ca`, and its data connections to the
+server resume the server control connection's TLS session, which vsftpd
+(`require_ssl_reuse=YES`) and ProFTPD mod_tls require. The clients speak plain FTP
+(FTP->FTPS); the servers refuse login and data without TLS, so a transfer that arrives whole
+proves the whole chain.
+
+Address plan (loopback 127.0.122.0/24, passive ports 53000-53199):
+    127.0.122.1-6        the balancers, passive 53000 + 10*(n-1) .. +9 (53000-53059)
+    127.0.122.11:21      vsftpd, explicit FTPS, reuse required (passive 53100-53129)
+    127.0.122.12:21      ProFTPD + mod_tls, reuse required (passive 53130-53159)
+    127.0.122.13:21      the same ProFTPD limited to TLS 1.2 (passive 53070-53099)
+    127.0.122.15:990     vsftpd, implicit FTPS (passive 53160-53179)
+    127.0.122.16:21      vsftpd with the unrelated CA's certificate (passive 53180-53199)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+
+import pytest
+
+import ftpenv
+import tlsclients
+import tlsservers
+from tlsfixtures import ftps_pki  # noqa: F401  (fixture)
+
+PLANS = {
+    "vsftpd": dataclasses.replace(tlsservers.PLANS["vsftpd"], host="127.0.122.11", passive_ports=(53100, 53129)),
+    "proftpd": dataclasses.replace(tlsservers.PLANS["proftpd"], host="127.0.122.12", passive_ports=(53130, 53159)),
+    "proftpd-tls12": dataclasses.replace(tlsservers.PLANS["proftpd"], name="proftpd-tls12", host="127.0.122.13",
+                                         passive_ports=(53070, 53099)),
+    "vsftpd-implicit": dataclasses.replace(tlsservers.PLANS["vsftpd-implicit"], host="127.0.122.15",
+                                           passive_ports=(53160, 53179)),
+    "vsftpd-untrusted": dataclasses.replace(tlsservers.PLANS["vsftpd-untrusted"], host="127.0.122.16",
+                                            passive_ports=(53180, 53199)),
+}
+
+
+def start_proftpd_tls12(workdir, plan, root, pki) -> tlsservers.FTPSServer:
+    """ProFTPD limited to TLS 1.2, whose sessions the balancer gets at the handshake rather
+    than as TLS 1.3 tickets after it."""
+    original = tlsservers.proftpd_config
+    tlsservers.proftpd_config = lambda *args: original(*args).replace("TLSProtocol TLSv1.2 TLSv1.3",
+                                                                       "TLSProtocol TLSv1.2")
+    try:
+        return tlsservers.start_proftpd_tls(workdir, plan, root, pki)
+    finally:
+        tlsservers.proftpd_config = original
+
+
+@pytest.fixture(scope="module")
+def servers(workdir, big_file, ftp_user, ftps_pki):
+    """The FTPS servers of this file's plan, each started on first use, all stopped at the end."""
+    running: dict[str, tlsservers.FTPSServer] = {}
+
+    def get(name: str) -> tlsservers.FTPSServer:
+        if name not in running:
+            plan = PLANS[name]
+            root = workdir / f"root-srvtls-{name}"
+            ftpenv.populate_root(root, name, big_file.path)
+            starter = start_proftpd_tls12 if name == "proftpd-tls12" else tlsservers.STARTERS[plan.kind]
+            running[name] = starter(workdir, plan, root, ftps_pki)
+        assert running[name].process.alive(), running[name].process.log_tail()
+        return running[name]
+
+    yield get
+    for server in running.values():
+        server.stop()
+
+
+@pytest.fixture
+def balancer_on(workdir, request):
+    """Starts a balancer on 127.0.122.<n> in front of one server with the given server_tls;
+    stops it after the test."""
+    started: list[ftpenv.ManagedProcess] = []
+
+    def start(n: int, server: tlsservers.FTPSServer, server_tls: dict,
+              tls: dict | None = None) -> tuple[str, ftpenv.ManagedProcess]:
+        host = f"127.0.122.{n}"
+        base = 53000 + 10 * (n - 1)
+        name = f"srvtls-{n}-{request.node.name}"[:60]
+        config = workdir / f"{name}.yaml"
+        config.write_text(ftpenv.ftplb_pools_yaml([{
+            "name": "ftps-servers",
+            "listen": f"{host}:21",
+            "passive_ports": (base, base + 9),
+            "source_address": host,
+            "servers": [f"{server.host}:{server.port}"],
+            "timeouts": ftpenv.TEST_TIMEOUTS,
+            "health_check": {"type": "none"},
+            "server_tls": server_tls,
+            "tls": tls,
+        }]))
+        if tls is not None:
+            check = ftpenv.run([str(ftpenv.ftplb_binary()), "check-config", str(config)], check=False)
+            if b"unknown key 'tls'" in check.stdout + check.stderr:
+                pytest.skip("this build has no tls: towards the clients")
+        process = ftpenv.start_ftplb_file(workdir, name, config, [(host, 21)])
+        started.append(process)
+        return host, process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+def transfer_both_ways(host: str, mode: str, big_file, workdir) -> None:
+    """RETR and STOR of the big file through the balancer; both arrive whole."""
+    with ftpenv.open_ftp(host, 21, mode=mode, timeout=120) as ftp:
+        digest = hashlib.sha256()
+        ftp.retrbinary("RETR big.bin", digest.update, blocksize=256 * 1024)
+        assert digest.hexdigest() == big_file.sha256
+        ftpenv.ftplib_store(ftp, big_file.path, f"up-{mode}.bin")
+        assert ftp.size(f"up-{mode}.bin") == big_file.size
+        stored = hashlib.sha256()
+        ftp.retrbinary(f"RETR up-{mode}.bin", stored.update, blocksize=256 * 1024)
+        assert stored.hexdigest() == big_file.sha256
+        ftp.quit()
+
+
+@pytest.mark.parametrize("kind,mode", [("vsftpd", "pasv"), ("vsftpd", "port"), ("proftpd", "pasv"),
+                                       ("proftpd-tls12", "port")])
+def test_plain_client_moves_the_big_file_through_an_ftps_server(servers, balancer_on, ftps_pki, big_file,
+                                                                workdir, kind, mode):
+    """A plain FTP client behind explicit server_tls: 64 MiB RETR and STOR arrive whole, and
+    every data connection the server logged resumed the control connection's session."""
+    server = servers(kind)
+    offset = server.tls_log_size()
+    host, process = balancer_on(1, server, {"mode": "explicit", "ca": str(ftps_pki.ca_cert)})
+    transfer_both_ways(host, mode, big_file, workdir)
+    resumptions = server.data_resumptions(offset)  # data connections only: RETR, STOR, RETR
+    assert server.tls_versions(offset) == ({"TLSv1.2"} if kind == "proftpd-tls12" else {"TLSv1.3"})
+    assert len(resumptions) >= 3 and all(resumptions), resumptions
+    log = process.log_text()
+    assert "server TLS established" in log and "did not resume" not in log
+
+
+def test_the_servers_replies_to_the_balancers_own_commands_never_reach_the_client(servers, balancer_on, ftps_pki):
+    """The client gets the greeting and its own replies; AUTH, PBSZ and PROT were the
+    balancer's, and a PROT of its own is answered by the server behind TLS."""
+    host, _ = balancer_on(2, servers("vsftpd"), {"mode": "explicit", "ca": str(ftps_pki.ca_cert)})
+    with ftpenv.Control(host, 21) as control:
+        assert control.greeting.code == 220
+        assert control.pending_reply(wait=0.5) is None  # no 234 or 200 of the balancer's commands
+        assert control.cmd("USER ftptest").code == 331
+        assert control.cmd(f"PASS {ftpenv.FTP_PASSWORD}").code == 230
+        assert control.cmd("PROT C").code == 534  # never reaches the server the balancer secured
+        assert control.pending_reply(wait=0.5) is None
+
+
+def test_implicit_server_on_port_990(servers, balancer_on, ftps_pki, big_file):
+    """mode: implicit: TLS from the connect; the greeting comes over it; a small and a big
+    download arrive whole."""
+    host, process = balancer_on(3, servers("vsftpd-implicit"), {"mode": "implicit", "ca": str(ftps_pki.ca_cert)})
+    with ftpenv.open_ftp(host, 21, mode="pasv", timeout=120) as ftp:
+        small = io.BytesIO()
+        ftp.retrbinary("RETR small.txt", small.write)
+        assert small.getvalue() == b"a small file\r\nwith two lines\r\n"
+        digest = hashlib.sha256()
+        ftp.retrbinary("RETR big.bin", digest.update, blocksize=256 * 1024)
+        assert digest.hexdigest() == big_file.sha256
+        ftp.quit()
+
+
+def test_a_server_certificate_from_another_ca_ends_the_session_with_421(servers, balancer_on, ftps_pki):
+    """The untrusted server's certificate fails verification: the client gets a 421 (never
+    a login prompt), and the log names the server and the reason."""
+    server = servers("vsftpd-untrusted")
+    host, process = balancer_on(4, server, {"mode": "explicit", "ca": str(ftps_pki.ca_cert)})
+    with ftpenv.Control(host, 21) as control:
+        assert control.greeting.code == 220
+        control.send("USER ftptest")
+        reply = control.read_reply(timeout=15)
+        assert reply is not None and reply.code == 421, reply
+    log = process.log_text()
+    assert "cannot secure the connection to the server" in log
+    assert "TLS handshake failed" in log and server.host in log
+
+
+def test_verify_false_accepts_the_untrusted_server_and_warns(servers, balancer_on):
+    """verify: false: the same server is accepted, and the start-up log says the
+    certificates are not verified."""
+    host, process = balancer_on(5, servers("vsftpd-untrusted"), {"mode": "explicit", "verify": False})
+    with ftpenv.open_ftp(host, 21, mode="pasv") as ftp:
+        assert "server-id" in " ".join(ftp.nlst())
+        ftp.quit()
+    assert "server_tls.verify is false" in process.log_text()
+
+
+@pytest.mark.parametrize("mode", ["pasv", "port"])
+def test_ftps_client_through_to_an_ftps_server(servers, balancer_on, ftps_pki, big_file, mode):
+    """FTPS->FTPS: the client's TLS ends at the balancer, which speaks its own to vsftpd;
+    64 MiB downloaded whole, the data connections resuming on both sides."""
+    server = servers("vsftpd")
+    offset = server.tls_log_size()
+    tls = {"mode": "explicit", "certificate": str(ftps_pki.server.chain), "private_key": str(ftps_pki.server.key)}
+    host, process = balancer_on(6, server, {"mode": "explicit", "ca": str(ftps_pki.ca_cert)}, tls=tls)
+    ftp = tlsclients.FTPSClient(tlsclients.client_context(ftps_pki.ca_cert), mode=mode, server_hostname="ftps.test",
+                                timeout=120)
+    try:
+        ftp.connect(host, 21)
+        ftp.login(ftpenv.FTP_USER, ftpenv.FTP_PASSWORD)
+        ftp.prot_p()
+        digest = hashlib.sha256()
+        ftp.retrbinary("RETR big.bin", digest.update, blocksize=256 * 1024)
+        assert digest.hexdigest() == big_file.sha256
+        ftp.quit()
+    finally:
+        ftp.close()
+    resumptions = server.data_resumptions(offset)
+    assert resumptions and all(resumptions), resumptions
+    assert "did not resume" not in process.log_text()
