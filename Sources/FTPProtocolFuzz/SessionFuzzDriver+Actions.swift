@@ -56,6 +56,10 @@ extension SessionFuzzDriver {
             try self.check(self.serverGreeted, "\(action) before the server's greeting")
         case .relayReply:
             try self.check(self.clientWritable, "\(action) to a client that is gone")
+        case .rewrittenReply(let text) where text.hasPrefix(" "):
+            // A line inside a multi-line reply of the balancer's (its FEAT features).
+            try self.check(self.clientWritable, "\(action) to a client that is gone")
+            try self.check(!text.utf8.contains { $0 == 10 || $0 == 13 }, "a reply line with a line end: \(text)")
         case .reply(let text), .rewrittenReply(let text), .replaceReply(let text, _):
             try self.check(self.clientWritable, "\(action) to a client that is gone")
             try self.checkReplyText(text)
