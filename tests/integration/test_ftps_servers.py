@@ -6,7 +6,7 @@ server resume the server control connection's TLS session, which vsftpd
 proves the whole chain.
 
 Address plan (loopback 127.0.122.0/24, passive ports 53000-53199):
-    127.0.122.1-6        the balancers, passive 53000 + 10*(n-1) .. +9 (53000-53059)
+    127.0.122.1-7        the balancers, passive 53000 + 10*(n-1) .. +9 (53000-53069)
     127.0.122.11:21      vsftpd, explicit FTPS, reuse required (passive 53100-53129)
     127.0.122.12:21      ProFTPD + mod_tls, reuse required (passive 53130-53159)
     127.0.122.13:21      the same ProFTPD limited to TLS 1.2 (passive 53070-53099)
@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import time
 
 import pytest
 
@@ -77,8 +78,8 @@ def balancer_on(workdir, request):
     stops it after the test."""
     started: list[ftpenv.ManagedProcess] = []
 
-    def start(n: int, server: tlsservers.FTPSServer, server_tls: dict,
-              tls: dict | None = None) -> tuple[str, ftpenv.ManagedProcess]:
+    def start(n: int, server: tlsservers.FTPSServer, server_tls: dict, tls: dict | None = None,
+              health_check: dict | None = None) -> tuple[str, ftpenv.ManagedProcess]:
         host = f"127.0.122.{n}"
         base = 53000 + 10 * (n - 1)
         name = f"srvtls-{n}-{request.node.name}"[:60]
@@ -90,7 +91,7 @@ def balancer_on(workdir, request):
             "source_address": host,
             "servers": [f"{server.host}:{server.port}"],
             "timeouts": ftpenv.TEST_TIMEOUTS,
-            "health_check": {"type": "none"},
+            "health_check": health_check or {"type": "none"},
             "server_tls": server_tls,
             "tls": tls,
         }]))
@@ -213,3 +214,45 @@ def test_ftps_client_through_to_an_ftps_server(servers, balancer_on, ftps_pki, b
     resumptions = server.data_resumptions(offset)
     assert resumptions and all(resumptions), resumptions
     assert "did not resume" not in process.log_text()
+
+
+def wait_until(condition, timeout: float, what: str):
+    """Polls `condition` until it returns something true (returned), at most `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+HEALTH_TIMING = {"interval": "4s", "timeout": "4s", "rise": 1, "fall": 1}
+
+
+@pytest.mark.parametrize("kind,tls_mode,mode", [("vsftpd", "explicit", "passive"), ("vsftpd", "explicit", "active"),
+                                                ("vsftpd-implicit", "implicit", "passive")])
+def test_health_checks_speak_ftps_to_the_server(servers, balancer_on, ftps_pki, kind, tls_mode, mode):
+    """ftp_transfer checks behind server_tls: TLS (AUTH TLS, or from the connect), PBSZ, PROT P,
+    login and a download of the small file (its exact size) from vsftpd, which refuses login and
+    data without TLS and data connections that do not resume; its log shows them resumed."""
+    server = servers(kind)
+    offset = server.tls_log_size()
+    check = {"type": "ftp_transfer", "user": ftpenv.FTP_USER, "password": ftpenv.FTP_PASSWORD,
+             "file": "small.txt", "size": 30, "mode": mode, **HEALTH_TIMING}
+    _, process = balancer_on(7, server, {"mode": tls_mode, "ca": str(ftps_pki.ca_cert)}, health_check=check)
+    resumptions = wait_until(lambda: len(r := server.data_resumptions(offset) or []) >= 2 and r,
+                                    timeout=30, what="two checks' data connections in vsftpd's log")
+    assert all(resumptions), resumptions
+    log = process.log_text()
+    assert "health check failed" not in log and "server is down" not in log, process.log_tail()
+
+
+def test_a_health_check_against_an_untrusted_server_fails_in_words(servers, balancer_on, ftps_pki):
+    """An ftp_login check of the server whose certificate another CA signed: the server is
+    marked down, and the reason says the TLS handshake failed, not a raw library error."""
+    check = {"type": "ftp_login", "user": ftpenv.FTP_USER, "password": ftpenv.FTP_PASSWORD, **HEALTH_TIMING}
+    _, process = balancer_on(7, servers("vsftpd-untrusted"), {"mode": "explicit", "ca": str(ftps_pki.ca_cert)},
+                             health_check=check)
+    wait_until(lambda: "server is down" in process.log_text(), timeout=20, what="the server marked down")
+    down = [line for line in process.log_text().splitlines() if "server is down" in line]
+    assert "TLS handshake failed" in down[0] and "certificate" in down[0], down[0]

@@ -30,6 +30,7 @@ struct HealthMonitor {
                             server: check.configuration.address,
                             sourceAddress: service.configuration.sourceAddress,
                             proxyHeader: service.configuration.clientAddress.proxyHeaderVersion,
+                            serverTLS: service.serverTLS,
                             eventLoop: self.group.next()
                         )
                         let name = service.name

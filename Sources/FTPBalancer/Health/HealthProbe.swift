@@ -24,6 +24,8 @@ package struct HealthProbe: Sendable {
     package let sourceAddress: String?
     /// The PROXY protocol version the servers expect, if any: checks say they are local.
     package let proxyHeader: ProxyProtocolHeader.Version?
+    /// `server_tls:` of the service: checks speak FTPS as its sessions do.
+    let tls: ProbeTLS?
     package let eventLoop: any EventLoop
 
     package init(
@@ -31,12 +33,14 @@ package struct HealthProbe: Sendable {
         server: Endpoint,
         sourceAddress: String?,
         proxyHeader: ProxyProtocolHeader.Version? = nil,
+        serverTLS: ServerTLSContext? = nil,
         eventLoop: any EventLoop
     ) {
         self.configuration = configuration
         self.server = server
         self.sourceAddress = sourceAddress
         self.proxyHeader = proxyHeader
+        self.tls = serverTLS.map { ProbeTLS(context: $0) }
         self.eventLoop = eventLoop
     }
 
@@ -94,16 +98,23 @@ package struct HealthProbe: Sendable {
                 try? await session.send("QUIT")
                 return "greeting 220"
             case .ftpLogin:
+                try await self.tls?.secure(&session, control: control.channel)
                 try await self.logIn(&session)
                 try? await session.send("QUIT")
-                return "logged in"
+                return "logged in" + self.overTLS
             case .ftpTransfer:
+                try await self.tls?.secure(&session, control: control.channel)
                 try await self.logIn(&session)
                 let size = try await self.download(&session, control: control.channel, connections: connections)
                 try? await session.send("QUIT")
-                return "downloaded \(size) bytes"
+                return "downloaded \(size) bytes" + self.overTLS
             }
         }
+    }
+
+    private var overTLS: String {
+        guard let tls = self.tls else { return "" }
+        return " over TLS (\(tls.protCommand))"
     }
 
     private func connectControl(connections: ProbeConnections) async throws -> NIOAsyncChannel<ControlLine, ByteBuffer> {
@@ -114,6 +125,10 @@ package struct HealthProbe: Sendable {
         return try await bootstrap.connect(host: self.server.host, port: self.server.port) { channel in
             channel.eventLoop.makeCompletedFuture {
                 connections.add(channel)
+                // Implicit FTPS: even the greeting is TLS; a TCP check only connects.
+                if let tls = self.tls, tls.startsWithTLS, self.configuration.kind != .tcp {
+                    try channel.pipeline.syncOperations.addHandler(tls.controlHandler())
+                }
                 try channel.pipeline.syncOperations.addHandler(
                     ByteToMessageHandler(ControlLineDecoder(maximumLineLength: 16384))
                 )
@@ -147,11 +162,17 @@ package struct HealthProbe: Sendable {
                 to: try SocketAddress(ipAddress: self.server.host, port: Int(port)),
                 from: control.localAddress,
                 timeout: self.configuration.timeout.timeAmount,
+                tls: self.tls,
                 eventLoop: self.eventLoop,
                 connections: connections
             )
         case .active:
-            data = try await ProbeDataConnection.listen(on: control.localAddress, eventLoop: self.eventLoop, connections: connections)
+            data = try await ProbeDataConnection.listen(
+                on: control.localAddress,
+                tls: self.tls,
+                eventLoop: self.eventLoop,
+                connections: connections
+            )
             try await session.expect(200, after: Self.activeCommand(for: data.listeningAddress), step: "PORT")
         }
         let opening = try await session.command("RETR \(file)", step: "RETR")

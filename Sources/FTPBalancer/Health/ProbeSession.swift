@@ -74,6 +74,7 @@ struct ProbeDataConnection {
         to address: SocketAddress,
         from control: SocketAddress?,
         timeout: TimeAmount,
+        tls: ProbeTLS?,
         eventLoop: any EventLoop,
         connections: ProbeConnections
     ) async throws -> ProbeDataConnection {
@@ -85,18 +86,26 @@ struct ProbeDataConnection {
         let channel = try await bootstrap.connect(to: address) { channel in
             channel.eventLoop.makeCompletedFuture {
                 connections.add(channel)
+                try tls?.secureData(channel)
                 return try NIOAsyncChannel<ByteBuffer, Never>(wrappingChannelSynchronously: channel)
             }
         }
         return ProbeDataConnection(accepted: nil, connected: channel)
     }
 
-    static func listen(on control: SocketAddress?, eventLoop: any EventLoop, connections: ProbeConnections) async throws -> ProbeDataConnection {
+    static func listen(
+        on control: SocketAddress?,
+        tls: ProbeTLS?,
+        eventLoop: any EventLoop,
+        connections: ProbeConnections
+    ) async throws -> ProbeDataConnection {
         guard let host = control?.ipAddress else { throw ProbeFailure("the control connection has no local address") }
         let listener = try await ServerBootstrap(group: eventLoop)
             .bind(host: host, port: 0) { child in
                 child.eventLoop.makeCompletedFuture {
                     connections.add(child)
+                    // The accepting side of an active data connection is still the TLS client.
+                    try tls?.secureData(child)
                     return try NIOAsyncChannel<ByteBuffer, Never>(wrappingChannelSynchronously: child)
                 }
             }
