@@ -90,3 +90,31 @@ def test_quick_form_tls_flags(workdir):
     wrong = ftplb(*base, "--tls-cert", str(cert), "--tls-key", str(text), "--tls-implicit")
     assert wrong.returncode == 2
     assert f"--tls-key: {text}: not a PEM file" in wrong.stderr.decode(), wrong.stderr.decode()
+
+
+def test_check_config_reads_the_server_tls_ca(workdir):
+    """server_tls.ca is read by check-config as by run: a file that holds no certificate is an
+    error naming the key and the file; a real certificate passes."""
+    cert, _ = make_identity(workdir, "ca")
+    not_pem = workdir / "not-a-ca.pem"
+    not_pem.write_text("this is no certificate\n")
+    for ca, expected in ((cert, None), (not_pem, "no PEM certificate could be read")):
+        config = workdir / "server-tls.yaml"
+        config.write_text("\n".join([
+            "admin: {listen: none}",
+            "virtual_services:",
+            "  - name: to-ftps",
+            f"    listen: {LISTEN}:21",
+            "    passive_ports: 41900-41909",
+            "    servers: [127.0.20.11:21]",
+            "    server_tls:",
+            "      mode: explicit",
+            f"      ca: {ca}",
+        ]) + "\n")
+        result = ftplb("check-config", str(config))
+        if expected is None:
+            assert result.returncode == 0, result.stderr.decode()
+            continue
+        assert result.returncode == 2, result.stdout.decode()
+        assert result.stderr.decode().strip() == (
+            f"ftplb: {config}: virtual_services[0].server_tls.ca: {ca}: {expected}"), result.stderr.decode()

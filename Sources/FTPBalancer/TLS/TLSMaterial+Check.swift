@@ -21,6 +21,7 @@ extension TLSMaterial {
         var errors: [ConfigurationError] = []
         var warnings: [String] = []
         for (serviceIndex, service) in configuration.virtualServices.enumerated() {
+            if let problem = Self.serverTLSProblem(service, index: serviceIndex, file: file) { errors.append(problem) }
             guard let tls = service.tls else { continue }
             let section = "virtual_services[\(serviceIndex)].tls"
             let entries =
@@ -69,5 +70,23 @@ extension TLSMaterial {
             return isCertificate ? "--tls-cert" : "--tls-key"
         }
         return "\(path).\(isCertificate ? "certificate" : "private_key")"
+    }
+
+    /// `server_tls:` as run and reload make it: its `ca` read, the context made and self-tested.
+    private static func serverTLSProblem(
+        _ service: VirtualServiceConfiguration,
+        index: Int,
+        file: String?
+    ) -> ConfigurationError? {
+        guard let serverTLS = service.serverTLS else { return nil }
+        do {
+            _ = try ServerTLSContext(configuration: serverTLS)
+            return nil
+        } catch {
+            let key = error.file == serverTLS.caFile ? "server_tls.ca" : "server_tls"
+            return ConfigurationError(
+                code: .invalidValue, file: file, path: "virtual_services[\(index)].\(key)", message: error.description
+            )
+        }
     }
 }
