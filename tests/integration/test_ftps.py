@@ -243,6 +243,28 @@ def test_a_client_killed_mid_stor_never_gets_the_server_to_226(balancer, backend
     assert "FAIL UPLOAD" in log and "426" in log and "226" not in log and "OK UPLOAD" not in log, log
 
 
+@pytest.mark.parametrize("mode", ["pasv", "port"])
+def test_rest_and_abor_over_protected_data(balancer, ftps_pki, big_file, mode):
+    """REST then RETR under PROT P gives the rest of the file; ABOR sent in a TLS record in the
+    middle of a protected RETR of the big file ends it (vsftpd's 426 and 225 reach the client),
+    and the session goes on: NOOP, then a transfer whose data connection resumes again."""
+    ftp = ftps(ftps_pki, mode)
+    got = io.BytesIO()
+    ftp.retrbinary("RETR small.bin", got.write, rest=1000)
+    assert got.getvalue() == SMALL[1000:]
+    ftp.voidcmd("TYPE I")
+    conn, _ = ftp.ntransfercmd("RETR big.bin")
+    assert len(conn.recv(65536)) > 0
+    replies = ftp.abort_and_collect(conn)
+    assert replies[-1][:3] in ("225", "226"), replies
+    assert ftp.voidcmd("NOOP").startswith("200"), "a stale reply after ABOR"
+    again = io.BytesIO()
+    ftp.retrbinary("RETR small.bin", again.write)
+    assert again.getvalue() == SMALL
+    ftp.quit()
+    assert len(ftp.data_tls) == 3 and all(d.session_reused for d in ftp.data_tls), ftp.data_tls
+
+
 def wait_for_bytes(path, size, limit=30.0):
     for _ in range(int(limit / 0.1)):
         if path.exists() and path.stat().st_size >= size:

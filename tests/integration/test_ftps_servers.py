@@ -194,7 +194,7 @@ def test_verify_false_accepts_the_untrusted_server_and_warns(servers, balancer_o
 @pytest.mark.parametrize("mode", ["pasv", "port"])
 def test_ftps_client_through_to_an_ftps_server(servers, balancer_on, ftps_pki, big_file, mode):
     """FTPS->FTPS: the client's TLS ends at the balancer, which speaks its own to vsftpd;
-    64 MiB downloaded whole, the data connections resuming on both sides."""
+    64 MiB downloaded whole, REST and ABOR, the data connections resuming on both sides."""
     server = servers("vsftpd")
     offset = server.tls_log_size()
     tls = {"mode": "explicit", "certificate": str(ftps_pki.server.chain), "private_key": str(ftps_pki.server.key)}
@@ -208,9 +208,18 @@ def test_ftps_client_through_to_an_ftps_server(servers, balancer_on, ftps_pki, b
         digest = hashlib.sha256()
         ftp.retrbinary("RETR big.bin", digest.update, blocksize=256 * 1024)
         assert digest.hexdigest() == big_file.sha256
+        # REST, and ABOR in the middle of a protected RETR (vsftpd: 426, then 225).
+        tail = io.BytesIO()
+        ftp.retrbinary("RETR small.txt", tail.write, rest=5)
+        assert tail.getvalue() == b"a small file\r\nwith two lines\r\n"[5:]
+        conn, _ = ftp.ntransfercmd("RETR big.bin")
+        assert len(conn.recv(65536)) > 0
+        assert ftp.abort_and_collect(conn)[-1][:3] in ("225", "226")
+        assert ftp.voidcmd("NOOP").startswith("200"), "a stale reply after ABOR"
         ftp.quit()
     finally:
         ftp.close()
+    assert len(ftp.data_tls) == 3 and all(d.session_reused for d in ftp.data_tls), ftp.data_tls
     resumptions = server.data_resumptions(offset)
     assert resumptions and all(resumptions), resumptions
     assert "did not resume" not in process.log_text()
