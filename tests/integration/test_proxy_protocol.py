@@ -16,6 +16,7 @@ HAProxy too: they send the LOCAL form of the header.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import shutil
 import time
@@ -24,6 +25,8 @@ from pathlib import Path
 import pytest
 
 import ftpenv
+import tlsclients
+from tlsfixtures import ftps_pki  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.balancer_only
 
@@ -59,7 +62,7 @@ backend vsftpd
 """
 
 
-def ftplb_config(mode: str) -> str:
+def ftplb_config(mode: str, tls: str = "") -> str:
     return f"""log_level: debug
 virtual_services:
   - name: proxied
@@ -67,7 +70,7 @@ virtual_services:
     passive_ports: {LB_PASSIVE[0]}-{LB_PASSIVE[1]}
     source_address: {LB_SOURCE}
     client_address: {mode}
-    health_check: {{ type: ftp, interval: 500ms, timeout: 400ms, rise: 1, fall: 2 }}
+    health_check: {{ type: ftp, interval: 500ms, timeout: 400ms, rise: 1, fall: 2 }}{tls}
     servers:
       - name: behind-haproxy
         address: {RECEIVER}:21
@@ -153,3 +156,34 @@ def test_without_a_header_the_receiver_refuses_and_the_server_is_marked_down(rec
         assert reply is not None and reply.code == 421, reply
     finally:
         balancer.stop()
+
+
+@pytest.mark.parametrize("mode", ["pasv", "port"])
+def test_ftps_clients_reach_the_receiver_with_their_own_address(receiver, workdir, ftps_pki, mode):
+    """FTPS towards the client (TLS ends at the balancer) and the PROXY protocol towards the
+    server: HAProxy reads the FTPS client's own address, and a protected download and upload
+    arrive whole, each data connection resuming the control connection's TLS session."""
+    proxy, root = receiver
+    tls = (f"\n    tls: {{ mode: explicit, certificate: {ftps_pki.server.chain}, "
+           f"private_key: {ftps_pki.server.key} }}")
+    config = workdir / f"pp-ftplb-ftps-{mode}.yaml"
+    config.write_text(ftplb_config("proxy_protocol_v2", tls))
+    balancer = ftpenv.start_ftplb_file(workdir, f"pp-ftplb-ftps-{mode}", config, [(VIP, 21)])
+    ftp = tlsclients.FTPSClient(tlsclients.client_context(ftps_pki.ca_cert), mode=mode, server_hostname="ftps.test")
+    ftp.source_address = (CLIENT, 0)
+    try:
+        ftp.connect(VIP, 21)
+        ftp.login(ftpenv.FTP_USER, ftpenv.FTP_PASSWORD)
+        ftp.prot_p()
+        marker = f"ftps behind the PROXY protocol, {mode}\n".encode() * 1000
+        ftp.storbinary(f"STOR pp-ftps-{mode}.txt", io.BytesIO(marker))
+        chunks: list[bytes] = []
+        ftp.retrbinary(f"RETR pp-ftps-{mode}.txt", chunks.append)
+        assert b"".join(chunks) == marker
+        ftp.quit()
+    finally:
+        ftp.close()
+        balancer.stop()
+    assert (root / f"pp-ftps-{mode}.txt").read_bytes() == marker
+    assert len(ftp.data_tls) == 2 and all(d.session_reused for d in ftp.data_tls), ftp.data_tls
+    assert CLIENT in [client for client, frontend in control_log(proxy) if frontend == "control"], proxy.log_tail()
