@@ -28,8 +28,11 @@ struct ProbeTLS: Sendable {
                 try control.pipeline.syncOperations.addHandler(self.controlHandler(), position: .first)
             }.get()
         }
-        try await session.expect(200, after: "PBSZ 0", step: "PBSZ 0")
-        try await session.expect(200, after: self.protCommand, step: self.protCommand)
+        // Any 2xx, as the sessions' own securing takes it (ServerSecuring).
+        for command in ["PBSZ 0", self.protCommand] {
+            let reply = try await session.command(command, step: command)
+            guard (200..<300).contains(reply.code) else { throw ProbeFailure("\(command) answered \(reply.text)") }
+        }
     }
 
     var protCommand: String { self.context.protectsData ? "PROT P" : "PROT C" }
