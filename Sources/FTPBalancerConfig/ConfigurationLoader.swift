@@ -167,7 +167,7 @@ package enum ConfigurationLoader {
             dataTransferPolicyLocation: fields["data_transfer_policy"]?.location,
             tls: try Self.tls(fields["tls"])
         )
-        draft.serverTLS = try Self.serverTLS(fields["server_tls"])
+        draft.serverTLS = try Self.serverTLS(fields["server_tls"], clientTLS: draft.tls != nil)
         return draft
     }
 

@@ -29,7 +29,7 @@ extension SessionFuzzDriver {
             self.connectInFlight = true
         case .abandonServer, .useListener, .discardListener:
             try self.check(false, "\(action) with nothing arriving")
-        case .startServerTLS, .serverSecuringRefused:
+        case .startServerTLS, .serverSecuringRefused, .serverProtectionRefused:
             try self.check(false, "\(action) without server_tls")
         case .serverGreeted:
             try self.check(self.serverHeld && !self.serverGreeted, "serverGreeted twice or for no server")

@@ -38,12 +38,34 @@ struct ConfigurationServerTLSTests {
         #expect(implicit.virtualServices[0].serverTLS == ServerTLSConfiguration(mode: .implicit, protection: .clear, verify: false))
     }
 
+    @Test("match_client and protection: client follow the client's TLS, which the service must offer.")
+    func followingTheClientNeedsClientTLS() throws {
+        let tls = "    tls: {mode: explicit, certificate: /etc/ftplb/cert.pem, private_key: /etc/ftplb/key.pem}\n"
+        let following = try ConfigurationLoader.parse(
+            yaml: Self.file(tls + "    server_tls: {mode: match_client, protection: client}"),
+            file: nil
+        )
+        #expect(following.virtualServices[0].serverTLS == ServerTLSConfiguration(mode: .matchClient, protection: .client))
+        #expect(following.virtualServices[0].summaryLines.contains { $0.contains("match_client, PROT as the client's") })
+        #expect {
+            try ConfigurationLoader.parse(yaml: Self.file("    server_tls: {mode: match_client}"), file: "f.yaml")
+        } throws: { error in
+            "\(error)".hasPrefix("f.yaml:6:")
+                && "\(error)".contains("virtual_services[0].server_tls.mode: match_client follows the client's TLS, but this service has no tls: section")
+        }
+        #expect {
+            try ConfigurationLoader.parse(yaml: Self.file("    server_tls: {mode: explicit, protection: client}"), file: "f.yaml")
+        } throws: { error in
+            "\(error)".contains("virtual_services[0].server_tls.protection: client follows the client's TLS")
+        }
+    }
+
     @Test("A wrong mode, protection or key is refused with its line and key path.")
     func errorsNameTheKeyPath() {
         #expect {
             try ConfigurationLoader.parse(yaml: Self.file("    server_tls: {mode: tls}"), file: "f.yaml")
         } throws: { error in
-            "\(error)" == "f.yaml:6:24: virtual_services[0].server_tls.mode: expected one of off, explicit, implicit; found 'tls'"
+            "\(error)" == "f.yaml:6:24: virtual_services[0].server_tls.mode: expected one of off, explicit, implicit, match_client; found 'tls'"
         }
         #expect {
             try ConfigurationLoader.parse(yaml: Self.file("    server_tls: {mode: explicit, protection: private}"), file: "f.yaml")

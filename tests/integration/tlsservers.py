@@ -111,14 +111,17 @@ VERSION_LINES = {
 }
 
 
-def vsftpd_tls_settings(pki: PKI, implicit: bool = False, untrusted: bool = False) -> list[str]:
-    """vsftpd as a strict FTPS server: TLS for login and data, the data connections
-    resuming the control connection's session (which proves the same client holds both)."""
+def vsftpd_tls_settings(pki: PKI, implicit: bool = False, untrusted: bool = False,
+                        required: bool = True) -> list[str]:
+    """vsftpd as a strict FTPS server: TLS for login and data (unless not `required`), the data
+    connections resuming the control connection's session (which proves the same client holds
+    both)."""
     certificate = pki.untrusted if untrusted else pki.server
+    forced = "YES" if required else "NO"
     settings = [
         "ssl_enable=YES", f"rsa_cert_file={certificate.chain}", f"rsa_private_key_file={certificate.key}",
         "ssl_sslv2=NO", "ssl_sslv3=NO", "ssl_tlsv1=YES", "ssl_ciphers=HIGH", "ssl_request_cert=NO",
-        "allow_anon_ssl=NO", "force_local_logins_ssl=YES", "force_local_data_ssl=YES",
+        "allow_anon_ssl=NO", f"force_local_logins_ssl={forced}", f"force_local_data_ssl={forced}",
         "require_ssl_reuse=YES", "debug_ssl=YES",
     ]
     if implicit:
@@ -128,7 +131,7 @@ def vsftpd_tls_settings(pki: PKI, implicit: bool = False, untrusted: bool = Fals
 
 def start_vsftpd_tls(workdir: Path, plan: FTPSPlan, root: Path, pki: PKI) -> FTPSServer:
     server = ftpenv.start_vsftpd(workdir, f"ftps-{plan.name}", plan.host, plan.port, plan.passive_ports, root,
-                                 tls=False, extra=vsftpd_tls_settings(pki, plan.implicit, plan.untrusted))
+                                 tls=False, extra=vsftpd_tls_settings(pki, plan.implicit, plan.untrusted, plan.tls_required))
     server.offers_tls = True
     return FTPSServer.of(server, plan, server.protocol_log)  # debug_ssl writes there
 

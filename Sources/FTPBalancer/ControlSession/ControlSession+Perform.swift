@@ -52,6 +52,11 @@ extension ControlSession {
             self.startServerTLS()
         case .serverSecuringRefused(let command, let reply):
             self.serverSecuringFailed("the server refused \(command)", reply: reply)
+        case .serverProtectionRefused(let command, let reply):
+            self.logger.warning(
+                "the server refused the client's protection level; its data connections keep the level it has",
+                metadata: ["ftp.command": "\(command)", "ftp.server.reply": "\(reply)"]
+            )
         case .loggedIn:
             self.timers.cancel(.login)
             self.registry.loggedIn(self.id)
@@ -71,6 +76,8 @@ extension ControlSession {
         case .sendServer(let command):
             self.trace(.balancerToServer, command.loggableDescription)
             self.sendServer(command)
+            // At once: after a client's AUTH the read's completion may end in its TLS handler.
+            self.serverChannel?.flush()
         case .resendToServer(let command, let refusal):
             self.logger.debug("server refused EPSV; sending PASV", metadata: ["ftp.server.reply": "\(Self.traceText(refusal))"])
             self.trace(.balancerToServer, command.loggableDescription)

@@ -57,7 +57,7 @@ extension ControlSession.StateMachine {
         /// Commands go on unless an answer of the balancer's is held or the server may still
         /// have to get something first (PASV after a refused EPSV).
         private var commandsMayGo: Bool {
-            self.greeted && self.serverSecuring?.awaitsServer != true && self.heldAnswer == nil && !self.rules.holdsCommands
+            self.greeted && self.serverSecuring?.holdsCommands != true && self.heldAnswer == nil && !self.rules.holdsCommands
         }
 
         // MARK: Events
@@ -94,6 +94,7 @@ extension ControlSession.StateMachine {
                     if let wait = self.handleServerLine(line, into: &actions) { return wait }
                     continue
                 }
+                if self.sendDueSecuring(into: &actions) { return nil }
                 guard self.commandsMayGo, let line = self.clientLines.popFirst() else { return nil }
                 if let wait = self.handleClientLine(line, into: &actions) { return wait }
             }
@@ -121,6 +122,7 @@ extension ControlSession.StateMachine {
             }
             if let answer = self.security.answer(to: command) {
                 self.answer(answer, outstandingBefore: outstanding, into: &actions)
+                self.followClientSecurity(into: &actions)
                 return nil
             }
             if self.serverSecuring != nil, let reply = ServerSecuring.refusal(of: command) {

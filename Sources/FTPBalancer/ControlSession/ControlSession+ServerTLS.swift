@@ -12,7 +12,8 @@ extension ControlSession {
         guard let context = self.service.serverTLS else { return nil }
         return StateMachine.ServerSecuring(
             startsWithTLS: context.configuration.mode == .implicit,
-            protectsData: context.protectsData
+            start: context.configuration.mode == .matchClient ? .withClientTLS : .atGreeting,
+            protection: context.protectionPolicy
         )
     }
 
@@ -78,10 +79,12 @@ extension ControlSession {
         self.perform(self.machine.end(reply: BalancerReply.serverTLSFailed, reason: .serverTLSFailed))
     }
 
-    /// `PROT P` towards the server: what the session's next data connection needs for its
-    /// server side.
+    /// `PROT P` towards the server (now, under `protection: client`): what the session's next
+    /// data connection needs for its server side.
     var serverDataProtection: ServerDataProtection? {
-        guard let context = self.service.serverTLS, context.protectsData, let sessions = self.serverSessions else { return nil }
+        guard let context = self.service.serverTLS, self.machine.serverProtectsData, let sessions = self.serverSessions else {
+            return nil
+        }
         return ServerDataProtection(context: context, sessions: sessions)
     }
 

@@ -70,6 +70,8 @@ extension ControlSession.StateMachine {
         /// `server_tls`: the server refused the balancer's `command`: a failed connect, and the
         /// session ends with a 421.
         case serverSecuringRefused(command: String, reply: String)
+        /// `protection: client`: the server refused the client's new level; it keeps its own.
+        case serverProtectionRefused(command: String, reply: String)
         /// The client has logged in (a 230): it no longer counts against the pre-login limits.
         case loggedIn
         /// The server owes a reply and said nothing for `server_reply`: it counts as a failed

@@ -35,11 +35,11 @@ struct ProbeTLS: Sendable {
         }
     }
 
-    var protCommand: String { self.context.protectsData ? "PROT P" : "PROT C" }
+    var protCommand: String { self.context.checksProtectData ? "PROT P" : "PROT C" }
 
     /// Adds the TLS handler a data connection needs under `PROT P`; nothing under `PROT C`.
     func secureData(_ channel: any Channel) throws {
-        guard self.context.protectsData else { return }
+        guard self.context.checksProtectData else { return }
         guard let handler = ServerDataProtection(context: self.context, sessions: self.sessions).makeHandler() else {
             throw ProbeFailure("the TLS library refused a data connection to the server")
         }

@@ -35,8 +35,17 @@ package final class ServerTLSContext: Sendable {
         }
     }
 
-    /// `PROT P` towards the servers.
-    var protectsData: Bool { self.configuration.protection == .required }
+    /// What the sessions send as `PROT` to the servers.
+    var protectionPolicy: ControlSession.StateMachine.ServerSecuring.ProtectionPolicy {
+        switch self.configuration.protection {
+        case .required: .fixed(.private)
+        case .clear: .fixed(.clear)
+        case .client: .client
+        }
+    }
+
+    /// Health checks, which have no client to follow, use `PROT P` unless `protection: clear`.
+    var checksProtectData: Bool { self.configuration.protection != .clear }
 
     /// A TLS client handler for a server control connection, keeping its sessions in `store`.
     func makeControlHandler(keepingSessionsIn store: ServerSessionStore) -> NIOSSLClientHandler? {

@@ -14,19 +14,19 @@ private typealias Securing = ControlSession.StateMachine.ServerSecuring
     static let pbsz = FTPCommand(verb: "PBSZ", argument: "0")
     static let protP = FTPCommand(verb: "PROT", argument: "P")
 
-    private static func connected(_ securing: Securing) -> Script {
-        var script = Script()
-        _ = script.machine.serverConnected(rules: Script.rules(), securing: securing)
+    static func connected(_ securing: ControlSession.StateMachine.ServerSecuring, client security: ControlChannelSecurity = ControlChannelSecurity(offer: .none)) -> SessionMachineScript {
+        var script = SessionMachineScript(security: security)
+        _ = script.machine.serverConnected(rules: Script.rules(features: security.features), securing: securing)
         return script
     }
 
     /// The balancer's own line from the server: traced, never relayed.
-    private static func own(_ text: String) -> Action {
+    static func own(_ text: String) -> Action {
         .serverReply(ByteBuffer(string: text), answersCommand: false)
     }
 
     @Test func explicitSendsAuthAfterTheGreetingThenPbszAndProtBehindTLS() {
-        var script = Self.connected(Securing(startsWithTLS: false, protectsData: true))
+        var script = Self.connected(Securing(startsWithTLS: false, protection: .fixed(.private)))
         #expect(
             script.server("220 Ready.")
                 == [.serverReply(ByteBuffer(string: "220 Ready."), answersCommand: true), .sendServer(Self.auth),
@@ -41,7 +41,7 @@ private typealias Securing = ControlSession.StateMachine.ServerSecuring
     }
 
     @Test func theClientsLinesWaitUntilTheServerIsSecuredAndThenGoInOrder() {
-        var script = Self.connected(Securing(startsWithTLS: false, protectsData: true))
+        var script = Self.connected(Securing(startsWithTLS: false, protection: .fixed(.private)))
         _ = script.server("220 Ready.")
         #expect(script.client("USER anna") == [])
         #expect(script.client("PASS secret") == [])
@@ -55,14 +55,14 @@ private typealias Securing = ControlSession.StateMachine.ServerSecuring
     }
 
     @Test func implicitSkipsAuthAndClearProtectionSendsProtC() {
-        var script = Self.connected(Securing(startsWithTLS: true, protectsData: false))
+        var script = Self.connected(Securing(startsWithTLS: true, protection: .fixed(.clear)))
         #expect(script.server("220 Ready.").contains(.sendServer(Self.pbsz)))
         #expect(script.server("200 PBSZ=0") == [Self.own("200 PBSZ=0"), .sendServer(FTPCommand(verb: "PROT", argument: "C"))])
         #expect(script.server("200 Clear.") == [Self.own("200 Clear."), .serverGreeted])
     }
 
     @Test func aRefusedAuthEndsTheSessionWithoutRelayingTheRefusal() {
-        var script = Self.connected(Securing(startsWithTLS: false, protectsData: true))
+        var script = Self.connected(Securing(startsWithTLS: false, protection: .fixed(.private)))
         _ = script.server("220 Ready.")
         #expect(
             script.server("530 Please login with USER and PASS.")
@@ -73,7 +73,7 @@ private typealias Securing = ControlSession.StateMachine.ServerSecuring
     }
 
     @Test func aMultiLineReplyIsReadToItsLastLine() {
-        var script = Self.connected(Securing(startsWithTLS: true, protectsData: true))
+        var script = Self.connected(Securing(startsWithTLS: true, protection: .fixed(.private)))
         _ = script.server("220 Ready.")
         #expect(script.server("200-PBSZ") == [Self.own("200-PBSZ")])
         #expect(script.server("200 PBSZ=0") == [Self.own("200 PBSZ=0"), .sendServer(Self.protP)])
@@ -81,7 +81,7 @@ private typealias Securing = ControlSession.StateMachine.ServerSecuring
     }
 
     @Test func aPlainClientsProtIsRefusedHereAndNeverReachesTheSecuredServer() {
-        var script = Self.connected(Securing(startsWithTLS: false, protectsData: true))
+        var script = Self.connected(Securing(startsWithTLS: false, protection: .fixed(.private)))
         _ = script.server("220 Ready.")
         _ = script.server("234 Proceed.")
         _ = script.server("200 PBSZ=0")
