@@ -3,7 +3,10 @@
 network namespace via `ip netns exec`). Prints a JSON report on stdout:
 
     {"server_id": ..., "retrieved_sha256": ..., "listing": [...],
-     "data_peers": [[host, port], ...], "replies": [...]}
+     "data_peers": [[host, port], ...], "replies": [...], "data_tls": [[version, resumed], ...]}
+
+With --tls-ca the session is FTPS (AUTH TLS, PROT P, the data connections resuming the
+control connection's session), the balancer's certificate checked against that CA.
 
 data_peers are the peers of the data connections: for PORT/EPRT the address and port
 the data connection came from, which is what the namespace test checks.
@@ -20,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import ftpenv  # noqa: E402
+import tlsclients  # noqa: E402
 
 
 def main() -> None:
@@ -30,9 +34,17 @@ def main() -> None:
     parser.add_argument("--retrieve", help="remote file to RETR and hash")
     parser.add_argument("--store", nargs=2, metavar=("LOCAL", "REMOTE"))
     parser.add_argument("--timeout", type=float, default=60)
+    parser.add_argument("--tls-ca", help="FTPS, trusting this CA file")
     args = parser.parse_args()
 
-    ftp = ftpenv.open_ftp(args.host, args.port, args.mode, timeout=args.timeout)
+    if args.tls_ca:
+        ftp = tlsclients.FTPSClient(tlsclients.client_context(Path(args.tls_ca)), mode=args.mode,
+                                    server_hostname="ftps.test", timeout=args.timeout)
+        ftp.connect(args.host, args.port)
+        ftp.login(ftpenv.FTP_USER, ftpenv.FTP_PASSWORD)
+        ftp.prot_p()
+    else:
+        ftp = ftpenv.open_ftp(args.host, args.port, args.mode, timeout=args.timeout)
     report: dict = {}
     ident: list[bytes] = []
     ftp.retrbinary("RETR server-id.txt", ident.append)
@@ -49,6 +61,7 @@ def main() -> None:
     ftp.quit()
     report["data_peers"] = ftp.data_peers
     report["replies"] = ftp.received
+    report["data_tls"] = [[d.version, d.session_reused] for d in getattr(ftp, "data_tls", [])]
     json.dump(report, sys.stdout)
 
 

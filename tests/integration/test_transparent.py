@@ -171,11 +171,14 @@ def check_servers_alive(servers: dict[str, ftpenv.FTPServer]) -> None:
 
 
 def ftp_session(lab: Lab, host: str, mode: str, retrieve: str, store: tuple[Path, str] | None = None,
-                timeout: float = 180) -> dict:
-    """One ftplib session from the client namespace (see ftp_client.py); its JSON report."""
+                timeout: float = 180, tls_ca: Path | None = None) -> dict:
+    """One ftplib session from the client namespace (see ftp_client.py), FTPS with `tls_ca`;
+    its JSON report."""
     argv = [ftpenv.SYSTEM_PYTHON, FTP_CLIENT, "--host", host, "--mode", mode, "--retrieve", retrieve]
     if store:
         argv += ["--store", str(store[0]), store[1]]
+    if tls_ca:
+        argv += ["--tls-ca", str(tls_ca)]
     result = lab.in_client(argv, timeout=timeout)
     assert result.returncode == 0, f"{mode} session to {host} failed:\n{result.stderr.decode()[-3000:]}"
     return json.loads(result.stdout)
@@ -430,7 +433,7 @@ QUICK_FLAGS = ["--listen", f"{VIP}:21", "--server", f"{S1}:21", "--server", f"{S
                "--client-address", "transparent"]
 
 
-def transparent_yaml(transparent: dict | None = None) -> str:
+def transparent_yaml(transparent: dict | None = None, tls: dict | None = None) -> str:
     service = {
         "name": "transparent",
         "listen": f"{VIP}:21",
@@ -443,6 +446,8 @@ def transparent_yaml(transparent: dict | None = None) -> str:
         "timeouts": {**ftpenv.TEST_TIMEOUTS, "passive_accept": "10s", "active_connect": "10s"},
         "servers": [{"name": VSFTPD, "address": f"{S1}:21"}, {"name": PUREFTPD, "address": f"{S2}:21"}],
     }
+    if tls:
+        service["tls"] = tls
     return ftpenv.ftplb_pools_yaml([service], transparent=transparent)
 
 
