@@ -9,22 +9,26 @@ address is rewritten that a namespace would prove), so every process is on loopb
     127.0.123.12:21  vsftpd, plain FTP (ftplb's servers); passive 53260-53299
     127.0.123.1:21   ftplb FTPS->FTP: `tls:` towards the clients, plain FTP to .12; 53300-53339
     127.0.123.2:21   the same ftplb process, a plain FTP service to .12 (PROT C's yardstick)
+    127.0.123.4:21   the same ftplb process, FTPS->FTPS: `tls:` towards the clients and
+                     `server_tls` (explicit, PROT P, resuming) to .11; passive 53400-53439
     127.0.123.3:21   ProFTPD mod_proxy, reverse proxy, FTPS (mod_tls) towards the clients and
                      FTPS (ProxyTLSEngine) to .11: FTPS->FTPS; passive 53360-53399
 
-Targets: direct (vsftpd FTPS), ftplb (FTPS->FTP, PROT P), ftplb-protc (the same service under
+Targets: direct (vsftpd FTPS), ftplb (FTPS->FTP, PROT P), ftplb-ftps (FTPS->FTPS, PROT P on both
+sides, the same strict vsftpd mod_proxy is in front of), ftplb-protc (the FTPS->FTP service under
 PROT C: TLS on the control connection only), ftplb-plain (plain FTP through ftplb), mod_proxy
-(FTPS->FTPS). ftplb FTPS->FTPS is not here: ftplb does not speak TLS to servers yet.
+(FTPS->FTPS).
 Figures: RETR and STOR of --size (curl, EPSV, --ssl-reqd: PROT P; --ftp-ssl-control for PROT C;
 MB/s, best of --download-runs), sessions per second with 8 parallel clients (Python ftplib:
 AUTH TLS, login, PBSZ 0, PROT P, EPSV, RETR 1 KiB over a data connection resuming the control
 connection's TLS session, QUIT), the balancer's CPU seconds per GiB moved and CPU ms per session
 (its process and its reaped children: mod_proxy forks a process per session). Each figure is
 the median over --rounds rounds, targets in an order rotated from round to round; ratios are
-printed against mod_proxy (the goal) and PROT C against plain FTP through ftplb.
+printed against mod_proxy (the goal; ftplb-ftps / mod_proxy is like for like) and PROT C against
+plain FTP through ftplb.
 As root. A benchmark, not a test: nothing here passes or fails.
 
-    sudo bench/ftps_targets.py [--targets direct,ftplb,ftplb-protc,ftplb-plain,mod_proxy]
+    sudo bench/ftps_targets.py [--targets direct,ftplb,ftplb-ftps,ftplb-protc,ftplb-plain,mod_proxy]
                                [--rounds 3] [--size 1GiB] [--download-runs 2]
                                [--session-seconds 6] [--ftplb PATH] [--keep-logs DIR]
 """
@@ -58,9 +62,11 @@ VSFTPD_PLAIN, VSFTPD_PLAIN_PASSIVE = "127.0.123.12", (53260, 53299)
 FTPLB_FTPS, FTPLB_FTPS_PASSIVE = "127.0.123.1", (53300, 53339)
 FTPLB_PLAIN, FTPLB_PLAIN_PASSIVE = "127.0.123.2", (53340, 53359)
 MOD_PROXY, MOD_PROXY_PASSIVE = "127.0.123.3", (53360, 53399)
-ALL_HOSTS = (VSFTPD_FTPS, VSFTPD_PLAIN, FTPLB_FTPS, FTPLB_PLAIN, MOD_PROXY)
+FTPLB_BOTH, FTPLB_BOTH_PASSIVE = "127.0.123.4", (53400, 53439)
+ALL_HOSTS = (VSFTPD_FTPS, VSFTPD_PLAIN, FTPLB_FTPS, FTPLB_PLAIN, MOD_PROXY, FTPLB_BOTH)
 # target: (host, data protection: "P", "C" under TLS, or None for plain FTP)
-TARGETS = {"direct": (VSFTPD_FTPS, "P"), "ftplb": (FTPLB_FTPS, "P"), "ftplb-protc": (FTPLB_FTPS, "C"),
+TARGETS = {"direct": (VSFTPD_FTPS, "P"), "ftplb": (FTPLB_FTPS, "P"), "ftplb-ftps": (FTPLB_BOTH, "P"),
+           "ftplb-protc": (FTPLB_FTPS, "C"),
            "ftplb-plain": (FTPLB_PLAIN, None), "mod_proxy": (MOD_PROXY, "P")}
 
 
@@ -137,20 +143,23 @@ def sessions(host: str, protection: str | None, ca: Path, seconds: float, client
 
 
 def start_ftplb(workdir: Path, binary: str, pki: tlsfixtures.PKI) -> ftpenv.ManagedProcess:
-    def service(name: str, host: str, passive: tuple[int, int], tls: list[str]) -> list[str]:
+    def service(name: str, host: str, passive: tuple[int, int], tls: list[str], server: str = VSFTPD_PLAIN) -> list[str]:
         return [f"  - name: {name}", f"    listen: {host}:21", f"    passive_ports: {passive[0]}-{passive[1]}",
                 *tls, "    health_check: {type: tcp}",
                 "    limits: {max_sessions: 20000, max_sessions_per_client: 20000}",
-                f"    servers: [{{name: vsftpd, address: '{VSFTPD_PLAIN}:21'}}]"]
+                f"    servers: [{{name: vsftpd, address: '{server}:21'}}]"]
 
     tls = ["    tls:", "      mode: explicit", f"      certificate: {pki.server.chain}",
            f"      private_key: {pki.server.key}"]
+    server_tls = ["    server_tls:", "      mode: explicit", f"      ca: {pki.ca_cert}"]
     config = workdir / "ftplb-ftps.yaml"
     config.write_text("\n".join(["log_level: warning", "virtual_services:",
                                  *service("ftps", FTPLB_FTPS, FTPLB_FTPS_PASSIVE, tls),
-                                 *service("plain", FTPLB_PLAIN, FTPLB_PLAIN_PASSIVE, [])]) + "\n")
+                                 *service("plain", FTPLB_PLAIN, FTPLB_PLAIN_PASSIVE, []),
+                                 *service("ftps-to-ftps", FTPLB_BOTH, FTPLB_BOTH_PASSIVE, tls + server_tls,
+                                          server=VSFTPD_FTPS)]) + "\n")
     process = ftpenv.ManagedProcess("ftplb", [binary, "run", "--config", str(config)], workdir / "ftplb.log")
-    for host in (FTPLB_FTPS, FTPLB_PLAIN):
+    for host in (FTPLB_FTPS, FTPLB_PLAIN, FTPLB_BOTH):
         ftpenv.wait_for_tcp(host, 21, proc=process)
     return process
 
@@ -201,8 +210,9 @@ def print_tables(rounds: list[dict], targets: list[str], size: int) -> None:
     print("| failed sessions, all rounds | " + " | ".join(failed) + " |")
     print()
     both, transfers = ("retr", "stor", "sessions"), ("retr", "stor")  # PROT C's sessions log in over TLS
-    for name, baseline, keys in (("ftplb", "mod_proxy", both), ("ftplb-protc", "ftplb-plain", transfers),
-                                 ("ftplb", "direct", both)):
+    for name, baseline, keys in (("ftplb-ftps", "mod_proxy", both), ("ftplb", "mod_proxy", both),
+                                 ("ftplb-protc", "ftplb-plain", transfers), ("ftplb", "direct", both),
+                                 ("ftplb-ftps", "direct", both)):
         if name in targets and baseline in targets:
             ratios = [f"{key} {value(name, key) / value(baseline, key):.2f}x" for key in keys if value(baseline, key)]
             print(f"{name} / {baseline}: " + ", ".join(ratios))
