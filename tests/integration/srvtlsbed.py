@@ -1,12 +1,13 @@
 """The bed of the `server_tls:` tests: FTPS servers at their own addresses (started on first
 use, stopped with the module) and a balancer in front of one of them.
 
-Address plan (loopback 127.0.122.0/24, passive ports 53000-53249):
+Address plan (loopback 127.0.122.0/24, passive ports 53000-53279):
     127.0.122.1-9        the balancers, passive 53000 + 10*(n-1) .. +9 (53000-53069), or
                          `passive_base` (53200-53219)
     127.0.122.11:21      vsftpd, explicit FTPS, reuse required (passive 53100-53129)
     127.0.122.12:21      ProFTPD + mod_tls, reuse required (passive 53130-53159)
     127.0.122.13:21      the same ProFTPD limited to TLS 1.2 (passive 53070-53099)
+    127.0.122.14:21      pure-ftpd --tls=3: TLS for login and data (passive 53250-53279)
     127.0.122.15:990     vsftpd, implicit FTPS (passive 53160-53179)
     127.0.122.16:21      vsftpd with the unrelated CA's certificate (passive 53180-53199)
     127.0.122.17:21      vsftpd offering TLS without requiring it (passive 53220-53249)
@@ -32,6 +33,7 @@ PLANS = {
                                            passive_ports=(53160, 53179)),
     "vsftpd-untrusted": dataclasses.replace(tlsservers.PLANS["vsftpd-untrusted"], host="127.0.122.16",
                                             passive_ports=(53180, 53199)),
+    "pure-ftpd": dataclasses.replace(tlsservers.PLANS["pure-ftpd"], host="127.0.122.14", passive_ports=(53250, 53279)),
     "vsftpd-lenient": dataclasses.replace(tlsservers.PLANS["vsftpd"], name="vsftpd-lenient", host="127.0.122.17",
                                           passive_ports=(53220, 53249), tls_required=False),
 }

@@ -23,8 +23,11 @@ from tlsfixtures import ftps_pki  # noqa: F401  (fixture)
 
 
 def transfer_both_ways(host: str, mode: str, big_file, workdir) -> None:
-    """RETR and STOR of the big file through the balancer; both arrive whole."""
+    """LIST, and RETR and STOR of the big file through the balancer; both arrive whole."""
     with ftpenv.open_ftp(host, 21, mode=mode, timeout=120) as ftp:
+        listing: list[str] = []
+        ftp.retrlines("LIST", listing.append)
+        assert any("big.bin" in line for line in listing), listing
         digest = hashlib.sha256()
         ftp.retrbinary("RETR big.bin", digest.update, blocksize=256 * 1024)
         assert digest.hexdigest() == big_file.sha256
@@ -36,21 +39,27 @@ def transfer_both_ways(host: str, mode: str, big_file, workdir) -> None:
         ftp.quit()
 
 
-@pytest.mark.parametrize("kind,mode", [("vsftpd", "pasv"), ("vsftpd", "port"), ("proftpd", "pasv"),
-                                       ("proftpd-tls12", "port")])
+@pytest.mark.parametrize("kind,mode", [("vsftpd", "pasv"), ("vsftpd", "epsv"), ("vsftpd", "port"),
+                                       ("vsftpd", "eprt"), ("proftpd", "pasv"), ("proftpd-tls12", "port"),
+                                       ("pure-ftpd", "epsv")])
 def test_plain_client_moves_the_big_file_through_an_ftps_server(servers, balancer_on, ftps_pki, big_file,
                                                                 workdir, kind, mode):
-    """A plain FTP client behind explicit server_tls: 64 MiB RETR and STOR arrive whole, and
-    every data connection the server logged resumed the control connection's session."""
+    """A plain FTP client behind explicit server_tls: LIST, and 64 MiB RETR and STOR arrive
+    whole, and every data connection the server logged resumed the control connection's session
+    (pure-ftpd logs none, but refuses clear data: the transfers arriving is its proof; it keeps
+    no TLS session cache, so the balancer's data connections offer the session and it starts a
+    new one, which the balancer logs)."""
     server = servers(kind)
     offset = server.tls_log_size()
     host, process = balancer_on(1, server, {"mode": "explicit", "ca": str(ftps_pki.ca_cert)})
     transfer_both_ways(host, mode, big_file, workdir)
-    resumptions = server.data_resumptions(offset)  # data connections only: RETR, STOR, RETR
-    assert server.tls_versions(offset) == ({"TLSv1.2"} if kind == "proftpd-tls12" else {"TLSv1.3"})
-    assert len(resumptions) >= 3 and all(resumptions), resumptions
+    if kind != "pure-ftpd":
+        resumptions = server.data_resumptions(offset)  # data connections: LIST, RETR, STOR, RETR
+        assert server.tls_versions(offset) == ({"TLSv1.2"} if kind == "proftpd-tls12" else {"TLSv1.3"})
+        assert len(resumptions) >= 4 and all(resumptions), resumptions
     log = process.log_text()
-    assert "server TLS established" in log and "did not resume" not in log
+    assert "server TLS established" in log
+    assert ("did not resume" in log) == (kind == "pure-ftpd")
 
 
 def test_the_servers_replies_to_the_balancers_own_commands_never_reach_the_client(servers, balancer_on, ftps_pki):
@@ -105,10 +114,11 @@ def test_verify_false_accepts_the_untrusted_server_and_warns(servers, balancer_o
     assert "server_tls.verify is false" in process.log_text()
 
 
-@pytest.mark.parametrize("mode", ["pasv", "port"])
+@pytest.mark.parametrize("mode", ftpenv.MODES)
 def test_ftps_client_through_to_an_ftps_server(servers, balancer_on, ftps_pki, big_file, mode):
     """FTPS->FTPS: the client's TLS ends at the balancer, which speaks its own to vsftpd;
-    64 MiB downloaded whole, REST and ABOR, the data connections resuming on both sides."""
+    64 MiB downloaded and uploaded whole, LIST, REST and ABOR, the data connections resuming on
+    both sides."""
     server = servers("vsftpd")
     offset = server.tls_log_size()
     tls = {"mode": "explicit", "certificate": str(ftps_pki.server.chain), "private_key": str(ftps_pki.server.key)}
@@ -122,6 +132,12 @@ def test_ftps_client_through_to_an_ftps_server(servers, balancer_on, ftps_pki, b
         digest = hashlib.sha256()
         ftp.retrbinary("RETR big.bin", digest.update, blocksize=256 * 1024)
         assert digest.hexdigest() == big_file.sha256
+        ftpenv.ftplib_store(ftp, big_file.path, f"up-tls-{mode}.bin")
+        assert ftp.size(f"up-tls-{mode}.bin") == big_file.size
+        assert hashlib.sha256((server.root / f"up-tls-{mode}.bin").read_bytes()).hexdigest() == big_file.sha256
+        listing: list[str] = []
+        ftp.retrlines("LIST", listing.append)
+        assert any(f"up-tls-{mode}.bin" in line for line in listing), listing
         # REST, and ABOR in the middle of a protected RETR (vsftpd: 426, then 225).
         tail = io.BytesIO()
         ftp.retrbinary("RETR small.txt", tail.write, rest=5)
@@ -133,7 +149,7 @@ def test_ftps_client_through_to_an_ftps_server(servers, balancer_on, ftps_pki, b
         ftp.quit()
     finally:
         ftp.close()
-    assert len(ftp.data_tls) == 3 and all(d.session_reused for d in ftp.data_tls), ftp.data_tls
+    assert len(ftp.data_tls) == 5 and all(d.session_reused for d in ftp.data_tls), ftp.data_tls
     resumptions = server.data_resumptions(offset)
     assert resumptions and all(resumptions), resumptions
     assert "did not resume" not in process.log_text()
