@@ -42,9 +42,10 @@ extension ControlSession: DataFlowObserver {
             freebind: self.service.configuration.listenFreebind,
             misrouted: self.service.statistics.misrouted
         )
-        dataRequest.protection = self.dataProtection
-        dataRequest.serverProtection = self.serverDataProtection
-        self.currentDataPath.openPassive(dataRequest, on: self.clientChannel.eventLoop, observer: self, logger: self.logger)
+        let next = self.nextDataConnection
+        dataRequest.protection = next.protection
+        dataRequest.serverProtection = next.serverProtection
+        next.path.openPassive(dataRequest, on: self.clientChannel.eventLoop, observer: self, logger: self.logger)
             .assumeIsolated()
             .whenComplete { result in
                 switch result {
@@ -87,9 +88,10 @@ extension ControlSession: DataFlowObserver {
             idleTimeout: self.timeouts.dataIdle.timeAmount,
             freebind: configuration.listenFreebind
         )
-        dataRequest.protection = self.dataProtection
-        dataRequest.serverProtection = self.serverDataProtection
-        self.currentDataPath.openActive(dataRequest, on: self.clientChannel.eventLoop, observer: self, logger: self.logger)
+        let next = self.nextDataConnection
+        dataRequest.protection = next.protection
+        dataRequest.serverProtection = next.serverProtection
+        next.path.openActive(dataRequest, on: self.clientChannel.eventLoop, observer: self, logger: self.logger)
             .assumeIsolated()
             .whenComplete { result in
                 switch result {

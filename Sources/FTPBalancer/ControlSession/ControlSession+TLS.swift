@@ -51,10 +51,13 @@ extension ControlSession {
         return tls.dataProtection
     }
 
-    /// Protected data connections go through the TLS relay on SwiftNIO's event loops; clear ones
-    /// stay on the configured path (splice).
-    var currentDataPath: any DataPath {
-        self.dataProtection == nil && self.serverDataProtection == nil ? self.dataPath : NIODataPath()
+    /// What the next data connection needs: TLS on its client side (`PROT P`), on its server side
+    /// (the server's `PROT P`), and the path that can carry it. Protected connections go through
+    /// the TLS relay on SwiftNIO's event loops; clear ones stay on the configured path (splice).
+    var nextDataConnection: (protection: DataProtection?, serverProtection: ServerDataProtection?, path: any DataPath) {
+        let protection = self.dataProtection
+        let serverProtection = self.serverDataProtection
+        return (protection, serverProtection, protection == nil && serverProtection == nil ? self.dataPath : NIODataPath())
     }
 
     func protectedDataConnecting() {

@@ -26,9 +26,10 @@ extension ControlSession {
             connectTimeout: self.timeouts.activeConnect.timeAmount,
             idleTimeout: self.timeouts.dataIdle.timeAmount
         )
-        dataRequest.protection = self.dataProtection
-        dataRequest.serverProtection = self.serverDataProtection
-        self.currentDataPath.openTranslatedPassive(
+        let next = self.nextDataConnection
+        dataRequest.protection = next.protection
+        dataRequest.serverProtection = next.serverProtection
+        next.path.openTranslatedPassive(
             dataRequest,
             on: self.clientChannel.eventLoop,
             observer: self,
@@ -83,9 +84,10 @@ extension ControlSession {
             connectTimeout: self.timeouts.activeConnect.timeAmount,
             idleTimeout: self.timeouts.dataIdle.timeAmount
         )
-        dataRequest.protection = self.dataProtection
-        dataRequest.serverProtection = self.serverDataProtection
-        self.currentDataPath.openTranslatedActive(
+        let next = self.nextDataConnection
+        dataRequest.protection = next.protection
+        dataRequest.serverProtection = next.serverProtection
+        next.path.openTranslatedActive(
             dataRequest,
             on: self.clientChannel.eventLoop,
             observer: self,
