@@ -8,7 +8,7 @@ import Testing
 @Suite(.timeLimit(.minutes(1))) struct NIODataPathPassiveTests {
     @Test func anUploadReachesTheServerUnchangedAndIsReportedOnceWithItsByteCount() async throws {
         try await withEventLoop { eventLoop in
-            let ports = PassivePortAllocator(range: 47000...47009)
+            let ports = PassivePortAllocator(range: 27000...27009)
             let server = try await TestDataServer.start(on: eventLoop)
             let observer = RecordingDataFlowObserver()
             let port = try await openPassive(on: eventLoop, ports: ports, server: server.address, observer: observer)
@@ -46,7 +46,7 @@ import Testing
 
     @Test func aDownloadReachesTheClientUnchangedAndIsReportedWithItsByteCount() async throws {
         try await withEventLoop { eventLoop in
-            let ports = PassivePortAllocator(range: 47010...47019)
+            let ports = PassivePortAllocator(range: 27010...27019)
             let download = testPattern(count: 1 << 20)
             let server = try await TestDataServer.start(on: eventLoop, payload: download)
             let observer = RecordingDataFlowObserver()
@@ -70,7 +70,7 @@ import Testing
     @Test(.enabled(if: otherLoopbackAddressesWork))
     func aConnectionFromAnotherAddressIsRefusedAndTheListenerStaysForTheClient() async throws {
         try await withEventLoop { eventLoop in
-            let ports = PassivePortAllocator(range: 47020...47029)
+            let ports = PassivePortAllocator(range: 27020...27029)
             let server = try await TestDataServer.start(on: eventLoop)
             let observer = RecordingDataFlowObserver()
             let port = try await openPassive(on: eventLoop, ports: ports, server: server.address, observer: observer)
@@ -104,7 +104,7 @@ import Testing
 
     @Test func theListenerClosesAndFreesItsPortWhenNoConnectionComesInTime() async throws {
         try await withEventLoop { eventLoop in
-            let ports = PassivePortAllocator(range: 47030...47039)
+            let ports = PassivePortAllocator(range: 27030...27039)
             let server = try await TestDataServer.start(on: eventLoop)
             let observer = RecordingDataFlowObserver()
             let port = try await openPassive(
@@ -132,7 +132,7 @@ import Testing
 
     @Test func listenersOpenedTogetherGetDifferentPortsFromTheRange() async throws {
         try await withEventLoop { eventLoop in
-            let ports = PassivePortAllocator(range: 47040...47049)
+            let ports = PassivePortAllocator(range: 27040...27049)
             let server = try await TestDataServer.start(on: eventLoop)
             let observer = RecordingDataFlowObserver()
             var opened: [Int] = []
@@ -150,7 +150,7 @@ import Testing
     @Test(.enabled(if: otherLoopbackAddressesWork)) func anUploadReachesAServerThatIsSlowToAccept() async throws {
         try await withEventLoop { eventLoop in
             let upload = testPattern(count: 100_000)
-            let (received, events) = try await uploadToASlowServer(upload, ports: 47050...47059, on: eventLoop)
+            let (received, events) = try await uploadToASlowServer(upload, ports: 27050...27059, on: eventLoop)
             let connection = try #require(received, "the balancer never connected to the server")
             #expect(connection.bytes == upload)
             #expect(events.count == 2)
@@ -163,7 +163,7 @@ import Testing
     @Test(.enabled(if: otherLoopbackAddressesWork))
     func anEmptyUploadReachesAServerThatIsSlowToAcceptAsAnEmptyConnection() async throws {
         try await withEventLoop { eventLoop in
-            let (received, events) = try await uploadToASlowServer(ByteBuffer(), ports: 47060...47069, on: eventLoop)
+            let (received, events) = try await uploadToASlowServer(ByteBuffer(), ports: 27060...27069, on: eventLoop)
             let connection = try #require(received, "the balancer never connected to the server")
             #expect(connection.bytes.readableBytes == 0)
             #expect(events.count == 2)

@@ -12,7 +12,7 @@ import Testing
 extension SpliceDataPathTests {
     @Test func noThreadSocketOrPipeOutlivesItsFlowOrTheDataPath() async throws {
         let pipeSize = 1 << 17
-        let ports = PassivePortAllocator(range: 47580...47589)
+        let ports = PassivePortAllocator(range: 27580...27589)
         let server = try BlockingSocket.listen()
         let watched = Set(ports.range).union([server.port])
         let before = SpliceResources.current(ports: watched, pipeSize: pipeSize)
@@ -67,7 +67,7 @@ extension SpliceDataPathTests {
 
     @Test func anEmptiedPipeServesTheNextFlowButOneLeftHoldingBytesDoesNot() async throws {
         let pipeSize = 1 << 17  // not the kernel's default, so that only the relay's pipes count
-        let ports = PassivePortAllocator(range: 47600...47609)
+        let ports = PassivePortAllocator(range: 27600...27609)
         let server = try BlockingSocket.listen()
         try await withSpliceHarness(pipeSize: pipeSize) { harness in
             // A client that reads nothing, then resets: its pipe is full when its socket fails.
@@ -111,7 +111,7 @@ extension SpliceDataPathTests {
 
     @Test func bothSocketsOfARelayedFlowSendAShortSegmentAtOnce() async throws {
         try await withSpliceHarness { harness in
-            let ports = PassivePortAllocator(range: 47610...47619)
+            let ports = PassivePortAllocator(range: 27610...27619)
             let server = try BlockingSocket.listen()
             let observer = RecordingDataFlowObserver()
             let listener = try await harness.openPassive(ports: ports, server: server.port, observer: observer)

@@ -14,7 +14,7 @@ import Testing
 
     @Test func a64MiBUploadReachesTheServerByteForByteAndIsReportedWithItsCount() async throws {
         try await withSpliceHarness { harness in
-            let ports = PassivePortAllocator(range: 47500...47509)
+            let ports = PassivePortAllocator(range: 27500...27509)
             let server = try BlockingSocket.listen()
             let observer = RecordingDataFlowObserver()
             let listener = try await harness.openPassive(ports: ports, server: server.port, observer: observer)
@@ -46,7 +46,7 @@ import Testing
 
     @Test func a64MiBDownloadReachesTheClientByteForByte() async throws {
         try await withSpliceHarness { harness in
-            let ports = PassivePortAllocator(range: 47510...47519)
+            let ports = PassivePortAllocator(range: 27510...27519)
             let server = try BlockingSocket.listen()
             let observer = RecordingDataFlowObserver()
             let listener = try await harness.openPassive(ports: ports, server: server.port, observer: observer)
@@ -71,7 +71,7 @@ import Testing
 
     @Test func anEmptyUploadReachesTheServerAsAnEndOfFile() async throws {
         try await withSpliceHarness { harness in
-            let ports = PassivePortAllocator(range: 47520...47529)
+            let ports = PassivePortAllocator(range: 27520...27529)
             let server = try BlockingSocket.listen()
             let observer = RecordingDataFlowObserver()
             let listener = try await harness.openPassive(ports: ports, server: server.port, observer: observer)
@@ -95,7 +95,7 @@ import Testing
 
     @Test func aHalfClosedClientStillReceivesEverythingTheServerSendsAfterwards() async throws {
         try await withSpliceHarness { harness in
-            let ports = PassivePortAllocator(range: 47530...47539)
+            let ports = PassivePortAllocator(range: 27530...27539)
             let server = try BlockingSocket.listen()
             let observer = RecordingDataFlowObserver()
             let listener = try await harness.openPassive(ports: ports, server: server.port, observer: observer)
@@ -126,7 +126,7 @@ import Testing
 
     @Test func aClientThatDoesNotReadHoldsTheServerAndLosesNothing() async throws {
         try await withSpliceHarness(pipeSize: 65536) { harness in
-            let ports = PassivePortAllocator(range: 47540...47549)
+            let ports = PassivePortAllocator(range: 27540...27549)
             let server = try BlockingSocket.listen()
             let observer = RecordingDataFlowObserver()
             let listener = try await harness.openPassive(ports: ports, server: server.port, observer: observer)
@@ -166,7 +166,7 @@ import Testing
 
     @Test func aResetClientClosesTheServerSideAndTheFlowEnds() async throws {
         try await withSpliceHarness { harness in
-            let ports = PassivePortAllocator(range: 47550...47559)
+            let ports = PassivePortAllocator(range: 27550...27559)
             let server = try BlockingSocket.listen()
             let observer = RecordingDataFlowObserver()
             let listener = try await harness.openPassive(ports: ports, server: server.port, observer: observer)
@@ -195,7 +195,7 @@ import Testing
 
     @Test func aDataConnectionWhereNothingMovesIsResetAfterTheIdleTimeout() async throws {
         try await withSpliceHarness { harness in
-            let ports = PassivePortAllocator(range: 47560...47569)
+            let ports = PassivePortAllocator(range: 27560...27569)
             let server = try BlockingSocket.listen()
             let observer = RecordingDataFlowObserver()
             let listener = try await harness.openPassive(
@@ -219,7 +219,7 @@ import Testing
 
     @Test func aConnectionFromAnotherAddressAndASecondConnectionAreRefused() async throws {
         try await withSpliceHarness { harness in
-            let ports = PassivePortAllocator(range: 47570...47579)
+            let ports = PassivePortAllocator(range: 27570...27579)
             let server = try BlockingSocket.listen()
             let observer = RecordingDataFlowObserver()
             let listener = try await harness.openPassive(ports: ports, server: server.port, observer: observer)
@@ -256,7 +256,7 @@ import Testing
 
     @Test func aFullPassiveRangeRefusesTheNextListenerUntilAPortIsFree() async throws {
         try await withSpliceHarness { harness in
-            let ports = PassivePortAllocator(range: 47590...47590)
+            let ports = PassivePortAllocator(range: 27590...27590)
             let server = try BlockingSocket.listen()
             let observer = RecordingDataFlowObserver()
             let first = try await harness.openPassive(ports: ports, server: server.port, observer: observer)
@@ -273,7 +273,7 @@ import Testing
                 reopened = try? await harness.openPassive(ports: ports, server: server.port, observer: observer)
                 if reopened == nil { try await Task.sleep(for: .milliseconds(20)) }
             }
-            #expect(reopened?.port == 47590)
+            #expect(reopened?.port == 27590)
             reopened?.close()
         }
     }

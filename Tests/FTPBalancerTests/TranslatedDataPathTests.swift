@@ -72,7 +72,7 @@ func withDataPath(_ kind: DataPathKind, _ body: (any DataPath) async throws -> V
     func theServerMayConnectBeforeTheClientAndTheFileStillReachesTheClientWhole(kind: DataPathKind) async throws {
         try await withEventLoop { eventLoop in
             try await withDataPath(kind) { path in
-                let ports = PassivePortAllocator(range: (48900 + kind.portOffset)...(48909 + kind.portOffset))
+                let ports = PassivePortAllocator(range: (28900 + kind.portOffset)...(28909 + kind.portOffset))
                 let observer = RecordingDataFlowObserver()
                 let opened = try await self.openTranslatedPassive(
                     on: path,
@@ -116,7 +116,7 @@ func withDataPath(_ kind: DataPathKind, _ body: (any DataPath) async throws -> V
     func connectionsFromAnyOtherAddressThanTheSessionsPeersAreRefused(kind: DataPathKind) async throws {
         try await withEventLoop { eventLoop in
             try await withDataPath(kind) { path in
-                let ports = PassivePortAllocator(range: (48910 + kind.portOffset)...(48919 + kind.portOffset))
+                let ports = PassivePortAllocator(range: (28910 + kind.portOffset)...(28919 + kind.portOffset))
                 let observer = RecordingDataFlowObserver()
                 let opened = try await self.openTranslatedPassive(
                     on: path,
