@@ -150,8 +150,10 @@ import Testing
         guard let directory = opendir("/proc/self/fd") else { return -1 }
         defer { closedir(directory) }
         var count = 0
+        let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name) ?? 0
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            // The name in place: copying the whole dirent reads past the end of the last one.
+            let name = String(cString: UnsafeRawPointer(entry).advanced(by: nameOffset).assumingMemoryBound(to: CChar.self))
             guard let descriptor = CInt(name) else { continue }
             var target = [CChar](repeating: 0, count: 64)
             let length = readlink("/proc/self/fd/\(name)", &target, target.count - 1)

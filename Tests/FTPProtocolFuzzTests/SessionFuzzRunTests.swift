@@ -19,8 +19,11 @@ import Darwin
         guard let directory = opendir(Self.corpusDirectory) else { return [] }
         defer { closedir(directory) }
         var names: [String] = []
+        let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name) ?? 0
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            // The name in place, up to its NUL: a dirent is only as long as its name (d_reclen),
+            // so copying the whole struct (`entry.pointee`) reads past the end of the last one.
+            let name = String(cString: UnsafeRawPointer(entry).advanced(by: nameOffset).assumingMemoryBound(to: CChar.self))
             if !name.hasPrefix(".") { names.append(name) }
         }
         return names.sorted().compactMap { FTPProtocolFuzz.read("\(Self.corpusDirectory)/\($0)") }
