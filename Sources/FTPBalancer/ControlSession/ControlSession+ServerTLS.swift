@@ -75,7 +75,12 @@ extension ControlSession {
         var metadata: Logger.Metadata = ["ftp.error": "\(reason)"]
         if let reply { metadata["ftp.server.reply"] = "\(reply)" }
         self.logger.error("cannot secure the connection to the server", metadata: metadata)
-        if let lease = self.lease { self.service.pool.connectFailed(lease, reason: reason) }
+        if let lease = self.lease {
+            // Given back here, once (connectFailed releases it): the session's end must not
+            // release it again, which would take a slot off another session's count.
+            self.lease = nil
+            self.service.pool.connectFailed(lease, reason: reason)
+        }
         self.perform(self.machine.end(reply: BalancerReply.serverTLSFailed, reason: .serverTLSFailed))
     }
 
