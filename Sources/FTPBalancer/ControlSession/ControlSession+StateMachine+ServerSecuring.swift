@@ -129,10 +129,11 @@ extension ControlSession.StateMachine {
             case (.prot, 200..<300):
                 return self.secured(at: self.sentProtection)
             case (.prot, _) where self.serverProtection != nil:
+                let refused = Action.serverProtectionRefused(command: self.commandName, reply: String(buffer: line))
                 self.step = .secured
                 // Not asked again until the client changes its level once more.
                 self.clientProtection = self.serverProtection ?? .clear
-                return [.serverProtectionRefused(command: self.commandName, reply: String(buffer: line))]
+                return [refused]
             case (.auth, _), (.pbsz, _), (.prot, _):
                 let refused = Action.serverSecuringRefused(command: self.commandName, reply: String(buffer: line))
                 self.step = .secured
