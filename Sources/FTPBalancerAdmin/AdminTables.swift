@@ -45,14 +45,15 @@ package enum AdminTables {
     package static func sessions(_ answer: SessionsAnswer) -> Table {
         var table = Table(
             headers: [
-                "ID", "SERVICE", "CLIENT", "SERVER", "USER", "STATE", "TLS", "LAST_COMMAND", "AGE", "TO_CLIENT", "TO_SERVER",
+                "ID", "SERVICE", "CLIENT", "SERVER", "USER", "STATE", "TLS", "SERVER_TLS", "LAST_COMMAND", "AGE",
+                "TO_CLIENT", "TO_SERVER",
             ],
-            numeric: [0, 8, 9, 10]
+            numeric: [0, 9, 10, 11]
         )
         for session in answer.sessions {
             table.rows.append([
                 "\(session.id)", session.service, session.client, text(session.server), text(session.user),
-                session.state, session.tls.map { "\($0.version) \($0.cipher)" } ?? "-", text(session.lastCommand),
+                session.state, Self.negotiation(session.tls), Self.negotiation(session.serverTLS), text(session.lastCommand),
                 Human.duration(session.ageSeconds),
                 Human.bytes(session.bytesToClient), Human.bytes(session.bytesToServer),
             ])
@@ -75,6 +76,11 @@ package enum AdminTables {
             ])
         }
         return table
+    }
+
+    /// `TLSv1.3 TLS_AES_256_GCM_SHA384`, or `-` in clear.
+    static func negotiation(_ tls: TLSView?) -> String {
+        tls.map { "\($0.version) \($0.cipher)" } ?? "-"
     }
 
     /// `P resumed`, `P new` (allowed by session_reuse) or `C`.

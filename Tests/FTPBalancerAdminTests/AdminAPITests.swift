@@ -119,7 +119,7 @@ import Testing
                 == #"{"age_seconds":1.5,"bytes_to_client":0,"bytes_to_server":0,"#
                 + #""client":"192.0.2.7:50000","client_side":{"balancer":null,"client":"192.0.2.7:50000"},"#
                 + #""data_connections":0,"id":7,"last_command":null,"server":null,"server_address":null,"#
-                + #""server_side":null,"service":"ftp","state":"connecting","tls":null,"user":null}"#
+                + #""server_side":null,"server_tls":null,"service":"ftp","state":"connecting","tls":null,"user":null}"#
         )
         var connected = session
         connected.clientSideLocal = "10.0.0.1:21"

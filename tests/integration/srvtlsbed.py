@@ -78,7 +78,8 @@ def balancer_on(workdir, request):
     started: list[ftpenv.ManagedProcess] = []
 
     def start(n: int, server: tlsservers.FTPSServer, server_tls: dict, tls: dict | None = None,
-              health_check: dict | None = None, passive_base: int | None = None) -> tuple[str, ftpenv.ManagedProcess]:
+              health_check: dict | None = None, passive_base: int | None = None,
+              admin: dict | None = None) -> tuple[str, ftpenv.ManagedProcess]:
         host = f"127.0.122.{n}"
         base = passive_base or 53000 + 10 * (n - 1)
         name = f"srvtls-{n}-{request.node.name}"[:60]
@@ -93,7 +94,7 @@ def balancer_on(workdir, request):
             "health_check": health_check or {"type": "none"},
             "server_tls": server_tls,
             "tls": tls,
-        }]))
+        }], admin=admin))
         if tls is not None:
             check = ftpenv.run([str(ftpenv.ftplb_binary()), "check-config", str(config)], check=False)
             if b"unknown key 'tls'" in check.stdout + check.stderr:

@@ -25,6 +25,8 @@ package struct SessionSnapshot: Sendable {
     package var dataFlows: [DataFlowSnapshot]
     /// The client control connection's TLS, once its handshake has ended.
     package var tls: TLSNegotiation? = nil
+    /// `server_tls`: the server control connection's TLS, once its handshake has ended.
+    package var serverTLS: TLSNegotiation? = nil
 
     package static let lastCommandLimit = 80
 

@@ -48,6 +48,7 @@ extension ControlSession {
 
     func serverTLSEstablished() {
         guard let handler = self.serverTLSHandler, let negotiation = TLSNegotiation(handler) else { return }
+        self.serverControlTLS = negotiation
         self.service.statistics.tlsHandshake(side: "server", connection: "control", result: "ok")
         self.logger.info(
             "server TLS established",

@@ -20,7 +20,8 @@ extension ControlSession {
             bytesToClient: self.summary.bytesToClient + flows.reduce(0) { $0 + $1.bytesToClient },
             bytesToServer: self.summary.bytesToServer + flows.reduce(0) { $0 + $1.bytesToServer },
             dataFlows: flows,
-            tls: self.tls?.control
+            tls: self.tls?.control,
+            serverTLS: self.serverControlTLS
         )
     }
 }

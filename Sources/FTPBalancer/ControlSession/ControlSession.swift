@@ -57,6 +57,8 @@ final class ControlSession {
     /// (`+ServerTLS`), for that server connection.
     var serverTLSHandler: NIOSSLClientHandler?
     var serverSessions: ServerSessionStore?
+    /// What the server control connection's handshake agreed on, once it has ended.
+    var serverControlTLS: TLSNegotiation?
 
     init(
         id: Int,

@@ -29,9 +29,12 @@ package struct SessionView: Codable, Equatable, Sendable {
     package var dataConnections: Int
     /// The client control connection's TLS; `null` in clear or before its handshake ends.
     @Nullable package var tls: TLSView?
+    /// `server_tls`: the server control connection's TLS; `null` in clear or before it ends.
+    @Nullable package var serverTLS: TLSView? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, service, client, server, user, state, tls
+        case serverTLS = "server_tls"
         case serverAddress = "server_address"
         case clientSide = "client_side"
         case serverSide = "server_side"
@@ -127,7 +130,8 @@ extension SessionView {
             bytesToClient: session.bytesToClient,
             bytesToServer: session.bytesToServer,
             dataConnections: session.dataFlows.count,
-            tls: session.tls.map(TLSView.init)
+            tls: session.tls.map(TLSView.init),
+            serverTLS: session.serverTLS.map(TLSView.init)
         )
     }
 }
