@@ -16,6 +16,7 @@ import urllib.request
 import ftpenv
 import tlsclients
 from srvtlsbed import balancer_on, servers  # noqa: F401  (fixtures)
+from test_pools import wait_until
 from tlsfixtures import ftps_pki  # noqa: F401  (fixture)
 
 ADMIN = "127.0.122.9:9021"
@@ -81,3 +82,43 @@ def test_sessions_flows_and_metrics_show_tls_on_both_sides(servers, balancer_on,
         assert metric(text, "ftplb_tls_session_reuse_total", side=side, result="resumed") >= 1, side
     assert metric(text, "ftplb_tls_session_reuse_total", result="refused") == 0
     assert process.alive()
+
+
+def test_the_trace_shows_both_sides_ftps_commands_and_masks_the_password(servers, balancer_on, ftps_pki, workdir):
+    """`ftplb trace --client`: the client's AUTH TLS, PBSZ and PROT (answered by the balancer),
+    the balancer's own AUTH TLS, PBSZ 0 and PROT P to the server, and PASS masked; the password
+    appears nowhere in the trace."""
+    tls = {"mode": "explicit", "certificate": str(ftps_pki.server.chain), "private_key": str(ftps_pki.server.key)}
+    host, process = balancer_on(9, servers("vsftpd"), {"mode": "explicit", "ca": str(ftps_pki.ca_cert)}, tls=tls,
+                                passive_base=53210, admin={"listen": ADMIN})
+    out = workdir / "ftps-trace.out"
+    with open(out, "wb") as stdout:
+        trace = subprocess.Popen([str(ftpenv.ftplb_binary()), "trace", "--client", "127.0.0.1", "--json",
+                                  "--admin", ADMIN], stdout=stdout, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: "admin API: trace started" in process.log_text(), 10, "the trace to start")
+        ftp = tlsclients.FTPSClient(tlsclients.client_context(ftps_pki.ca_cert), mode="epsv",
+                                    server_hostname="ftps.test", timeout=60)
+        try:
+            ftp.connect(host, 21)
+            ftp.login(ftpenv.FTP_USER, ftpenv.FTP_PASSWORD)
+            ftp.prot_p()
+            ftp.nlst()
+            ftp.quit()
+        finally:
+            ftp.close()
+
+        def events() -> list[dict]:
+            return [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
+        wait_until(lambda: any(e.get("event") == "session_closed" for e in events()), 10, "the session's end")
+    finally:
+        trace.kill()
+        trace.wait(timeout=5)
+    seen = events()
+    lines = {(e.get("direction"), e.get("line")) for e in seen}
+    for line in ("AUTH TLS", "PBSZ 0", "PROT P", "PASS ****"):
+        assert ("client_to_balancer", line) in lines, (line, lines)
+    for line in ("AUTH TLS", "PBSZ 0", "PROT P"):
+        assert ("balancer_to_server", line) in lines, (line, lines)
+    assert ftpenv.FTP_PASSWORD not in out.read_text()
+
