@@ -7,8 +7,10 @@ and data. Addresses: `srvtlsbed.py`.
 
 from __future__ import annotations
 
+import contextlib
 import ftplib
 import io
+from typing import Iterator
 
 import ftpenv
 import tlsclients
@@ -22,9 +24,18 @@ def client_tls(pki) -> dict:
     return {"mode": "explicit", "certificate": str(pki.server.chain), "private_key": str(pki.server.key)}
 
 
-def ftps_client(pki, mode: str = "pasv") -> tlsclients.FTPSClient:
-    return tlsclients.FTPSClient(tlsclients.client_context(pki.ca_cert), mode=mode, server_hostname="ftps.test",
-                                 timeout=60)
+@contextlib.contextmanager
+def logged_in(pki, host: str, mode: str = "pasv") -> Iterator[tlsclients.FTPSClient]:
+    """An FTPS session (AUTH TLS, login) to the balancer; QUIT at the end."""
+    ftp = tlsclients.FTPSClient(tlsclients.client_context(pki.ca_cert), mode=mode, server_hostname="ftps.test",
+                                timeout=60)
+    try:
+        ftp.connect(host, 21)
+        ftp.login(ftpenv.FTP_USER, ftpenv.FTP_PASSWORD)
+        yield ftp
+        ftp.quit()
+    finally:
+        ftp.close()
 
 
 def download_small(ftp) -> None:
@@ -40,19 +51,13 @@ def test_protection_client_passes_each_change_of_prot_on(servers, balancer_on, f
     server = servers("vsftpd-lenient")
     host, process = balancer_on(8, server, {"mode": "explicit", "protection": "client", "ca": str(ftps_pki.ca_cert)},
                                 tls=client_tls(ftps_pki), passive_base=53200)
-    ftp = ftps_client(ftps_pki)
-    try:
-        ftp.connect(host, 21)
-        ftp.login(ftpenv.FTP_USER, ftpenv.FTP_PASSWORD)
+    with logged_in(ftps_pki, host) as ftp:
         offset = server.tls_log_size()  # after the control connection's own line
         seen = []
         for level in ("P", "C", "P"):
             ftp.prot_p() if level == "P" else ftp.prot_c()
             download_small(ftp)
             seen.append(server.data_resumptions(offset))
-        ftp.quit()
-    finally:
-        ftp.close()
     assert [len(s) for s in seen] == [1, 1, 2], seen
     assert all(seen[-1]), seen
     assert [d.session_reused for d in ftp.data_tls] == [True, True], ftp.data_tls
@@ -67,10 +72,7 @@ def test_protection_client_against_a_server_that_requires_protected_data(servers
     offset = server.tls_log_size()
     host, _ = balancer_on(9, server, {"mode": "explicit", "protection": "client", "ca": str(ftps_pki.ca_cert)},
                           tls=client_tls(ftps_pki), passive_base=53210)
-    ftp = ftps_client(ftps_pki)
-    try:
-        ftp.connect(host, 21)
-        ftp.login(ftpenv.FTP_USER, ftpenv.FTP_PASSWORD)
+    with logged_in(ftps_pki, host) as ftp:
         ftp.prot_p()
         download_small(ftp)
         ftp.prot_c()
@@ -80,9 +82,6 @@ def test_protection_client_against_a_server_that_requires_protected_data(servers
         except (ftplib.error_perm, ftplib.error_temp) as error:
             refusal = str(error)
         assert ftp.voidcmd("NOOP").startswith("200")
-        ftp.quit()
-    finally:
-        ftp.close()
     assert refusal is not None and refusal[:1] == "5", refusal
     resumptions = server.data_resumptions(offset)
     assert resumptions and all(resumptions), resumptions
@@ -101,15 +100,9 @@ def test_match_client_speaks_tls_to_the_server_only_for_tls_clients(servers, bal
     assert server.tls_versions(offset) == set(), "a plain client's session reached the server over TLS"
     assert "server TLS established" not in process.log_text()
 
-    ftp = ftps_client(ftps_pki, mode="port")
-    try:
-        ftp.connect(host, 21)
-        ftp.login(ftpenv.FTP_USER, ftpenv.FTP_PASSWORD)
+    with logged_in(ftps_pki, host, mode="port") as ftp:
         ftp.prot_p()
         download_small(ftp)
-        ftp.quit()
-    finally:
-        ftp.close()
     assert server.tls_versions(offset) == {"TLSv1.3"}
     resumptions = server.data_resumptions(offset)
     assert resumptions and all(resumptions), resumptions

@@ -561,20 +561,22 @@ def check_balancer_alive(process: ftpenv.ManagedProcess) -> None:
     assert process.alive(), f"ftplb died:\n{process.log_tail()}"
 
 
-@pytest.mark.parametrize("mode", ftpenv.MODES)
-def test_servers_see_the_client_through_the_balancer(lab, tp_servers, transparent_balancer, big_file,
-                                                     scratch, mode):
-    """Through VIP:21, two sessions (round robin: one per server) log in, download and
-    upload; replies name only the VIP, active data comes from VIP:20, and both servers'
-    own logs name 10.77.1.2 for these sessions, never the balancer's 10.77.2.1."""
+def sessions_through_the_vip(lab: Lab, tp_servers: dict[str, ftpenv.FTPServer], big_file, scratch: Path,
+                             mode: str, tls_ca: Path | None = None) -> list[dict]:
+    """Two sessions through VIP:21 (round robin: one per server), FTPS with `tls_ca`, that log in,
+    download and upload; replies name only the VIP, active data comes from VIP:20, and both
+    servers' own logs name 10.77.1.2 for these sessions, never the balancer's 10.77.2.1. The
+    sessions' reports."""
     upload = scratch / "upload.bin"
     upload_sha = ftpenv.make_random_file(upload, ftpenv.MIB)
     offsets = {name: server.client_log_size() for name, server in tp_servers.items()}
     uploaded: dict[str, list[str]] = {name: [] for name in tp_servers}
+    reports = []
     try:
         for _ in range(2):
             remote = f"tp-{mode}-{uuid.uuid4().hex[:8]}.bin"
-            report = ftp_session(lab, VIP, mode, "big.bin", (upload, remote))
+            report = ftp_session(lab, VIP, mode, "big.bin", (upload, remote), tls_ca=tls_ca)
+            reports.append(report)
             server = tp_servers[report["server_id"]]
             uploaded[server.name].append(remote)
             assert report["retrieved_sha256"] == big_file.sha256
@@ -596,6 +598,16 @@ def test_servers_see_the_client_through_the_balancer(lab, tp_servers, transparen
             for remote in remotes:
                 (tp_servers[name].root / remote).unlink(missing_ok=True)
     check_servers_alive(tp_servers)
+    return reports
+
+
+@pytest.mark.parametrize("mode", ftpenv.MODES)
+def test_servers_see_the_client_through_the_balancer(lab, tp_servers, transparent_balancer, big_file,
+                                                     scratch, mode):
+    """Through VIP:21, two sessions (round robin: one per server) log in, download and
+    upload; replies name only the VIP, active data comes from VIP:20, and both servers'
+    own logs name 10.77.1.2 for these sessions, never the balancer's 10.77.2.1."""
+    sessions_through_the_vip(lab, tp_servers, big_file, scratch, mode)
     check_balancer_alive(transparent_balancer)
 
 
