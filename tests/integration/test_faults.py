@@ -8,6 +8,7 @@ Address plan of this file (apart from the other modules' addresses):
     127.0.110.2          the balancer's source address towards the servers
     127.0.110.11:21      pyftpdlib, passive 52100-52149
     127.0.110.12:21      pyftpdlib that never answers PASV or EPSV, passive 52150-52199
+    127.0.110.13:21      pyftpdlib offering TLS that never answers AUTH, passive 52200-52249
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import pytest
 import ftpenv
 from ftpenv import Control
 from test_pools import wait_until
+from tlsfixtures import ftps_pki  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.balancer_only
 
@@ -31,6 +33,7 @@ VIP = "127.0.110.1"
 SOURCE = "127.0.110.2"
 SERVER = "127.0.110.11"
 HUNG = "127.0.110.12"
+HUNG_AUTH = "127.0.110.13"
 PASSIVE = (52000, 52049)
 
 
@@ -54,12 +57,14 @@ def hung_server(workdir):
 
 
 def start_balancer(workdir: Path, name: str, servers: list[str], passive=PASSIVE, timeouts=None,
-                   health=None, top=None, nofile: int | None = None):
+                   health=None, top=None, nofile: int | None = None, server_tls: dict | None = None):
     service = {
         "name": name, "listen": f"{VIP}:21", "advertise": VIP, "passive_ports": passive,
         "source_address": SOURCE, "health_check": health or {"type": "none"},
         "servers": servers, "timeouts": {**ftpenv.TEST_TIMEOUTS, **(timeouts or {})},
     }
+    if server_tls:
+        service["server_tls"] = server_tls
     config = workdir / f"{name}.yaml"
     document = {"log_level": "debug", "admin": {"listen": "none"}, **(top or {}), "virtual_services": [service]}
     config.write_text("\n".join(ftpenv.yaml_block(document)) + "\n")
@@ -124,6 +129,36 @@ def test_a_server_that_never_answers_a_passive_request_gets_the_client_a_421(wor
         assert process.alive()
     finally:
         process.stop()
+
+
+def test_a_server_that_never_answers_the_balancers_auth_tls_gets_the_client_a_421(workdir, ftps_pki):
+    """server_tls: the server greets, then never answers the balancer's own AUTH TLS: the
+    client's USER, waiting behind it, gets a 421 once server_reply has passed, not at
+    control_idle, and the log names the server's silence."""
+    root = workdir / "root-hung-auth"
+    ftpenv.populate_root(root, "hung-auth")
+    hung = ftpenv.start_pyftpdlib(workdir, "hung-auth", HUNG_AUTH, 21, (52200, 52249), root,
+                                  extra=["--tls-cert", str(ftps_pki.server.chain), "--tls-key", str(ftps_pki.server.key),
+                                         "--ignore", "AUTH"])
+    process = None
+    try:
+        process = start_balancer(workdir, "faults-hung-auth", [hung.address], timeouts={"server_reply": "2s"},
+                                 server_tls={"mode": "explicit", "verify": False})
+        with Control(VIP, 21, timeout=20) as ctl:
+            assert ctl.greeting is not None and ctl.greeting.code == 220, ctl.greeting
+            started = time.monotonic()
+            ctl.send(f"USER {ftpenv.FTP_USER}")
+            reply = ctl.read_reply(timeout=20)
+            waited = time.monotonic() - started
+            assert reply is not None and reply.code == 421 and "did not answer in time" in reply.text, reply
+        print(f"faults: a server silent after AUTH TLS answered 421 after {waited:.1f}s (server_reply 2s)")
+        unanswered = log_lines(process, "server did not answer a command in time")
+        assert len(unanswered) == 1 and "no reply within 2s" in unanswered[0], unanswered
+        assert process.alive()
+    finally:
+        if process:
+            process.stop()
+        hung.stop()
 
 
 def test_an_exhausted_passive_range_is_answered_425_and_its_ports_come_back(workdir, server):

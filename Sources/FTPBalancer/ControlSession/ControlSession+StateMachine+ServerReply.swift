@@ -12,7 +12,10 @@ extension ControlSession.StateMachine {
         case .closing, .closed:
             return []
         case .relaying, .shuttingDown:
-            guard let relaying = self.relaying, relaying.greeted, relaying.rules.outstandingReplies > 0,
+            // The balancer's own AUTH TLS, PBSZ and PROT (`server_tls`) are owed replies too, and
+            // so is a TLS handshake after the server's 234.
+            let securing = self.relaying?.serverSecuring?.awaitsServer ?? false
+            guard let relaying = self.relaying, relaying.greeted, relaying.rules.outstandingReplies > 0 || securing,
                 !relaying.rules.awaitsTransferReply, self.openDataFlows == 0
             else { return [.scheduleTimer(.reply, after: limit)] }
             let quietFor = now - self.lastActivity

@@ -92,6 +92,17 @@ private typealias Securing = ControlSession.StateMachine.ServerSecuring
         )
     }
 
+    @Test func aServerThatNeverAnswersTheBalancersOwnCommandEndsTheSessionAfterServerReply() {
+        var script = Self.connected(Securing(startsWithTLS: false, protection: .fixed(.private)))
+        _ = script.server("220 Ready.")
+        _ = script.client("USER anna")
+        script.now = script.now + Script.serverReply
+        #expect(
+            script.machine.timerFired(.reply, now: script.now)
+                == [.serverUnresponsive, .end(reply: BalancerReply.serverReplyTimeout, reason: .serverTimeout)]
+        )
+    }
+
     @Test func withoutServerTLSTheGreetingReachesTheServerAsBefore() {
         var script = Script()
         _ = script.machine.serverConnected(rules: Script.rules(), securing: nil)
