@@ -21,7 +21,9 @@ extension ControlSession.StateMachine {
         }
 
         enum Step: Equatable {
-            case awaitingGreeting, awaitingClientTLS, auth, pbsz, prot, secured
+            /// `refused`: the server refused securing; the session ends, and no client command
+            /// may reach that server meanwhile (its USER and PASS would go unprotected).
+            case awaitingGreeting, awaitingClientTLS, auth, pbsz, prot, secured, refused
         }
 
         private(set) var step = Step.awaitingGreeting
@@ -50,13 +52,13 @@ extension ControlSession.StateMachine {
 
         /// The client's lines wait: a command of the balancer's is out, or due once the server
         /// owes nothing (`sendDue`).
-        var holdsCommands: Bool { self.awaitsServer || self.hasDueCommand }
+        var holdsCommands: Bool { self.awaitsServer || self.hasDueCommand || self.step == .refused }
 
         private var hasDueCommand: Bool {
             switch self.step {
             case .awaitingClientTLS: self.clientTLS
             case .secured: self.serverProtection != nil && self.serverProtection != self.wantedProtection
-            case .awaitingGreeting, .auth, .pbsz, .prot: false
+            case .awaitingGreeting, .auth, .pbsz, .prot, .refused: false
             }
         }
 
@@ -136,9 +138,9 @@ extension ControlSession.StateMachine {
                 return [refused]
             case (.auth, _), (.pbsz, _), (.prot, _):
                 let refused = Action.serverSecuringRefused(command: self.commandName, reply: String(buffer: line))
-                self.step = .secured
+                self.step = .refused
                 return [refused]
-            case (.awaitingGreeting, _), (.awaitingClientTLS, _), (.secured, _):
+            case (.awaitingGreeting, _), (.awaitingClientTLS, _), (.secured, _), (.refused, _):
                 return []
             }
         }
@@ -221,9 +223,11 @@ extension ControlSession.StateMachine.Relaying {
         return true
     }
 
-    /// A server line while securing is under way is the balancer's to read.
+    /// A server line while securing is under way is the balancer's to read; once securing was
+    /// refused, every line is (the session is ending: nothing more of that server's reaches
+    /// the client).
     mutating func securingReply(_ line: ControlLine, into actions: inout [ControlSession.StateMachine.Action]) -> Bool {
-        guard var securing = self.serverSecuring, securing.awaitsServer else { return false }
+        guard var securing = self.serverSecuring, securing.awaitsServer || securing.step == .refused else { return false }
         let bytes: ByteBuffer
         switch line {
         case .line(let line): bytes = line

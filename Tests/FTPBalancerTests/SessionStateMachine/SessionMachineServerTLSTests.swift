@@ -72,6 +72,21 @@ private typealias Securing = ControlSession.StateMachine.ServerSecuring
         #expect(!script.machine.securingServer)
     }
 
+    /// Found by the session fuzz harness: the client's lines queued behind securing went on to
+    /// the server once it had refused, so USER and PASS could reach it unprotected.
+    @Test func theClientsQueuedLinesNeverReachAServerThatRefusedSecuring() {
+        var script = Self.connected(Securing(startsWithTLS: false, protection: .fixed(.private)))
+        _ = script.server("220 Ready.")
+        #expect(script.client("USER anna") == [])
+        #expect(script.client("PASS secret") == [])
+        #expect(
+            script.server("502 AUTH not supported.")
+                == [Self.own("502 AUTH not supported."), .serverSecuringRefused(command: "AUTH TLS", reply: "502 AUTH not supported.")]
+        )
+        #expect(script.client("NOOP") == [])
+        #expect(script.server("200 Unasked.").allSatisfy { if case .relayCommand = $0 { false } else { true } })
+    }
+
     @Test func aMultiLineReplyIsReadToItsLastLine() {
         var script = Self.connected(Securing(startsWithTLS: true, protection: .fixed(.private)))
         _ = script.server("220 Ready.")
