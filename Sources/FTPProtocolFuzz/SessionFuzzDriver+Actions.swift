@@ -29,8 +29,15 @@ extension SessionFuzzDriver {
             self.connectInFlight = true
         case .abandonServer, .useListener, .discardListener:
             try self.check(false, "\(action) with nothing arriving")
-        case .startServerTLS, .serverSecuringRefused, .serverProtectionRefused:
-            try self.check(false, "\(action) without server_tls")
+        case .startServerTLS:
+            try self.check(self.securing != nil, "\(action) without server_tls")
+            try self.check(self.serverHeld && !self.serverClosing, "TLS started for a server that is gone")
+        case .serverSecuringRefused:
+            try self.check(self.securing != nil, "\(action) without server_tls")
+            // As ControlSession.serverSecuringFailed: the session ends with a 421.
+            try self.perform(self.machine.end(reply: BalancerReply.serverTLSFailed, reason: .serverTLSFailed))
+        case .serverProtectionRefused:
+            try self.check(self.securing?.policy == .client, "\(action) where the protection does not follow the client")
         case .serverGreeted:
             try self.check(self.serverHeld && !self.serverGreeted, "serverGreeted twice or for no server")
             self.serverGreeted = true
@@ -47,13 +54,16 @@ extension SessionFuzzDriver {
         case .command, .commandTooLong, .refused, .serverReply, .serverReplyTooLong, .dropReply, .resumeClientLines:
             break
         case .serverUnresponsive:
-            try self.check(self.serverHeld && self.serverGreeted, "an unresponsive server that is not there")
+            // Under server_tls also while it is being secured, before it counts as greeted.
+            try self.check(self.serverHeld && (self.serverGreeted || self.securing != nil), "an unresponsive server that is not there")
         case .startClientTLS:
             try self.check(self.clientWritable, "TLS for a client that is gone")
             try self.check(self.machine.configuration.security.offer != .none, "TLS started where none is offered")
         case .relayCommand, .sendServer, .resendToServer:
             try self.check(self.serverHeld && !self.serverClosing, "\(action) with no server to take it")
-            try self.check(self.serverGreeted, "\(action) before the server's greeting")
+            // The balancer's own AUTH TLS, PBSZ and PROT go out before the server counts as greeted.
+            let ownSecuring = self.securing != nil && { if case .sendServer = action { true } else { false } }()
+            try self.check(self.serverGreeted || ownSecuring, "\(action) before the server's greeting")
         case .relayReply:
             try self.check(self.clientWritable, "\(action) to a client that is gone")
         case .rewrittenReply(let text) where text.hasPrefix(" "):
@@ -110,7 +120,10 @@ extension SessionFuzzDriver {
     /// The machine waits for one listener at a time, and only a greeted server's session asks.
     private mutating func openListener(_ kind: ListenerKind) throws {
         try self.check(self.listenerInFlight == nil, "a \(kind) listener while \(String(describing: self.listenerInFlight)) opens")
-        try self.check(self.serverHeld && self.serverGreeted, "a \(kind) listener with no greeted server")
+        // Under server_tls the server counts as greeted once secured; its greeting line itself
+        // may already ask for a listener (a 227 as the greeting) while securing begins.
+        let greeted = self.serverGreeted || (self.securing != nil && self.machine.relaying?.greeted == true)
+        try self.check(self.serverHeld && greeted, "a \(kind) listener with no greeted server")
         self.listenerInFlight = kind
     }
 

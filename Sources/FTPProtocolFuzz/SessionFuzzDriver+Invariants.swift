@@ -42,10 +42,19 @@ extension SessionFuzzDriver {
         try self.check(relaying.serverLines.isEmpty || verdictDue, "\(relaying.serverLines.count) server lines wait for nothing")
         let owed = relaying.rules.outstandingReplies
         try self.check(relaying.heldAnswer == nil || owed > 0, "an answer is held though no reply is owed")
+        // server_tls: the balancer's own command out, or one due once nothing is owed.
+        let securing = relaying.serverSecuring
+        if let securing, securing.holdsCommands, !securing.awaitsServer, securing.step != .refused, relaying.greeted {
+            try self.check(owed > 0 || relaying.heldAnswer != nil, "a securing command is due and nothing is owed before it")
+        }
         if !relaying.clientLines.isEmpty {
             let mayGo = relaying.greeted && relaying.heldAnswer == nil && !relaying.rules.holdsCommands
+                && securing?.holdsCommands != true
             try self.check(!mayGo, "\(relaying.clientLines.count) client lines wait though commands may go")
-            try self.check(owed > 0, "\(relaying.clientLines.count) client lines wait though no reply is owed")
+            // A reply owed to a relayed command, or to the balancer's own (server_tls).
+            // (or, securing refused, for the end that follows)
+            let securingWaits = securing?.awaitsServer == true || securing?.step == .refused
+            try self.check(owed > 0 || securingWaits, "\(relaying.clientLines.count) client lines wait though no reply is owed")
         }
     }
 
@@ -59,7 +68,8 @@ extension SessionFuzzDriver {
             try self.check(self.timers[.idle] != nil, "a live session without its idle check")
             try self.check(self.loggedIn || self.timers[.login] != nil, "not logged in, and no login deadline")
         }
-        if stage == .relaying || stage == .shuttingDown, !self.serverGreeted {
+        // The greeting itself, not `.serverGreeted`, which under server_tls comes after securing.
+        if stage == .relaying || stage == .shuttingDown, !self.serverGreeted, !(self.machine.relaying?.greeted ?? false) {
             try self.check(self.timers[.greeting] != nil, "no greeting yet, and no greeting deadline")
         }
     }

@@ -37,6 +37,8 @@ struct SessionFuzzDriver {
     var serverClosing = false
     var serverGreeted = false
     var connectInFlight = false
+    /// `server_tls`: how each connected server is secured, nil for plain FTP to the server.
+    var securing: Machine.ServerSecuring?
 
     // Data connections.
     var listenerInFlight: ListenerKind?
@@ -94,7 +96,7 @@ struct SessionFuzzDriver {
         switch outcome {
         case .connected:
             let wanted = self.machine.stage == .connecting
-            let actions = self.machine.serverConnected(rules: rules)
+            let actions = self.machine.serverConnected(rules: rules, securing: self.securing)
             if actions == [.abandonServer] {
                 try self.check(!wanted, "a server abandoned by a session that was connecting")
                 return try self.checkState()

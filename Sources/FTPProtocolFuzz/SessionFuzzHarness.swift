@@ -10,9 +10,10 @@ import NIOCore
 /// away, and the session must finish exactly once.
 ///
 /// The first byte picks `per_user` (bit 0), IPv6 for the client side (bit 1) and for the server
-/// (bit 2), the data_transfer_policy (bits 3-4) and explicit FTPS offered (bit 7, so that AUTH,
-/// PBSZ and PROT are the balancer's and protected data connections are judged); each event is a
-/// byte, most with a byte or a few after it.
+/// (bit 2), the data_transfer_policy (bits 3-4), `server_tls` (bits 5-6: none, explicit with PROT
+/// P, implicit following the client's PROT, match_client following it) and explicit FTPS offered
+/// (bit 7, so that AUTH, PBSZ and PROT are the balancer's and protected data connections are
+/// judged); each event is a byte, most with a byte or a few after it.
 enum SessionFuzzHarness {
     static let configuration = ControlSession.StateMachine.Configuration(
         greetingBeforeUser: nil,
@@ -39,6 +40,7 @@ enum SessionFuzzHarness {
             features: configuration.security.features
         )
         var driver = SessionFuzzDriver(configuration: configuration, now: Self.start, localHost: usesIPv6 ? "fd00::fe" : "10.0.2.254")
+        driver.securing = Self.securing(first >> 5 & 3)
         try driver.start()
         var events = 0
         while !input.isAtEnd, events < Self.maximumEvents {
@@ -46,6 +48,16 @@ enum SessionFuzzHarness {
             try Self.event(input.number(below: 22), input: &input, driver: &driver, rules: rules)
         }
         try Self.windDown(&driver, rules: rules)
+    }
+
+    /// `server_tls` of the fuzzed service: none, or one of three ways to secure the server.
+    static func securing(_ choice: Int) -> ControlSession.StateMachine.ServerSecuring? {
+        switch choice {
+        case 1: .init(startsWithTLS: false, protection: .fixed(.private))
+        case 2: .init(startsWithTLS: true, protection: .client)
+        case 3: .init(startsWithTLS: false, start: .withClientTLS, protection: .client)
+        default: nil
+        }
     }
 
     /// The protocol rules a connected server's session gets.

@@ -66,6 +66,7 @@ enum SessionFuzzLines {
         "STOR file", "APPE file", "STOU", "LIST", "NLST", "MLSD", "REST 100", "TYPE I", "CWD /", "SYST", "NOOP",
         "QUIT", "FEAT", "AUTH TLS", "AUTH SSL", "PBSZ 0", "PROT P", "ABOR", "\u{FF}\u{F4}\u{FF}\u{F2}ABOR", "STAT",
         "STAT file", "HELP", "SITE CHMOD 644 f", "", " ", "PASV x", "RETR", "epsv", "port 198,51,100,7,19,138",
+        "PROT C",
     ]
 
     static let server: [String] = [
