@@ -249,13 +249,7 @@ def test_rest_and_abor_over_protected_data(balancer, ftps_pki, big_file, mode):
     middle of a protected RETR of the big file ends it (vsftpd's 426 and 225 reach the client),
     and the session goes on: NOOP, then a transfer whose data connection resumes again."""
     ftp = ftps(ftps_pki, mode)
-    got = io.BytesIO()
-    ftp.retrbinary("RETR small.bin", got.write, rest=1000)
-    assert got.getvalue() == SMALL[1000:]
-    ftp.voidcmd("TYPE I")
-    conn, _ = ftp.ntransfercmd("RETR big.bin")
-    assert len(conn.recv(65536)) > 0
-    replies = ftp.abort_and_collect(conn)
+    replies = ftp.rest_then_abort("small.bin", 1000, SMALL)
     assert replies[-1][:3] in ("225", "226"), replies
     assert ftp.voidcmd("NOOP").startswith("200"), "a stale reply after ABOR"
     again = io.BytesIO()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import ftplib
+import io
 import socket
 import ssl
 from pathlib import Path
@@ -113,6 +114,17 @@ class FTPSClient(ftpenv.FTPClient, ftplib.FTP_TLS):
             assert replies[-1][:3] in ("225", "226") or replies[-1][:1] in ("4", "5", "1"), \
                 f"unexpected reply to ABOR: {replies}"
         raise AssertionError(f"no end of the ABOR within {max_replies} replies: {replies}")
+
+    def rest_then_abort(self, small: str, rest: int, whole: bytes, with_426: bool = False) -> list[str]:
+        """REST then RETR of `small` (whose bytes are `whole`) gives the rest of it; then a
+        protected RETR of big.bin aborted in its middle. The replies to the ABOR."""
+        tail = io.BytesIO()
+        self.retrbinary(f"RETR {small}", tail.write, rest=rest)
+        assert tail.getvalue() == whole[rest:]
+        self.voidcmd("TYPE I")
+        conn, _ = self.ntransfercmd("RETR big.bin")
+        assert len(conn.recv(65536)) > 0
+        return self.abort_and_collect(conn, with_426=with_426)
 
 
 def open_ftps(host: str, port: int, ca_file: Path, mode: str = "pasv", tls_version: str | None = None,
