@@ -46,8 +46,12 @@ extension ControlSession.StateMachine {
 
         var listenerOpen: Bool { self.passivePort != nil || self.activeListenerOpen }
 
-        /// Nothing is due from the server, so a shutdown may end the session.
-        var isQuiet: Bool { self.rules.outstandingReplies == 0 }
+        /// Nothing is due from the server, so a shutdown may end the session. The balancer's own
+        /// securing counts: a refusal ends the session itself, and must not end it a second time.
+        var isQuiet: Bool {
+            self.rules.outstandingReplies == 0 && !(self.serverSecuring?.awaitsServer ?? false)
+                && self.serverSecuring?.step != .refused
+        }
 
         /// A client line may be handled the moment it arrives: nothing before it waits.
         var takesClientLineNow: Bool {

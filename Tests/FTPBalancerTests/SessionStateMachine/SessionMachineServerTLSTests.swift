@@ -87,6 +87,33 @@ private typealias Securing = ControlSession.StateMachine.ServerSecuring
         #expect(script.server("200 Unasked.").allSatisfy { if case .relayCommand = $0 { false } else { true } })
     }
 
+    /// Found by the session fuzz harness: a shutting-down session counted as quiet while the
+    /// balancer's own AUTH TLS was out, so the server's refusal ended it twice (two 421s).
+    @Test func aShuttingDownSessionWaitsForTheSecuringAndARefusalEndsItOnce() {
+        var script = Self.connected(Securing(startsWithTLS: false, protection: .fixed(.private)))
+        #expect(script.machine.beginShutdown() == [])
+        #expect(!script.server("220 Ready.").contains { if case .end = $0 { true } else { false } })
+        #expect(
+            script.server("502 AUTH not supported.")
+                == [Self.own("502 AUTH not supported."), .serverSecuringRefused(command: "AUTH TLS", reply: "502 AUTH not supported.")]
+        )
+        #expect(
+            script.machine.end(reply: BalancerReply.serverTLSFailed, reason: .serverTLSFailed)
+                == [.end(reply: BalancerReply.serverTLSFailed, reason: .serverTLSFailed)]
+        )
+    }
+
+    @Test func aShuttingDownSessionEndsOnceTheServerIsSecured() {
+        var script = Self.connected(Securing(startsWithTLS: true, protection: .fixed(.private)))
+        _ = script.machine.beginShutdown()
+        _ = script.server("220 Ready.")
+        #expect(script.server("200 PBSZ=0") == [Self.own("200 PBSZ=0"), .sendServer(Self.protP)])
+        #expect(
+            script.server("200 Private.")
+                == [Self.own("200 Private."), .serverGreeted, .end(reply: BalancerReply.shuttingDown, reason: .shutdown)]
+        )
+    }
+
     @Test func aMultiLineReplyIsReadToItsLastLine() {
         var script = Self.connected(Securing(startsWithTLS: true, protection: .fixed(.private)))
         _ = script.server("220 Ready.")
