@@ -20,7 +20,9 @@ final class EmbeddedSessionHarness {
         algorithm: BalancingAlgorithm = .roundRobin,
         servers: [String] = ["10.0.0.5"],
         limits: SessionLimitConfiguration = SessionLimitConfiguration(),
-        registry: SessionTable = SessionTable()
+        registry: SessionTable = SessionTable(),
+        serverTLS: ServerTLSContext? = nil,
+        sharing other: EmbeddedSessionHarness? = nil
     ) throws {
         self.registry = registry
         self.client = EmbeddedChannel(loop: self.loop)
@@ -36,12 +38,16 @@ final class EmbeddedSessionHarness {
         configuration.algorithm = algorithm
         configuration.limits = limits
         let logger = Logger(label: "test")
-        self.service = VirtualService(
-            configuration: configuration,
-            pool: ServerPool(configuration: configuration, logger: logger),
-            passivePorts: PassivePortAllocator(range: configuration.passivePorts),
-            statistics: ServiceStatistics(service: "ftp")
-        )
+        // `sharing`: a second session of the same service, on the same pool.
+        self.service =
+            other?.service
+            ?? VirtualService(
+                configuration: configuration,
+                pool: ServerPool(configuration: configuration, logger: logger),
+                passivePorts: PassivePortAllocator(range: configuration.passivePorts),
+                statistics: ServiceStatistics(service: "ftp"),
+                serverTLS: serverTLS
+            )
         self.connector = EmbeddedServerConnector(loop: self.loop)
         self.session = ControlSession(
             id: 1,
