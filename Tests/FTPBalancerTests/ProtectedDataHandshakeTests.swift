@@ -63,16 +63,9 @@ import Testing
     }
 
     @Test func aFreshHandshakeUnderRequiredIsRefusedAndNeverAdmitted() throws {
-        let session = SessionTLS(context: try self.service(reuse: .required))
-        let data = try DataConnection(session.dataProtection, client: self.clientSide, offering: ServerSessionStore())
+        let data = try self.offeringNoSession(reuse: .required)
         try data.handshake()
-        guard case .refused(let negotiation)? = data.observer.outcomes.first else {
-            Issue.record("not refused: \(data.observer.outcomes)")
-            return
-        }
-        #expect(!negotiation.resumed)
-        #expect(data.admitted == nil)
-        #expect(data.refused == 1)
+        Self.expectRefused(data)
     }
 
     /// The session id context binds a TLS session to its FTP session: another session's data
@@ -82,17 +75,11 @@ import Testing
         let store = try self.controlHandshake(SessionTLS(context: service))
         let data = try DataConnection(SessionTLS(context: service).dataProtection, client: self.clientSide, offering: store)
         try data.handshake()
-        guard case .refused(let negotiation)? = data.observer.outcomes.first else {
-            Issue.record("not refused: \(data.observer.outcomes)")
-            return
-        }
-        #expect(!negotiation.resumed)
-        #expect(data.admitted == nil)
+        Self.expectRefused(data)
     }
 
     @Test func aFreshHandshakeUnderPreferredGoesOnAsNotResumed() throws {
-        let session = SessionTLS(context: try self.service(reuse: .preferred))
-        let data = try DataConnection(session.dataProtection, client: self.clientSide, offering: ServerSessionStore())
+        let data = try self.offeringNoSession(reuse: .preferred)
         try data.handshake()
         guard case .notResumed(let negotiation)? = data.observer.outcomes.first else {
             Issue.record("not let on: \(data.observer.outcomes)")
@@ -103,27 +90,24 @@ import Testing
     }
 
     @Test func noHandshakeWithinTheIdleTimeoutFailsAndResetsTheRelay() throws {
-        let session = SessionTLS(context: try self.service(reuse: .required))
-        let data = try DataConnection(session.dataProtection, client: self.clientSide, offering: ServerSessionStore())
-        try data.server.connect(to: SocketAddress(ipAddress: "192.0.2.10", port: 50000)).wait()
+        let data = try self.offeringNoSession(reuse: .required)
+        try data.connectServerSide()
         data.server.pipeline.fireUserInboundEventTriggered(IdleStateHandler.IdleStateEvent.all)
         #expect(data.observer.outcomes == [.failed("no TLS handshake within the data idle timeout")])
         #expect(data.refused == 1)
     }
 
     @Test func aConnectionClosedBeforeItsHandshakeEndedFailsOnce() throws {
-        let session = SessionTLS(context: try self.service(reuse: .required))
-        let data = try DataConnection(session.dataProtection, client: self.clientSide, offering: ServerSessionStore())
-        try data.server.connect(to: SocketAddress(ipAddress: "192.0.2.10", port: 50000)).wait()
+        let data = try self.offeringNoSession(reuse: .required)
+        try data.connectServerSide()
         _ = try? data.server.finish()
         #expect(data.observer.connecting == 1)
         #expect(data.observer.outcomes == [.failed("closed before its TLS handshake ended")])
     }
 
     @Test func aClientThatSpeaksNoTLSFailsInOperatorWords() throws {
-        let session = SessionTLS(context: try self.service(reuse: .required))
-        let data = try DataConnection(session.dataProtection, client: self.clientSide, offering: ServerSessionStore())
-        try data.server.connect(to: SocketAddress(ipAddress: "192.0.2.10", port: 50000)).wait()
+        let data = try self.offeringNoSession(reuse: .required)
+        try data.connectServerSide()
         _ = try? data.server.writeInbound(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
         guard case .failed(let reason)? = data.observer.outcomes.first else {
             Issue.record("not failed: \(data.observer.outcomes)")
@@ -132,6 +116,22 @@ import Testing
         #expect(!reason.isEmpty && !reason.contains("NIOSSLError") && !reason.contains("OPENSSL_internal"), "\(reason)")
         #expect(data.refused == 1)
         #expect(data.admitted == nil)
+    }
+
+    /// A data connection of a new FTP session, whose client has no session to offer.
+    private func offeringNoSession(reuse: ClientTLSConfiguration.SessionReuse) throws -> DataConnection {
+        let session = SessionTLS(context: try self.service(reuse: reuse))
+        return try DataConnection(session.dataProtection, client: self.clientSide, offering: ServerSessionStore())
+    }
+
+    private static func expectRefused(_ data: DataConnection) {
+        guard case .refused(let negotiation)? = data.observer.outcomes.first else {
+            Issue.record("not refused: \(data.observer.outcomes)")
+            return
+        }
+        #expect(!negotiation.resumed)
+        #expect(data.admitted == nil)
+        #expect(data.refused == 1)
     }
 
     static func connect(_ server: EmbeddedChannel, _ client: EmbeddedChannel) throws {
@@ -182,6 +182,10 @@ private final class DataConnection {
             }
         )
         try self.server.pipeline.syncOperations.addHandlers([tls, handshake])
+    }
+
+    func connectServerSide() throws {
+        try self.server.connect(to: SocketAddress(ipAddress: "192.0.2.10", port: 50000)).wait()
     }
 
     func handshake() throws {
