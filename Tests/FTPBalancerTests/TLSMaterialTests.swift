@@ -135,7 +135,7 @@ final class TLSMaterialTests {
         #expect(self.failure("damaged.pem", "a.key")?.problem == "a certificate in it is damaged and cannot be read")
     }
 
-    @Test("A key file without a key, or with a damaged one, is refused naming the key file.")
+    @Test("A key file without a key, with a damaged one or in DER, is refused naming the key file.")
     func notAKey() throws {
         try self.files.key("a.key")
         try self.files.selfSigned("a.pem", key: "a.key")
@@ -149,6 +149,11 @@ final class TLSMaterialTests {
                 )
         )
         #expect(self.failure("a.pem", "damaged.key")?.problem == "the private key in it is damaged and cannot be read")
+        try self.files.openssl(["pkey", "-in", self.files.path("a.key"), "-outform", "der", "-out", self.files.path("a.der")])
+        #expect(
+            self.failure("a.pem", "a.der")?.problem
+                == "not a PEM file (no -----BEGIN line); a DER private key converts with `openssl pkey -inform der -in FILE -out FILE.pem`"
+        )
     }
 
     @Test("An encrypted key, PKCS#8 or traditional, is refused: a passphrase is not supported.")

@@ -148,17 +148,7 @@ package enum TLSMaterial {
 
     /// The certificates of a PEM file, leaf first.
     private static func certificates(_ bytes: [UInt8], file: String) throws(TLSMaterialError) -> [NIOSSLCertificate] {
-        let text = String(decoding: bytes, as: UTF8.self)
-        guard text.contains("-----BEGIN ") else {
-            throw TLSMaterialError(
-                file: file,
-                problem: "not a PEM file (no -----BEGIN line); a DER certificate converts with "
-                    + "`openssl x509 -inform der -in FILE -out FILE.pem`"
-            )
-        }
-        guard text.contains("CERTIFICATE-----") else {
-            throw TLSMaterialError(file: file, problem: "no certificate in it (no -----BEGIN CERTIFICATE----- block)")
-        }
+        _ = try Self.pemText(bytes, file: file, holding: "CERTIFICATE", named: "certificate", converter: "x509")
         do {
             let chain = try NIOSSLCertificate.fromPEMBytes(bytes)
             guard !chain.isEmpty else { throw NIOSSLError.failedToLoadCertificate }
@@ -170,22 +160,12 @@ package enum TLSMaterial {
 
     /// The private key of a PEM file, which may hold certificates too.
     private static func privateKey(_ bytes: [UInt8], file: String) throws(TLSMaterialError) -> NIOSSLPrivateKey {
-        let text = String(decoding: bytes, as: UTF8.self)
+        let text = try Self.pemText(bytes, file: file, holding: "PRIVATE KEY", named: "private key", converter: "pkey")
         let encrypted = TLSMaterialError(
             file: file,
             problem: "the private key is encrypted, and a passphrase is not supported: "
                 + "write it without one, as `openssl pkey -in FILE -out FILE.plain`, readable by ftplb only"
         )
-        guard text.contains("-----BEGIN ") else {
-            throw TLSMaterialError(
-                file: file,
-                problem: "not a PEM file (no -----BEGIN line); a DER key converts with "
-                    + "`openssl pkey -inform der -in FILE -out FILE.pem`"
-            )
-        }
-        guard text.contains("PRIVATE KEY-----") else {
-            throw TLSMaterialError(file: file, problem: "no private key in it (no -----BEGIN PRIVATE KEY----- block)")
-        }
         if text.contains("ENCRYPTED PRIVATE KEY-----") || text.contains("Proc-Type: 4,ENCRYPTED") {
             throw encrypted
         }
@@ -200,6 +180,29 @@ package enum TLSMaterial {
                 ? encrypted
                 : TLSMaterialError(file: file, problem: "the private key in it is damaged and cannot be read")
         }
+    }
+
+    /// The text of a PEM file with a `block` in it; else what the file is instead, in words that
+    /// name the material and the `openssl` command that converts its DER form.
+    private static func pemText(
+        _ bytes: [UInt8],
+        file: String,
+        holding block: String,
+        named: String,
+        converter: String
+    ) throws(TLSMaterialError) -> String {
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard text.contains("-----BEGIN ") else {
+            throw TLSMaterialError(
+                file: file,
+                problem: "not a PEM file (no -----BEGIN line); a DER \(named) converts with "
+                    + "`openssl \(converter) -inform der -in FILE -out FILE.pem`"
+            )
+        }
+        guard text.contains("\(block)-----") else {
+            throw TLSMaterialError(file: file, problem: "no \(named) in it (no -----BEGIN \(block)----- block)")
+        }
+        return text
     }
 
     /// Whether `key` is the private half of `certificate`'s public key.
