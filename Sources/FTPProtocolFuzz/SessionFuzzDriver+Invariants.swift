@@ -44,17 +44,16 @@ extension SessionFuzzDriver {
         try self.check(relaying.heldAnswer == nil || owed > 0, "an answer is held though no reply is owed")
         // server_tls: the balancer's own command out, or one due once nothing is owed.
         let securing = relaying.serverSecuring
-        if let securing, securing.holdsCommands, !securing.awaitsServer, securing.step != .refused, relaying.greeted {
+        if let securing, securing.holdsCommands, !securing.readsServerLines, relaying.greeted {
             try self.check(owed > 0 || relaying.heldAnswer != nil, "a securing command is due and nothing is owed before it")
         }
         if !relaying.clientLines.isEmpty {
             let mayGo = relaying.greeted && relaying.heldAnswer == nil && !relaying.rules.holdsCommands
                 && securing?.holdsCommands != true
             try self.check(!mayGo, "\(relaying.clientLines.count) client lines wait though commands may go")
-            // A reply owed to a relayed command, or to the balancer's own (server_tls).
-            // (or, securing refused, for the end that follows)
-            let securingWaits = securing?.awaitsServer == true || securing?.step == .refused
-            try self.check(owed > 0 || securingWaits, "\(relaying.clientLines.count) client lines wait though no reply is owed")
+            // A reply owed to a relayed command, or to the balancer's own (server_tls), or,
+            // securing refused, the end that follows.
+            try self.check(owed > 0 || securing?.readsServerLines == true, "\(relaying.clientLines.count) client lines wait though no reply is owed")
         }
     }
 

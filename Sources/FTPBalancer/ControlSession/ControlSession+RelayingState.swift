@@ -49,8 +49,7 @@ extension ControlSession.StateMachine {
         /// Nothing is due from the server, so a shutdown may end the session. The balancer's own
         /// securing counts: a refusal ends the session itself, and must not end it a second time.
         var isQuiet: Bool {
-            self.rules.outstandingReplies == 0 && !(self.serverSecuring?.awaitsServer ?? false)
-                && self.serverSecuring?.step != .refused
+            self.rules.outstandingReplies == 0 && !(self.serverSecuring?.readsServerLines ?? false)
         }
 
         /// A client line may be handled the moment it arrives: nothing before it waits.

@@ -50,9 +50,13 @@ extension ControlSession.StateMachine {
         /// A command of the balancer's is out and its reply not yet in.
         var awaitsServer: Bool { self.step == .auth || self.step == .pbsz || self.step == .prot }
 
-        /// The client's lines wait: a command of the balancer's is out, or due once the server
-        /// owes nothing (`sendDue`).
-        var holdsCommands: Bool { self.awaitsServer || self.hasDueCommand || self.step == .refused }
+        /// The server's lines are the balancer's to read: its own command is out, or securing
+        /// was refused and the session is ending (nothing more of that server's reaches the client).
+        var readsServerLines: Bool { self.awaitsServer || self.step == .refused }
+
+        /// The client's lines wait: the server's lines are the balancer's, or a command of its
+        /// own is due once the server owes nothing (`sendDue`).
+        var holdsCommands: Bool { self.readsServerLines || self.hasDueCommand }
 
         private var hasDueCommand: Bool {
             switch self.step {
@@ -223,11 +227,9 @@ extension ControlSession.StateMachine.Relaying {
         return true
     }
 
-    /// A server line while securing is under way is the balancer's to read; once securing was
-    /// refused, every line is (the session is ending: nothing more of that server's reaches
-    /// the client).
+    /// A server line while securing is under way, or after it was refused, is the balancer's.
     mutating func securingReply(_ line: ControlLine, into actions: inout [ControlSession.StateMachine.Action]) -> Bool {
-        guard var securing = self.serverSecuring, securing.awaitsServer || securing.step == .refused else { return false }
+        guard var securing = self.serverSecuring, securing.readsServerLines else { return false }
         let bytes: ByteBuffer
         switch line {
         case .line(let line): bytes = line
